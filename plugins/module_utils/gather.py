@@ -1,0 +1,423 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Collect every host-networking fact the rules need, in one pass.
+
+This is the I/O shell around the pure parsers. It never imports
+AnsibleModule: the module passes in a command runner, tests pass their own.
+Nothing here writes anything. Every source that cannot be read becomes an
+entry in ``problems`` with the reason, never an exception.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import glob
+import ipaddress
+import os
+import re
+import socket
+import threading
+import time
+
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import hostsfile, iproute, libc, nsswitch, resolvconf
+
+SCHEMA_VERSION = 1
+DEFAULT_SERVICE_IPS = ("10.96.0.1",)
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_ENTRIES = 1000
+SYSCTL_KEYS = (
+    "net.ipv6.conf.all.disable_ipv6",
+    "net.ipv6.conf.default.disable_ipv6",
+    "net.ipv6.conf.lo.disable_ipv6",
+    "net.ipv4.ip_forward",
+    "net.bridge.bridge-nf-call-iptables",
+    "net.bridge.bridge-nf-call-ip6tables",
+)
+_MANAGE_ETC_HOSTS = re.compile(r"^\s*manage_etc_hosts\s*:\s*['\"]?([^'\"#\s]+)", re.MULTILINE)
+
+
+def _errname(exc):
+    code = getattr(exc, "errno", None)
+    name = errno.errorcode.get(code, "") if code else ""
+    text = getattr(exc, "strerror", None) or str(exc)
+    return ("%s: %s" % (name, text)) if name else text
+
+
+class Collector:
+    """Reads one host (or an unpacked root) and records what could not be read."""
+
+    def __init__(self, root="/", run_command=None, which=None):
+        self.root = root or "/"
+        self.live = os.path.realpath(self.root) == "/"
+        self.run_command = run_command
+        self.which = which or (lambda name: None)
+        self.problems = []
+
+    # -- helpers -----------------------------------------------------------------
+    def path(self, relpath):
+        return os.path.join(self.root, relpath.lstrip("/"))
+
+    def problem(self, source, message):
+        self.problems.append({"source": source, "message": message})
+
+    def read_file(self, relpath, record=True):
+        """Return {"path", "status", ...} and the text (or None)."""
+        full = self.path(relpath)
+        info = {"path": "/" + relpath.lstrip("/"), "status": "ok"}
+        try:
+            if os.path.islink(full):
+                info["symlink_target"] = os.readlink(full)
+            if os.path.exists(full) and not os.path.isfile(full):
+                info["status"] = "not_a_file"
+                info["error"] = "exists but is not a regular file"
+            else:
+                with open(full, "rb") as handle:
+                    data = handle.read(MAX_FILE_BYTES + 1)
+                if len(data) > MAX_FILE_BYTES:
+                    info["truncated_at_bytes"] = MAX_FILE_BYTES
+                    data = data[:MAX_FILE_BYTES]
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    info["non_utf8_at_byte"] = exc.start
+                    text = data.decode("utf-8", "replace")
+                info["crlf"] = "\r\n" in text
+                return info, text
+        except (IOError, OSError) as exc:
+            code = getattr(exc, "errno", None)
+            info["status"] = "missing" if code == errno.ENOENT else "unreadable"
+            info["error"] = _errname(exc)
+        if record and info["status"] not in ("ok", "missing"):
+            self.problem(info["path"], "%s: %s" % (info["status"], info.get("error")))
+        return info, None
+
+    def run_ip(self, *args):
+        """Run ``ip -json ARGS``; return (stdout, error message)."""
+        if self.run_command is None or not self.ip_path:
+            return None, "the ip command (iproute2) is not installed"
+        rc, out, err = self.run_command([self.ip_path, "-json"] + list(args))
+        if rc != 0:
+            return None, (err or out or "exit code %d" % rc).strip()
+        return out, None
+
+    # -- fact groups -----------------------------------------------------------------
+    def hosts_file(self):
+        info, text = self.read_file("/etc/hosts")
+        if text is not None:
+            parsed = hostsfile.parse_hosts(text)
+            info["entries_total"] = len(parsed["entries"])
+            info["entries"] = parsed["entries"][:MAX_ENTRIES]
+            info["invalid_lines"] = parsed["invalid"][:MAX_ENTRIES]
+            info["names"] = dict(list(parsed["names"].items())[:MAX_ENTRIES])
+            # Always keep the names the rules look at, even past the cap.
+            for name in ("localhost", "localhost.localdomain", "ip6-localhost"):
+                if name in parsed["names"]:
+                    info["names"][name] = parsed["names"][name]
+        return info
+
+    def nsswitch(self, libc_info):
+        info, text = self.read_file("/etc/nsswitch.conf")
+        info["hosts_sources"] = None
+        info["hosts_line"] = None
+        if text is not None:
+            entry = nsswitch.parse_nsswitch(text)["databases"].get("hosts")
+            if entry:
+                info["hosts_sources"] = nsswitch.source_names(entry)
+                info["hosts_line"] = entry["line"]
+                info["hosts_raw"] = entry["raw"]
+        sources, dns_first = nsswitch.default_hosts_sources(libc_info["family"], libc_info["version"])
+        info["libc_default_sources"] = sources
+        if info["hosts_sources"] is not None:
+            info["effective_sources"] = info["hosts_sources"]
+            info["effective_from"] = "file"
+        else:
+            info["effective_sources"] = sources
+            info["effective_from"] = "libc default" if sources else "unknown"
+        effective = info["effective_sources"]
+        info["dns_before_files"] = nsswitch.dns_before_files(effective) if effective else dns_first
+        return info
+
+    def resolv_conf(self, libc_family):
+        info, text = self.read_file("/etc/resolv.conf")
+        if text is None:
+            return info
+        conf = resolvconf.parse_resolv_conf(text)
+        info.update(conf)
+        worst = {model: resolvconf.worst_case_seconds(conf, model) for model in ("glibc", "musl", "go")}
+        info["worst_case_lookup_s"] = worst
+        info["worst_case_model"] = libc_family if libc_family in worst else "glibc"
+        target = info.get("symlink_target") or ""
+        owner = conf["generated_by"]
+        if "systemd/resolve" in target:
+            owner = "systemd-resolved"
+        elif "NetworkManager" in target:
+            owner = "NetworkManager"
+        elif "resolvconf" in target:
+            owner = "resolvconf"
+        info["managed_by"] = owner
+        return info
+
+    def sysctls(self):
+        values = {}
+        for key in SYSCTL_KEYS:
+            relpath = "/proc/sys/" + key.replace(".", "/")
+            try:
+                with open(relpath) as handle:
+                    values[key] = {"status": "ok", "value": handle.read().strip()}
+            except (IOError, OSError) as exc:
+                if getattr(exc, "errno", None) == errno.ENOENT:
+                    values[key] = {"status": "absent", "value": None}
+                else:
+                    values[key] = {"status": "unreadable", "value": None, "error": _errname(exc)}
+                    self.problem(relpath, _errname(exc))
+        return values
+
+    def interfaces(self):
+        out, error = self.run_ip("addr", "show")
+        if error is None:
+            try:
+                return {"status": "ok", "source": "ip", "list": iproute.parse_ip_addr(out)}
+            except ValueError as exc:
+                error = "unexpected output of ip -json addr: %s" % exc
+        self.problem("interfaces", error)
+        return {"status": "unavailable", "error": error, "list": []}
+
+    def routes(self):
+        result = {"status": "ok"}
+        for family in (4, 6):
+            key = "ipv%d" % family
+            out, error = self.run_ip("-%d" % family, "route", "show", "table", "main")
+            routes = None
+            if error is None:
+                try:
+                    routes = iproute.parse_ip_route(out, family)
+                except ValueError as exc:
+                    error = "unexpected output of ip -json route: %s" % exc
+            if routes is None and family == 4:
+                routes = self._proc_routes(error)
+                if routes is not None:
+                    result["source"] = "/proc/net/route"
+            if routes is None:
+                result["status"] = "partial"
+                result[key + "_error"] = error
+                routes = []
+            result[key] = routes
+            result["default_" + key] = iproute.default_routes(routes)
+        return result
+
+    def _proc_routes(self, ip_error):
+        try:
+            with open("/proc/net/route") as handle:
+                return iproute.parse_proc_net_route(handle.read())
+        except (IOError, OSError) as exc:
+            self.problem("routes", "%s; /proc/net/route: %s" % (ip_error, _errname(exc)))
+            return None
+
+    def route_lookup(self, address):
+        """The kernel's answer for a packet to ``address``, as a client sees it."""
+        result = {"address": address}
+        try:
+            family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
+        except ValueError:
+            result.update(reachable=None, error="not an IP address")
+            return result
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.connect((address, 443))
+            result["reachable"] = True
+            result["source"] = sock.getsockname()[0]
+        except (IOError, OSError) as exc:
+            result["reachable"] = False
+            result["error"] = _errname(exc)
+        finally:
+            sock.close()
+        out, error = self.run_ip("route", "get", address)
+        if error is None:
+            try:
+                result.update(iproute.parse_ip_route_get(out))
+            except ValueError:
+                pass
+        else:
+            result["ip_route_get"] = error
+        return result
+
+    def cloud_init(self):
+        found = []
+        paths = ["/etc/cloud/cloud.cfg"] + sorted(
+            "/" + os.path.relpath(p, self.root) for p in glob.glob(self.path("/etc/cloud/cloud.cfg.d/*.cfg"))
+        )
+        paths.append("/var/lib/cloud/instance/cloud-config.txt")
+        value = None
+        present = False
+        for relpath in paths:
+            info, text = self.read_file(relpath, record=False)
+            if text is None:
+                continue
+            present = True
+            for match in _MANAGE_ETC_HOSTS.finditer(text):
+                value = match.group(1)
+                found.append({"path": relpath, "value": value})
+        templates = sorted("/" + os.path.relpath(p, self.root) for p in glob.glob(self.path("/etc/cloud/templates/hosts.*.tmpl")))
+        manages = value is not None and value.lower() in ("true", "yes", "template", "localhost", "1")
+        return {"present": present, "manage_etc_hosts": value, "manages_hosts": manages, "settings": found, "templates": templates}
+
+    def network_managers(self):
+        checks = (
+            ("NetworkManager", ("/etc/NetworkManager/system-connections/*", "/run/NetworkManager")),
+            ("netplan", ("/etc/netplan/*.yaml", "/etc/netplan/*.yml")),
+            ("systemd-networkd", ("/etc/systemd/network/*.network", "/run/systemd/netif/links")),
+            ("ifupdown", ("/etc/network/interfaces",)),
+            ("network-scripts", ("/etc/sysconfig/network-scripts/ifcfg-*",)),
+        )
+        found = []
+        for name, patterns in checks:
+            evidence = []
+            for pattern in patterns:
+                evidence.extend("/" + os.path.relpath(p, self.root) for p in glob.glob(self.path(pattern)))
+            if evidence:
+                found.append({"name": name, "evidence": sorted(evidence)[:10]})
+        return found
+
+    def identity(self, hosts_info):
+        hostname_info, hostname_text = self.read_file("/etc/hostname", record=False)
+        hostname = socket.gethostname() if self.live else (hostname_text or "").strip() or None
+        fqdn = None
+        short = (hostname or "").split(".")[0].lower()
+        for entry in hosts_info.get("entries") or []:
+            lowered = [n.lower() for n in entry["names"]]
+            if short and (short in lowered or (hostname or "").lower() in lowered):
+                fqdn = next((n for n in entry["names"] if "." in n), None)
+                break
+        if fqdn is None and hostname and "." in hostname:
+            fqdn = hostname
+        machine_info, machine_text = self.read_file("/etc/machine-id", record=False)
+        ident = {
+            "hostname": hostname,
+            "fqdn": fqdn,
+            "machine_id": (machine_text or "").strip() or None,
+            "machine_id_status": machine_info["status"],
+        }
+        if self.live:
+            uuid_info, uuid_text = self.read_file("/sys/class/dmi/id/product_uuid", record=False)
+            ident["product_uuid"] = (uuid_text or "").strip() or None
+            ident["product_uuid_status"] = uuid_info["status"]
+        return ident
+
+
+class _Probe(threading.Thread):
+    """getaddrinfo in a daemon thread, so a 30 s lookup cannot stall the module."""
+
+    def __init__(self, name):
+        threading.Thread.__init__(self, name="resolve-%s" % name)
+        self.daemon = True
+        self.target_name = name
+        self.result = None
+
+    def run(self):
+        start = time.monotonic()
+        try:
+            infos = socket.getaddrinfo(self.target_name, None, socket.AF_UNSPEC, socket.SOCK_STREAM)
+            addresses = []
+            for family, _type, _proto, _canon, sockaddr in infos:
+                entry = {"family": 6 if family == socket.AF_INET6 else 4, "address": sockaddr[0]}
+                if entry not in addresses:
+                    addresses.append(entry)
+            self.result = {"status": "ok", "addresses": addresses}
+        except socket.gaierror as exc:
+            self.result = {"status": "error", "addresses": [], "error": "%s (EAI %s)" % (exc.strerror, exc.errno)}
+        except (IOError, OSError) as exc:
+            self.result = {"status": "error", "addresses": [], "error": _errname(exc)}
+        self.result["duration_ms"] = round((time.monotonic() - start) * 1000, 1)
+
+
+def connect_probe(address, family, port=6443):
+    """What a TCP client's connect would hit first: the route/source lookup.
+
+    A UDP connect performs the same route and source-address selection as a
+    TCP connect, without sending a packet or needing a listener.
+    """
+    sock = socket.socket(socket.AF_INET6 if family == 6 else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.connect((address, port))
+        return {"usable": True}
+    except (IOError, OSError) as exc:
+        return {"usable": False, "error": _errname(exc)}
+    finally:
+        sock.close()
+
+
+def first_service_ip(text):
+    """'10.96.0.0/12' -> '10.96.0.1'; '10.96.0.10' stays; invalid -> None."""
+    try:
+        if "/" in text:
+            network = ipaddress.ip_network(text, strict=False)
+            return str(network.network_address + 1)
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def gather(root="/", service_ips=DEFAULT_SERVICE_IPS, resolver_timeout=2.0, run_command=None, which=None):
+    """Gather everything; returns the dict published as ansible_facts['hostnet']."""
+    started = time.monotonic()
+    collector = Collector(root=root, run_command=run_command, which=which)
+    probe = None
+    if collector.live:
+        probe = _Probe("localhost")
+        probe.start()
+    collector.ip_path = collector.which("ip") if collector.live else None
+
+    facts = {"schema_version": SCHEMA_VERSION, "root": collector.root, "live": collector.live}
+    if not os.path.isdir(collector.root):
+        facts["problems"] = [{"source": "root", "message": "%s is not a directory" % collector.root}]
+        return facts
+
+    libc_info = libc.detect_libc(collector.root, live=collector.live)
+    hosts_info = collector.hosts_file()
+    facts.update(
+        hosts_file=hosts_info,
+        libc=libc_info,
+        nsswitch=collector.nsswitch(libc_info),
+        resolv_conf=collector.resolv_conf(libc_info["family"]),
+        cloud_init=collector.cloud_init(),
+        network_managers=collector.network_managers(),
+        identity=collector.identity(hosts_info),
+    )
+    if collector.live:
+        facts["tools"] = {"ip": collector.ip_path}
+        if not collector.ip_path:
+            collector.problem("ip", "the ip command (iproute2) is not installed; interfaces unknown, IPv4 routes read from /proc")
+        facts["sysctl"] = collector.sysctls()
+        facts["interfaces"] = collector.interfaces()
+        facts["routes"] = collector.routes()
+        lookups = []
+        for item in service_ips:
+            address = first_service_ip(item)
+            if address is None:
+                lookups.append({"address": item, "reachable": None, "error": "not an IP address or CIDR"})
+            else:
+                lookups.append(collector.route_lookup(address))
+        facts["service_route_lookups"] = lookups
+        probe.join(resolver_timeout)
+        if probe.result is None:
+            resolution = {
+                "status": "timeout",
+                "addresses": [],
+                "duration_ms": round(resolver_timeout * 1000, 1),
+                "error": "getaddrinfo('localhost') did not return within %.1f s" % resolver_timeout,
+            }
+        else:
+            resolution = probe.result
+            for entry in resolution["addresses"]:
+                entry.update(connect_probe(entry["address"], entry["family"]))
+        facts["localhost_resolution"] = resolution
+    else:
+        na = {"status": "not_applicable", "reason": "root is %s, not the running system" % collector.root}
+        for key in ("sysctl", "interfaces", "routes", "service_route_lookups", "localhost_resolution"):
+            facts[key] = dict(na)
+    facts["problems"] = collector.problems
+    facts["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
+    return facts

@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn ``ip -json`` output and /proc/net files into interface and route facts.
+
+Pure functions, standard library only (runs on managed hosts).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import socket
+import struct
+
+
+def _load_json_list(text):
+    """ip -json prints one JSON array; old iproute2 prints nothing usable."""
+    data = json.loads(text) if text and text.strip() else []
+    if not isinstance(data, list):
+        raise ValueError("expected a JSON list from ip -json")
+    return [item for item in data if isinstance(item, dict)]
+
+
+def parse_ip_addr(text):
+    """``ip -json addr show`` -> list of interfaces with their addresses."""
+    interfaces = []
+    for link in _load_json_list(text):
+        addresses = []
+        for info in link.get("addr_info") or []:
+            family = {"inet": 4, "inet6": 6}.get(info.get("family"))
+            if family is None or "local" not in info:
+                continue
+            addresses.append(
+                {
+                    "family": family,
+                    "address": info["local"],
+                    "prefixlen": info.get("prefixlen"),
+                    "scope": info.get("scope"),
+                    "cidr": "%s/%s" % (info["local"], info.get("prefixlen")),
+                }
+            )
+        flags = link.get("flags") or []
+        interfaces.append(
+            {
+                "name": link.get("ifname"),
+                "index": link.get("ifindex"),
+                "mac": link.get("address") if link.get("link_type") == "ether" else None,
+                "link_type": link.get("link_type"),
+                "mtu": link.get("mtu"),
+                "state": link.get("operstate"),
+                "up": "UP" in flags,
+                "flags": flags,
+                "addresses": addresses,
+            }
+        )
+    return interfaces
+
+
+def _route_entry(item, family):
+    dst = item.get("dst", "")
+    return {
+        "family": family,
+        "dst": dst,
+        "default": dst == "default",
+        "gateway": item.get("gateway"),
+        "dev": item.get("dev"),
+        "protocol": item.get("protocol"),
+        "scope": item.get("scope"),
+        "metric": item.get("metric", 0),
+        "prefsrc": item.get("prefsrc"),
+        "type": item.get("type", "unicast"),
+    }
+
+
+def parse_ip_route(text, family):
+    """``ip -json -4|-6 route show`` -> list of routes."""
+    return [_route_entry(item, family) for item in _load_json_list(text)]
+
+
+def parse_ip_route_get(text):
+    """``ip -json route get ADDR`` -> {dev, gateway, prefsrc, type}."""
+    items = _load_json_list(text)
+    if not items:
+        return {}
+    item = items[0]
+    return {
+        "dev": item.get("dev"),
+        "gateway": item.get("gateway"),
+        "prefsrc": item.get("prefsrc"),
+        "type": item.get("type", "unicast"),
+    }
+
+
+def parse_proc_net_route(text):
+    """/proc/net/route (IPv4, hex little-endian) -> routes, for hosts without ``ip``."""
+    routes = []
+    lines = text.splitlines()
+    for raw in lines[1:]:
+        fields = raw.split()
+        if len(fields) < 8:
+            continue
+        try:
+            dest = socket.inet_ntoa(struct.pack("<L", int(fields[1], 16)))
+            gateway = socket.inet_ntoa(struct.pack("<L", int(fields[2], 16)))
+            flags = int(fields[3], 16)
+            metric = int(fields[6])
+            mask = bin(int(fields[7], 16)).count("1")
+        except (ValueError, struct.error):
+            continue
+        if not flags & 0x1:  # RTF_UP
+            continue
+        is_default = dest == "0.0.0.0" and mask == 0
+        routes.append(
+            {
+                "family": 4,
+                "dst": "default" if is_default else "%s/%d" % (dest, mask),
+                "default": is_default,
+                "gateway": gateway if flags & 0x2 else None,  # RTF_GATEWAY
+                "dev": fields[0],
+                "protocol": None,
+                "scope": None,
+                "metric": metric,
+                "prefsrc": None,
+                "type": "unicast",
+            }
+        )
+    return routes
+
+
+def default_routes(routes):
+    return [r for r in routes if r["default"] and r["type"] == "unicast"]

@@ -1,0 +1,195 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: hostnet_facts
+short_description: Gather the host networking facts that decide whether Kubernetes will work
+version_added: 0.1.0
+author: kubeprep.hostnet contributors
+description:
+  - Reads, in one call and without changing anything, everything the C(kubeprep.hostnet) rules judge
+    C(/etc/hosts), what the resolver really returns for C(localhost), the loopback interface and its
+    IPv6 sysctls, IPv4 and IPv6 routes and the kernel's route lookup for Service IPs, C(/etc/nsswitch.conf),
+    the C libc and its version, C(/etc/resolv.conf) and the worst-case lookup time it implies,
+    interfaces and addresses, node identity (hostname, machine-id, product_uuid, MACs), cloud-init's
+    C(manage_etc_hosts) and the network managers present.
+  - Publishes them as C(ansible_facts['hostnet']).
+  - Uses only the Python standard library on the managed host, and the C(ip) command when present.
+  - Anything that cannot be read (missing file, no permission, no C(ip) binary) is reported in the
+    facts (C(status) fields and C(problems)), never as a failure of the module.
+  - The C(localhost) lookup runs in a background thread bounded by O(resolver_timeout), because on the hosts
+    this collection exists for one lookup can take 30 seconds; a timeout is reported as evidence.
+extends_documentation_fragment:
+  - kubeprep.hostnet.attributes.FACTS
+options:
+  root:
+    description:
+      - Read the file-based facts from this directory instead of C(/), for example an unpacked container
+        image or a chroot.
+      - When it is not the running system's root, kernel facts (sysctls, interfaces, routes, the resolver
+        probe) are reported with C(status=not_applicable).
+    type: path
+    default: /
+  service_ips:
+    description:
+      - Addresses (or CIDRs, whose first host address is used) to ask the kernel a route for, as a
+        client connecting to the Kubernetes Service network would.
+      - The default is the first Service IP of kubeadm's default Service CIDR C(10.96.0.0/12);
+        kubespray's default C(kube_service_addresses) is C(10.233.0.0/18).
+    type: list
+    elements: str
+    default: ['10.96.0.1']
+  resolver_timeout:
+    description:
+      - Seconds to wait for C(getaddrinfo("localhost")) before reporting it as timed out.
+    type: float
+    default: 2.0
+notes:
+  - Reading C(/sys/class/dmi/id/product_uuid) needs root; without it the fact is C(null) with
+    C(product_uuid_status=unreadable).
+seealso:
+  - module: kubeprep.hostnet.hostnet_audit
+  - name: Rule reference
+    description: One page per rule under docs/rules/ in the collection.
+    link: https://github.com/kubeprep/hostnet/tree/main/docs/rules
+"""
+
+EXAMPLES = r"""
+- name: Gather host networking facts
+  kubeprep.hostnet.hostnet_facts:
+
+- name: Gather with kubespray's Service CIDR
+  kubeprep.hostnet.hostnet_facts:
+    service_ips:
+      - "{{ kube_service_addresses | default('10.233.0.0/18') }}"
+
+- name: Read an unpacked container image instead of the running system
+  kubeprep.hostnet.hostnet_facts:
+    root: /srv/images/kube-apiserver-rootfs
+
+- name: Show what localhost resolves to
+  ansible.builtin.debug:
+    var: ansible_facts['hostnet']['localhost_resolution']
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts published under C(hostnet).
+  returned: always
+  type: dict
+  contains:
+    hostnet:
+      description: Host networking facts. The full schema is in docs/facts.md.
+      returned: always
+      type: dict
+      contains:
+        schema_version:
+          description: Version of this structure; bumped on incompatible change.
+          type: int
+          sample: 1
+        root:
+          description: The root that was read.
+          type: str
+          sample: /
+        live:
+          description: Whether kernel facts were read (root is the running system).
+          type: bool
+        hosts_file:
+          description: C(/etc/hosts) with C(status), C(entries) (line, address, family, loopback, names, raw),
+            C(invalid_lines) and C(names) (name to addresses in file order).
+          type: dict
+          sample: {status: ok, names: {localhost: ["::1"]}, entries: [{line: 1, address: "::1", names: [localhost]}]}
+        localhost_resolution:
+          description: What C(getaddrinfo("localhost")) returned (C(status) ok, error or timeout), each
+            address with whether a connect to it can be routed, and C(duration_ms).
+          type: dict
+          sample: {status: ok, duration_ms: 0.4, addresses: [{family: 6, address: "::1", usable: false,
+                   error: "ENETUNREACH: Network is unreachable"}]}
+        sysctl:
+          description: Each relevant sysctl as C(status) (ok, absent, unreadable) and C(value) (a string).
+          type: dict
+          sample: {"net.ipv6.conf.lo.disable_ipv6": {status: ok, value: "1"}}
+        interfaces:
+          description: C(list) of interfaces (name, mac, mtu, state, up, addresses with family, address,
+            prefixlen, cidr).
+          type: dict
+        routes:
+          description: C(ipv4) and C(ipv6) route tables and C(default_ipv4) and C(default_ipv6).
+          type: dict
+        service_route_lookups:
+          description: For each Service IP, whether the kernel has a route (C(reachable)), the error a client
+            gets (for example C(ENETUNREACH)), and C(dev), C(gateway), C(prefsrc) from C(ip route get).
+          type: list
+          elements: dict
+        nsswitch:
+          description: C(/etc/nsswitch.conf) status, C(hosts_sources), C(effective_sources) (the file's, or the
+            libc default when the file or line is missing), and C(dns_before_files).
+          type: dict
+        libc:
+          description: C(family) (glibc, musl, unknown), C(version) and where it was read.
+          type: dict
+          sample: {family: glibc, version: "2.36", source: confstr}
+        resolv_conf:
+          description: C(nameservers), C(search), C(options), C(timeout), C(attempts), C(ndots), C(rotate),
+            C(managed_by) and C(worst_case_lookup_s) per resolver model (glibc, musl, go).
+          type: dict
+        identity:
+          description: hostname, fqdn (from C(/etc/hosts), never from DNS), machine_id, product_uuid.
+          type: dict
+        cloud_init:
+          description: Whether cloud-init is configured to rewrite C(/etc/hosts) (C(manages_hosts)) and its templates.
+          type: dict
+        network_managers:
+          description: Network configuration systems found, each with the files that show it.
+          type: list
+          elements: dict
+        problems:
+          description: Every source that could not be read, with the reason.
+          type: list
+          elements: dict
+        duration_ms:
+          description: Time the module spent gathering, on the host.
+          type: float
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kubeprep.hostnet.plugins.module_utils.gather import gather
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            root=dict(type="path", default="/"),
+            service_ips=dict(type="list", elements="str", default=["10.96.0.1"]),
+            resolver_timeout=dict(type="float", default=2.0),
+        ),
+        supports_check_mode=True,
+    )
+    if module.params["resolver_timeout"] <= 0:
+        module.fail_json(msg="resolver_timeout must be greater than 0")
+
+    def run(args):
+        return module.run_command(args, environ_update={"LC_ALL": "C"})
+
+    def which(name):
+        return module.get_bin_path(name, opt_dirs=["/sbin", "/usr/sbin"])
+
+    facts = gather(
+        root=module.params["root"],
+        service_ips=module.params["service_ips"],
+        resolver_timeout=module.params["resolver_timeout"],
+        run_command=run,
+        which=which,
+    )
+    module.exit_json(changed=False, ansible_facts={"hostnet": facts})
+
+
+if __name__ == "__main__":
+    main()
