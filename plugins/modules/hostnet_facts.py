@@ -13,7 +13,7 @@ short_description: Gather the host networking facts that decide whether Kubernet
 version_added: 0.1.0
 author: kubeprep.hostnet contributors
 description:
-  - Reads, in one call and without changing anything, everything the C(kubeprep.hostnet) rules judge
+  - Reads, in one call and without changing anything, everything the C(kubeprep.hostnet) rules judge -
     C(/etc/hosts), what the resolver really returns for C(localhost), the loopback interface and its
     IPv6 sysctls, IPv4 and IPv6 routes and the kernel's route lookup for Service IPs, C(/etc/nsswitch.conf),
     the C libc and its version, C(/etc/resolv.conf) and the worst-case lookup time it implies,

@@ -1,0 +1,106 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: hostnet_audit
+short_description: Judge hostnet facts of every play host and write the audit report
+version_added: 0.1.0
+author: kubeprep.hostnet contributors
+description:
+  - >-
+    Runs on the controller (an action plugin; this file only documents it). Reads the
+    C(ansible_facts['hostnet']) gathered by M(kubeprep.hostnet.hostnet_facts) for every host of the play,
+    applies the per-host and fleet rules, prints kubeadm-style C([ERROR rule-id] host: message) lines
+    with the evidence, why it breaks Kubernetes and the fix, and writes the report files.
+  - "Use it once per play (C(run_once: true)); it never connects to a managed host and never changes one."
+  - A host without hostnet facts (unreachable, or the facts task failed) gets a C(facts-missing) error.
+  - Rules are documented one page each under C(docs/rules/) in the collection.
+extends_documentation_fragment:
+  - kubeprep.hostnet.attributes.CONTROLLER
+options:
+  hosts:
+    description:
+      - Hosts to judge. Defaults to C(ansible_play_hosts_all), which includes hosts that failed earlier.
+    type: list
+    elements: str
+  report_dir:
+    description:
+      - Directory on the controller for C(hostnet-report.json), C(hostnet-report.md) and
+        C(hostnet-report.junit.xml). Created when missing; files are replaced atomically.
+    type: path
+    default: ./hostnet-report
+  fail_on:
+    description:
+      - Fail the task when any finding is at or above this severity. C(never) only reports.
+    type: str
+    choices: [error, warning, never]
+    default: error
+  skip_rules:
+    description:
+      - Rule ids not to evaluate, like kubeadm's C(--ignore-preflight-errors). Unknown ids are an error.
+    type: list
+    elements: str
+    default: []
+  resolver_max_seconds:
+    description:
+      - The C(slow-resolver) rule warns when one lookup that no nameserver answers can take longer than this.
+    type: float
+    default: 20
+  console:
+    description:
+      - C(full) prints each finding with evidence, why and fix; C(summary) one line per finding; C(none) nothing.
+    type: str
+    choices: [full, summary, none]
+    default: full
+  write_files:
+    description:
+      - Write the report files to O(report_dir).
+    type: bool
+    default: true
+seealso:
+  - module: kubeprep.hostnet.hostnet_facts
+"""
+
+EXAMPLES = r"""
+- name: Gather
+  kubeprep.hostnet.hostnet_facts:
+
+- name: Judge all play hosts and write ./hostnet-report/
+  kubeprep.hostnet.hostnet_audit:
+    fail_on: error
+    skip_rules:
+      - bridge-nf-call-iptables
+  run_once: true
+"""
+
+RETURN = r"""
+summary:
+  description: Counts and the hosts that fail the O(fail_on) threshold.
+  returned: always
+  type: dict
+  sample: {hosts: 3, hosts_ok: 2, errors: 1, warnings: 0, infos: 0, failing_hosts: [node1], failed: true}
+report_files:
+  description: Paths of the written report files (empty when O(write_files=false)).
+  returned: always
+  type: dict
+  sample: {json: ./hostnet-report/hostnet-report.json, markdown: ./hostnet-report/hostnet-report.md,
+           junit: ./hostnet-report/hostnet-report.junit.xml}
+host_status:
+  description: Each host's worst severity, or C(ok).
+  returned: always
+  type: dict
+  sample: {node1: error, node2: ok}
+findings:
+  description: Every finding in short form (id, severity, host, message); the report files have the evidence.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: localhost-unreachable, severity: error, host: node1,
+            message: "localhost resolves only to ::1 but IPv6 is disabled on lo"}]
+"""

@@ -1,0 +1,223 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Render the audit result: the JSON report, console lines, Markdown, JUnit XML.
+
+Pure functions over the dict ``rules.evaluate`` returns (controller side).
+The JSON layout is documented in docs/report-schema.md.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import tempfile
+from xml.sax.saxutils import escape, quoteattr
+
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules import SEVERITY_RANK
+
+REPORT_SCHEMA_VERSION = 1
+COLLECTION_VERSION = "0.1.0"  # kept equal to galaxy.yml by a unit test
+FAIL_ON = ("error", "warning", "never")
+LABELS = {"error": "ERROR", "warning": "WARNING", "info": "INFO"}
+COLORS = {"error": "red", "warning": "bright purple", "info": "cyan", "ok": "green"}
+
+
+def at_or_above(severity, threshold):
+    return threshold != "never" and SEVERITY_RANK[severity] <= SEVERITY_RANK[threshold]
+
+
+def _counts(findings):
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for finding in findings:
+        counts[finding["severity"]] += 1
+    return counts
+
+
+def build_report(result, generated_at, fail_on="error", collection_version=None):
+    """The report document: result plus per-host status and a summary."""
+    hosts = {}
+    all_findings = []
+    for name, data in result["hosts"].items():
+        findings = data["findings"]
+        all_findings.extend(findings)
+        worst = min((f["severity"] for f in findings), key=SEVERITY_RANK.get, default=None)
+        hosts[name] = {"status": worst or "ok", "findings": findings, "skipped_rules": data["skipped_rules"]}
+    fleet = result["fleet"]["findings"]
+    all_findings.extend(fleet)
+    counts = _counts(all_findings)
+    failing = sorted({f["host"] or "(fleet)" for f in all_findings if at_or_above(f["severity"], fail_on)})
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "generated_at": generated_at,
+        "tool": {"name": "kubeprep.hostnet", "version": collection_version},
+        "fail_on": fail_on,
+        "options": result.get("options", {}),
+        "summary": {
+            "hosts": len(hosts),
+            "hosts_ok": sum(1 for h in hosts.values() if h["status"] == "ok"),
+            "errors": counts["error"],
+            "warnings": counts["warning"],
+            "infos": counts["info"],
+            "failing_hosts": failing,
+            "failed": bool(failing),
+        },
+        "rules": result["rules"],
+        "hosts": hosts,
+        "fleet": {"findings": fleet},
+    }
+
+
+def _ordered_findings(report):
+    items = []
+    for data in report["hosts"].values():
+        items.extend(data["findings"])
+    items.extend(report["fleet"]["findings"])
+    return sorted(items, key=lambda f: (SEVERITY_RANK[f["severity"]], f["id"], f.get("host") or ""))
+
+
+def console_lines(report, verbose=True):
+    """(text, colour) pairs: kubeadm-style finding lines, worst first, then a summary."""
+    lines = []
+    for finding in _ordered_findings(report):
+        who = finding.get("host") or "fleet(%s)" % ", ".join(finding.get("hosts") or [])
+        lines.append(("[%s %s] %s: %s" % (LABELS[finding["severity"]], finding["id"], who, finding["message"]), COLORS[finding["severity"]]))
+        if verbose:
+            for item in finding["evidence"]:
+                lines.append(("    seen: %s" % item, None))
+            lines.append(("    why:  %s" % finding["why"], None))
+            lines.append(("    fix:  %s" % finding["fix"], None))
+    for name, data in sorted(report["hosts"].items()):
+        if data["status"] == "ok":
+            lines.append(("[OK] %s: no findings" % name, COLORS["ok"]))
+    summary = report["summary"]
+    text = "hostnet audit: %d host(s), %d ok, %d error(s), %d warning(s)" % (
+        summary["hosts"],
+        summary["hosts_ok"],
+        summary["errors"],
+        summary["warnings"],
+    )
+    if summary["failed"]:
+        text += "; failing (fail_on=%s): %s" % (report["fail_on"], ", ".join(summary["failing_hosts"]))
+    lines.append((text, COLORS["error"] if summary["failed"] else COLORS["ok"]))
+    return lines
+
+
+def _md(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report):
+    summary = report["summary"]
+    out = [
+        "# kubeprep.hostnet audit report",
+        "",
+        "Generated %s. %d host(s): %d ok, %d error(s), %d warning(s). Fail on: `%s`."
+        % (report["generated_at"], summary["hosts"], summary["hosts_ok"], summary["errors"], summary["warnings"], report["fail_on"]),
+        "",
+        "| host | status | findings |",
+        "| --- | --- | --- |",
+    ]
+    for name, data in sorted(report["hosts"].items()):
+        ids = ", ".join("`%s`" % f["id"] for f in data["findings"]) or "-"
+        out.append("| %s | %s | %s |" % (_md(name), data["status"].upper(), ids))
+    out.append("")
+    for finding in _ordered_findings(report):
+        who = finding.get("host") or "fleet"
+        out.extend(
+            [
+                "## %s `%s` on %s" % (LABELS[finding["severity"]], finding["id"], _md(who)),
+                "",
+                finding["message"],
+                "",
+                "Evidence:",
+                "",
+                "```",
+            ]
+            + [str(e) for e in finding["evidence"]]
+            + [
+                "```",
+                "",
+                "**Why it breaks Kubernetes:** %s" % finding["why"],
+                "",
+                "**Fix:** %s" % finding["fix"],
+                "",
+                "Rule reference: `%s`" % finding["docs"],
+                "",
+            ]
+        )
+    return "\n".join(out) + "\n"
+
+
+def render_junit(report):
+    """One testcase per host x rule; findings at or above fail_on are failures."""
+    cases = []
+    failures = 0
+    rule_ids = sorted(report["rules"])
+    for name, data in sorted(report["hosts"].items()):
+        by_rule = {}
+        for finding in data["findings"]:
+            by_rule.setdefault(finding["id"], []).append(finding)
+        for rule_id in rule_ids:
+            attrs = "classname=%s name=%s" % (quoteattr(name), quoteattr(rule_id))
+            if rule_id in data["skipped_rules"]:
+                cases.append("    <testcase %s><skipped message=\"skipped by hostnet_skip_rules\"/></testcase>" % attrs)
+                continue
+            found = by_rule.get(rule_id, [])
+            failing = [f for f in found if at_or_above(f["severity"], report["fail_on"])]
+            body = ""
+            for finding in failing:
+                failures += 1
+                body += "<failure type=%s message=%s>%s</failure>" % (
+                    quoteattr(finding["severity"]),
+                    quoteattr(finding["message"]),
+                    escape("\n".join(finding["evidence"] + ["fix: " + finding["fix"]])),
+                )
+            passing = [f for f in found if f not in failing]
+            if passing:
+                body += "<system-out>%s</system-out>" % escape(
+                    "\n".join("%s: %s" % (f["severity"], f["message"]) for f in passing)
+                )
+            cases.append("    <testcase %s>%s</testcase>" % (attrs, body))
+    for finding in report["fleet"]["findings"]:
+        failing = at_or_above(finding["severity"], report["fail_on"])
+        failures += 1 if failing else 0
+        body = "<failure type=%s message=%s/>" % (quoteattr(finding["severity"]), quoteattr(finding["message"])) if failing else ""
+        cases.append("    <testcase classname=\"fleet\" name=%s>%s</testcase>" % (quoteattr(finding["id"]), body))
+    header = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n  <testsuite name="kubeprep.hostnet audit" tests="%d" failures="%d" timestamp=%s>' % (
+        len(cases),
+        failures,
+        quoteattr(report["generated_at"]),
+    )
+    return "\n".join([header] + cases + ["  </testsuite>", "</testsuites>"]) + "\n"
+
+
+def atomic_write(path, text):
+    """Write text to path via a temporary file and rename: readers never see half a report."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".hostnet-", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_report(report, directory):
+    """Write the three report files; return their paths."""
+    os.makedirs(directory, exist_ok=True)
+    paths = {
+        "json": os.path.join(directory, "hostnet-report.json"),
+        "markdown": os.path.join(directory, "hostnet-report.md"),
+        "junit": os.path.join(directory, "hostnet-report.junit.xml"),
+    }
+    atomic_write(paths["json"], json.dumps(report, indent=2, sort_keys=True) + "\n")
+    atomic_write(paths["markdown"], render_markdown(report))
+    atomic_write(paths["junit"], render_junit(report))
+    return paths

@@ -1,0 +1,548 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The rules engine: judge the hostnet facts of many hosts on the controller.
+
+Pure Python over plain dicts (the facts published by ``hostnet_facts``), so
+it is importable and testable without Ansible. Per-host rules see one host's
+facts; fleet rules see every host's at once (and must stay O(hosts)).
+
+Each finding says what was seen (``evidence``), why it breaks Kubernetes
+(``why``, naming the symptom users see) and the exact ``fix``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+DOCS_BASE = "docs/rules/"
+
+DEFAULT_OPTIONS = {
+    "skip_rules": (),
+    "resolver_max_seconds": 20,
+    "observed_lookup_slow_ms": 1000,
+}
+
+
+class Finding:
+    __slots__ = ("rule", "severity", "host", "message", "evidence", "why", "fix", "hosts")
+
+    def __init__(self, rule, severity, host, message, evidence, why, fix, hosts=None):
+        if severity not in SEVERITY_RANK:
+            raise ValueError("unknown severity %r" % severity)
+        self.rule = rule
+        self.severity = severity
+        self.host = host
+        self.message = message
+        self.evidence = list(evidence)
+        self.why = why
+        self.fix = fix
+        self.hosts = list(hosts) if hosts else None
+
+    def to_dict(self):
+        data = {
+            "id": self.rule,
+            "severity": self.severity,
+            "host": self.host,
+            "message": self.message,
+            "evidence": self.evidence,
+            "why": self.why,
+            "fix": self.fix,
+            "docs": DOCS_BASE + self.rule + ".md",
+        }
+        if self.hosts is not None:
+            data["hosts"] = self.hosts
+        return data
+
+
+class Rule:
+    __slots__ = ("id", "scope", "title", "check")
+
+    def __init__(self, rule_id, scope, title, check):
+        self.id = rule_id
+        self.scope = scope
+        self.title = title
+        self.check = check
+
+
+RULES = {}
+
+
+def rule(rule_id, title, scope="host"):
+    """Register a rule. Host rules: check(host, facts, options) -> [Finding].
+    Fleet rules: check(facts_by_host, options) -> [Finding]."""
+
+    def register(func):
+        if rule_id in RULES:
+            raise ValueError("duplicate rule id %s" % rule_id)
+        RULES[rule_id] = Rule(rule_id, scope, title, func)
+        return func
+
+    return register
+
+
+# -- helpers over facts -------------------------------------------------------------
+
+
+def _kernel_facts(facts, key):
+    """The kernel fact group, or None when it does not apply (image root) or failed."""
+    value = facts.get(key)
+    if not isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, dict) and value.get("status") in ("not_applicable", "unavailable"):
+        return None
+    return value
+
+
+def sysctl_value(facts, key):
+    entry = (_kernel_facts(facts, "sysctl") or {}).get(key) or {}
+    return entry.get("value") if entry.get("status") == "ok" else None
+
+
+def interface(facts, name):
+    for iface in (_kernel_facts(facts, "interfaces") or {}).get("list") or []:
+        if iface.get("name") == name:
+            return iface
+    return None
+
+
+def loopback_state(facts):
+    """Which loopback families a client can really use, with the evidence."""
+    evidence = []
+    lo_v6_off = sysctl_value(facts, "net.ipv6.conf.lo.disable_ipv6") == "1"
+    all_v6_off = sysctl_value(facts, "net.ipv6.conf.all.disable_ipv6") == "1"
+    for key in ("net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6", "net.ipv6.conf.lo.disable_ipv6"):
+        value = sysctl_value(facts, key)
+        if value is not None:
+            evidence.append("%s = %s" % (key, value))
+    lo = interface(facts, "lo")
+    if lo is None:
+        v4 = True
+        v6 = not (lo_v6_off or all_v6_off)
+    else:
+        addrs = [a["address"] for a in lo.get("addresses") or []]
+        evidence.append("lo addresses: %s" % (", ".join(addrs) or "none"))
+        v4 = any(a.startswith("127.") for a in addrs)
+        v6 = "::1" in addrs and not lo_v6_off
+    return v4, v6, evidence
+
+
+def _hosts_lines(facts, name):
+    lines = []
+    for entry in (facts.get("hosts_file") or {}).get("entries") or []:
+        if name in (n.lower() for n in entry["names"]):
+            lines.append("/etc/hosts:%d: %s" % (entry["line"], entry["raw"].strip()))
+    return lines
+
+
+def _resolution_evidence(facts):
+    res = _kernel_facts(facts, "localhost_resolution")
+    if not res:
+        return []
+    if res.get("status") != "ok":
+        return ["getaddrinfo(\"localhost\"): %s after %s ms" % (res.get("error") or res.get("status"), res.get("duration_ms"))]
+    parts = []
+    for entry in res.get("addresses") or []:
+        state = "connect ok" if entry.get("usable") else "connect fails: %s" % entry.get("error")
+        parts.append("%s (%s)" % (entry["address"], state))
+    return ["getaddrinfo(\"localhost\") -> %s in %s ms" % (", ".join(parts) or "nothing", res.get("duration_ms"))]
+
+
+def _is_loopback(address):
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+# -- per-host rules -----------------------------------------------------------------
+
+_WHY_LOCALHOST = (
+    "kube-apiserver and RKE health checks dial https://localhost:6443; when localhost only has an unusable "
+    "address they fail with `dial tcp [::1]:6443: connect: no route to host` and the apiserver exits with "
+    "`Unable to perform initial IP allocation check`."
+)
+_FIX_LOCALHOST = (
+    "Put `127.0.0.1 localhost` on the IPv4 loopback line of /etc/hosts, keeping every other line and alias "
+    "(kubeprep.hostnet.remediate does this), or re-enable IPv6 on lo: `sysctl -w net.ipv6.conf.lo.disable_ipv6=0` "
+    "persisted in /etc/sysctl.d/."
+)
+
+
+@rule("localhost-unreachable", "localhost resolves to an address a client cannot connect to")
+def check_localhost(host, facts, options):
+    hosts_file = facts.get("hosts_file") or {}
+    if hosts_file.get("status") != "ok":
+        return []  # facts-incomplete reports the unreadable file
+    addresses = (hosts_file.get("names") or {}).get("localhost") or []
+    v4_ok, v6_ok, lo_evidence = loopback_state(facts)
+    evidence = _hosts_lines(facts, "localhost") + lo_evidence + _resolution_evidence(facts)
+    cloud = facts.get("cloud_init") or {}
+    fix = _FIX_LOCALHOST
+    if cloud.get("manages_hosts"):
+        fix += " cloud-init rewrites /etc/hosts at boot (manage_etc_hosts: %s): fix %s too." % (
+            cloud.get("manage_etc_hosts"),
+            ", ".join(cloud.get("templates") or ["/etc/cloud/templates/hosts.*.tmpl"]),
+        )
+        evidence.append("cloud-init manage_etc_hosts: %s" % cloud.get("manage_etc_hosts"))
+
+    if not addresses:
+        res = _kernel_facts(facts, "localhost_resolution") or {}
+        works = any(a.get("usable") and _is_loopback(a["address"]) for a in res.get("addresses") or [])
+        return [
+            Finding(
+                "localhost-unreachable",
+                "warning" if works else "error",
+                host,
+                "/etc/hosts has no localhost entry"
+                + (" (another name service answers for now)" if works else ""),
+                ["/etc/hosts: no line names localhost"] + evidence,
+                _WHY_LOCALHOST,
+                fix,
+            )
+        ]
+    foreign = [a for a in addresses if not _is_loopback(a)]
+    if foreign:
+        return [
+            Finding(
+                "localhost-unreachable",
+                "error",
+                host,
+                "localhost maps to non-loopback address %s in /etc/hosts" % ", ".join(foreign),
+                evidence,
+                "Clients of localhost:6443 (kube-apiserver's own loopback client, RKE and kubeadm health checks) "
+                "connect to %s instead of this host's loopback, and fail or reach the wrong host." % foreign[0],
+                "Remove localhost from the line(s) of %s and keep `127.0.0.1 localhost`." % ", ".join(foreign),
+            )
+        ]
+    usable = [a for a in addresses if (a.startswith("127.") and v4_ok) or (":" in a and v6_ok)]
+    if not usable:
+        v6_only = all(":" in a for a in addresses)
+        message = (
+            "localhost resolves only to %s but IPv6 is disabled on lo" % ", ".join(addresses)
+            if v6_only
+            else "no address of localhost (%s) is configured on lo" % ", ".join(addresses)
+        )
+        return [Finding("localhost-unreachable", "error", host, message, evidence, _WHY_LOCALHOST, fix)]
+    return []
+
+
+@rule("service-network-unroutable", "the kernel has no route to the Kubernetes Service network")
+def check_service_route(host, facts, options):
+    lookups = _kernel_facts(facts, "service_route_lookups")
+    if not isinstance(lookups, list):
+        return []
+    routes = _kernel_facts(facts, "routes") or {}
+    findings = []
+    for lookup in lookups:
+        if lookup.get("reachable") is not False:
+            continue
+        evidence = ["route lookup for %s: %s" % (lookup["address"], lookup.get("error"))]
+        if lookup.get("ip_route_get"):
+            evidence.append("ip route get %s: %s" % (lookup["address"], lookup["ip_route_get"]))
+        defaults = routes.get("default_ipv4")
+        if defaults is not None:
+            evidence.append(
+                "IPv4 default routes: %s"
+                % (", ".join("via %s dev %s" % (r.get("gateway"), r.get("dev")) for r in defaults) or "none")
+            )
+        table = [("%s dev %s" % (r["dst"], r.get("dev"))) for r in routes.get("ipv4") or []][:10]
+        evidence.append("IPv4 routes: %s" % ("; ".join(table) or "none"))
+        findings.append(
+            Finding(
+                "service-network-unroutable",
+                "error",
+                host,
+                "no route to Service IP %s" % lookup["address"],
+                evidence,
+                "The routing decision happens before kube-proxy's DNAT can apply, so pods and host-network "
+                "components (calico-node, CoreDNS) get `dial tcp %s:443: connect: network is unreachable`."
+                % lookup["address"],
+                "Add a persistent route covering the Service CIDR: a default route via the node's gateway, or "
+                "`<service CIDR> via <gateway> dev <cluster NIC>`, through the host's network manager "
+                "(a route added with `ip route` alone is lost at reboot).",
+            )
+        )
+    return findings
+
+
+@rule("no-default-route", "the host has no default route")
+def check_default_route(host, facts, options):
+    routes = _kernel_facts(facts, "routes")
+    if not routes or routes.get("status") != "ok":
+        return []
+    if routes.get("default_ipv4") or routes.get("default_ipv6"):
+        return []
+    table = [("%s dev %s" % (r["dst"], r.get("dev"))) for r in routes.get("ipv4") or []][:10]
+    return [
+        Finding(
+            "no-default-route",
+            "warning",
+            host,
+            "no IPv4 or IPv6 default route",
+            ["ip route: %s" % ("; ".join(table) or "no IPv4 routes"), "ip -6 route: no default route"],
+            "Without a default route every address not covered by a specific route is unreachable; after a "
+            "reboot without a DHCP lease this is how calico-node ends in CrashLoopBackOff with "
+            "`dial tcp 10.96.0.1:443: connect: network is unreachable`.",
+            "Configure a persistent default route (or a route for the Service CIDR) in the host's network "
+            "manager and check the DHCP lease of the NIC that should provide it.",
+        )
+    ]
+
+
+@rule("dns-before-files", "localhost can be looked up in DNS before /etc/hosts")
+def check_dns_first(host, facts, options):
+    ns = facts.get("nsswitch") or {}
+    libc = facts.get("libc") or {}
+    libc_text = "%s %s" % (libc.get("family"), libc.get("version") or "(version unknown)")
+    why = (
+        "A lookup of localhost goes to the nameservers first; when they are slow or unreachable it outlives "
+        "the client's timeout and kube-apiserver dies with `dial tcp: i/o timeout` / `Unable to perform "
+        "initial IP allocation check`."
+    )
+    fix = "Write `hosts: files dns` in /etc/nsswitch.conf (files before dns, other sources kept)."
+    if ns.get("status") == "ok" and ns.get("hosts_sources") is not None:
+        if not ns.get("dns_before_files"):
+            return []
+        return [
+            Finding(
+                "dns-before-files",
+                "error",
+                host,
+                "nsswitch.conf asks DNS before /etc/hosts (hosts: %s)" % " ".join(ns["hosts_sources"]),
+                ["/etc/nsswitch.conf:%s: %s" % (ns.get("hosts_line"), (ns.get("hosts_raw") or "").strip())]
+                + _resolution_evidence(facts),
+                why,
+                fix,
+            )
+        ]
+    if ns.get("status") not in ("ok", "missing"):
+        return []  # unreadable: facts-incomplete says so
+    state = "missing" if ns.get("status") == "missing" else "present without a hosts: line"
+    evidence = ["/etc/nsswitch.conf: %s" % state, "libc: %s" % libc_text]
+    if ns.get("dns_before_files"):
+        return [
+            Finding(
+                "dns-before-files",
+                "error",
+                host,
+                "/etc/nsswitch.conf is %s and %s then asks DNS first" % (state, libc_text),
+                evidence + ["glibc < 2.35 default: hosts: dns [!UNAVAIL=return] files"] + _resolution_evidence(facts),
+                why,
+                "Create /etc/nsswitch.conf with `hosts: files dns`.",
+            )
+        ]
+    return [
+        Finding(
+            "dns-before-files",
+            "warning",
+            host,
+            "/etc/nsswitch.conf is %s: Go programs built before Go 1.16 ask DNS before /etc/hosts" % state,
+            evidence + ["libc default order: %s" % " ".join(ns.get("libc_default_sources") or ["unknown"])],
+            "Statically linked Go binaries (Kubernetes components, etcd, CNI plugins) do not use libc; before "
+            "Go 1.16 they treated a missing nsswitch.conf as DNS first, the cause of kube-apiserver's "
+            "`dial tcp: i/o timeout` on localhost.",
+            "Create /etc/nsswitch.conf with `hosts: files dns` so every resolver agrees.",
+        )
+    ]
+
+
+@rule("slow-resolver", "a failed lookup can outlive Kubernetes clients' timeouts")
+def check_slow_resolver(host, facts, options):
+    findings = []
+    res = _kernel_facts(facts, "localhost_resolution") or {}
+    observed_slow = res.get("status") == "timeout" or (res.get("duration_ms") or 0) > options["observed_lookup_slow_ms"]
+    conf = facts.get("resolv_conf") or {}
+    ns = facts.get("nsswitch") or {}
+    uses_dns = "dns" in (ns.get("effective_sources") or ["dns"])
+    conf_evidence = []
+    worst = None
+    if conf.get("status") == "ok":
+        model = conf.get("worst_case_model", "glibc")
+        worst = (conf.get("worst_case_lookup_s") or {}).get(model)
+        servers = [n["address"] for n in conf.get("nameservers") or []]
+        conf_evidence = [
+            "/etc/resolv.conf nameservers: %s" % (", ".join(servers) or "none (127.0.0.1 implied)"),
+            "options timeout:%s attempts:%s%s; search: %s"
+            % (conf.get("timeout"), conf.get("attempts"), " rotate" if conf.get("rotate") else "", " ".join(conf.get("search") or []) or "none"),
+            "worst case for one lookup that no nameserver answers (%s model): %s s" % (model, worst),
+        ]
+        if len(servers) > 3:
+            conf_evidence.append("only the first 3 nameservers are used; %d listed" % len(servers))
+    why = (
+        "Lookups that reach unresponsive nameservers block for the worst-case time; Kubernetes clients "
+        "(kube-apiserver's loopback client, kubelet, CNI plugins) time out first with `dial tcp: i/o timeout`."
+    )
+    fix = (
+        "List only reachable nameservers (at most 3) and bound the wait with `options timeout:1 attempts:2` "
+        "through whatever manages /etc/resolv.conf%s; keep `hosts: files dns` so localhost never needs DNS."
+        % (" (%s)" % conf["managed_by"] if conf.get("managed_by") else "")
+    )
+    if observed_slow:
+        findings.append(
+            Finding(
+                "slow-resolver",
+                "error",
+                host,
+                "looking up localhost took %s"
+                % ("longer than %s ms (timed out)" % res.get("duration_ms") if res.get("status") == "timeout" else "%s ms" % res.get("duration_ms")),
+                _resolution_evidence(facts) + conf_evidence,
+                why,
+                fix,
+            )
+        )
+    elif uses_dns and worst is not None and worst > options["resolver_max_seconds"]:
+        findings.append(
+            Finding(
+                "slow-resolver",
+                "warning",
+                host,
+                "a lookup no nameserver answers can take %s s (limit %s s)" % (worst, options["resolver_max_seconds"]),
+                conf_evidence,
+                why,
+                fix,
+            )
+        )
+    return findings
+
+
+@rule("ip-forward-disabled", "IPv4 forwarding is off")
+def check_ip_forward(host, facts, options):
+    if sysctl_value(facts, "net.ipv4.ip_forward") != "0":
+        return []
+    return [
+        Finding(
+            "ip-forward-disabled",
+            "error",
+            host,
+            "net.ipv4.ip_forward is 0",
+            ["/proc/sys/net/ipv4/ip_forward = 0"],
+            "Pod traffic leaving the node is dropped; kubeadm's preflight stops with `[ERROR "
+            "FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1`.",
+            "`sysctl -w net.ipv4.ip_forward=1` and persist it in /etc/sysctl.d/k8s.conf.",
+        )
+    ]
+
+
+@rule("bridge-nf-call-iptables", "bridged traffic bypasses iptables")
+def check_bridge_nf(host, facts, options):
+    sysctl = _kernel_facts(facts, "sysctl") or {}
+    entry = sysctl.get("net.bridge.bridge-nf-call-iptables") or {}
+    if entry.get("status") == "absent":
+        return [
+            Finding(
+                "bridge-nf-call-iptables",
+                "warning",
+                host,
+                "net.bridge.bridge-nf-call-iptables does not exist (br_netfilter not loaded)",
+                ["/proc/sys/net/bridge/bridge-nf-call-iptables: absent"],
+                "Without br_netfilter, traffic between pods on the same bridge skips kube-proxy's iptables rules, "
+                "so Services answer from some pods and not others; kubeadm's preflight reports the missing file.",
+                "`modprobe br_netfilter`, persist it in /etc/modules-load.d/k8s.conf, and set "
+                "net.bridge.bridge-nf-call-iptables=1 in /etc/sysctl.d/k8s.conf.",
+            )
+        ]
+    if entry.get("value") == "0":
+        return [
+            Finding(
+                "bridge-nf-call-iptables",
+                "error",
+                host,
+                "net.bridge.bridge-nf-call-iptables is 0",
+                ["/proc/sys/net/bridge/bridge-nf-call-iptables = 0"],
+                "Bridged pod traffic skips iptables, so kube-proxy's Service rules do not apply to it; kubeadm's "
+                "preflight fails with `[ERROR FileContent--proc-sys-net-bridge-bridge-nf-call-iptables]`.",
+                "`sysctl -w net.bridge.bridge-nf-call-iptables=1` and persist it in /etc/sysctl.d/k8s.conf.",
+            )
+        ]
+    return []
+
+
+@rule("facts-incomplete", "some facts could not be read, so some rules could not judge")
+def check_facts_incomplete(host, facts, options):
+    problems = facts.get("problems") or []
+    if not problems:
+        return []
+    return [
+        Finding(
+            "facts-incomplete",
+            "warning",
+            host,
+            "%d fact source(s) could not be read; rules that need them were not judged" % len(problems),
+            ["%s: %s" % (p.get("source"), p.get("message")) for p in problems],
+            "A fault in what could not be read would go unreported.",
+            "Run the audit with become: true, install iproute2, or fix the listed files' permissions.",
+        )
+    ]
+
+
+# -- the engine ---------------------------------------------------------------------
+
+
+def _missing_facts_finding(host, reason):
+    return Finding(
+        "facts-missing",
+        "error",
+        host,
+        "no hostnet facts for this host (%s)" % reason,
+        ["ansible_facts['hostnet'] is not set"],
+        "A host that could not be audited may carry any of the faults this audit exists for.",
+        "Make the host reachable (check SSH, become and Python) and run the audit again.",
+    )
+
+
+def all_rules():
+    """Every rule id the engine can report, with scope and title."""
+    rules = {r.id: {"scope": r.scope, "title": r.title} for r in RULES.values()}
+    rules["facts-missing"] = {"scope": "host", "title": "the host could not be audited"}
+    return dict(sorted(rules.items()))
+
+
+def _sort_key(finding):
+    return (SEVERITY_RANK[finding["severity"]], finding["id"], finding.get("host") or "")
+
+
+def evaluate(facts_by_host, options=None):
+    """Judge every host, then the fleet.
+
+    ``facts_by_host``: host name -> hostnet facts dict, or None/str (the
+    reason) when the host has none. Returns a plain dict:
+    {"hosts": {host: {"findings": [...], "skipped_rules": [...]}},
+     "fleet": {"findings": [...]}, "rules": {id: {"scope", "title"}}}.
+    """
+    opts = dict(DEFAULT_OPTIONS)
+    opts.update({k: v for k, v in (options or {}).items() if v is not None})
+    skip = set(opts["skip_rules"] or ())
+    host_rules = [r for r in RULES.values() if r.scope == "host" and r.id not in skip]
+    fleet_rules = [r for r in RULES.values() if r.scope == "fleet" and r.id not in skip]
+    hosts = {}
+    valid = {}
+    for host in sorted(facts_by_host):
+        facts = facts_by_host[host]
+        findings = []
+        if not isinstance(facts, dict) or "schema_version" not in facts:
+            reason = facts if isinstance(facts, str) else "facts were not gathered"
+            if "facts-missing" not in skip:
+                findings.append(_missing_facts_finding(host, reason))
+        else:
+            valid[host] = facts
+            for item in host_rules:
+                findings.extend(item.check(host, facts, opts))
+        hosts[host] = {
+            "findings": sorted((f.to_dict() for f in findings), key=_sort_key),
+            "skipped_rules": sorted(skip),
+        }
+    fleet = []
+    for item in fleet_rules:
+        for finding in item.check(valid, opts):
+            fleet.append(finding.to_dict())
+    return {
+        "hosts": hosts,
+        "fleet": {"findings": sorted(fleet, key=_sort_key)},
+        "rules": all_rules(),
+        "options": {k: (sorted(v) if isinstance(v, (set, tuple, list)) else v) for k, v in opts.items()},
+    }
