@@ -143,8 +143,10 @@ def _resolution_evidence(facts):
     res = _kernel_facts(facts, "localhost_resolution")
     if not res:
         return []
+    if res.get("status") == "timeout":
+        return ["getaddrinfo(\"localhost\") had not returned after %s ms (timed out)" % res.get("duration_ms")]
     if res.get("status") != "ok":
-        return ["getaddrinfo(\"localhost\"): %s after %s ms" % (res.get("error") or res.get("status"), res.get("duration_ms"))]
+        return ["getaddrinfo(\"localhost\") failed after %s ms: %s" % (res.get("duration_ms"), res.get("error"))]
     parts = []
     for entry in res.get("addresses") or []:
         state = "connect ok" if entry.get("usable") else "connect fails: %s" % entry.get("error")
@@ -388,8 +390,8 @@ def check_slow_resolver(host, facts, options):
                 "slow-resolver",
                 "error",
                 host,
-                "looking up localhost took %s"
-                % ("longer than %s ms (timed out)" % res.get("duration_ms") if res.get("status") == "timeout" else "%s ms" % res.get("duration_ms")),
+                "looking up localhost %s"
+                % ("did not finish within %s ms" % res.get("duration_ms") if res.get("status") == "timeout" else "took %s ms" % res.get("duration_ms")),
                 _resolution_evidence(facts) + conf_evidence,
                 why,
                 fix,

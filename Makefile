@@ -1,0 +1,82 @@
+# The two commands README.md starts with:
+#   make audit   set up a venv, install the collection, audit this machine (or INVENTORY=...)
+#   make test    install test prerequisites (Debian packages when root), run every check
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= $(CURDIR)/.venv
+BIN := $(VENV)/bin
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+TARBALL := build/dist/kubeprep-hostnet-$(VERSION).tar.gz
+COLLECTIONS := $(CURDIR)/build/collections
+INVENTORY ?=
+FAIL_ON ?= never
+REPORT_DIR ?= $(CURDIR)/hostnet-report
+APT_PACKAGES := openssh-server openssh-client nftables iproute2 util-linux python3
+SOURCES := galaxy.yml meta/runtime.yml $(shell find plugins roles playbooks -type f -not -name '*.pyc' 2>/dev/null)
+
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_HOST_KEY_CHECKING := False
+export ANSIBLE_PIPELINING := True
+export ANSIBLE_NOCOLOR := $(if $(CI),1,)
+export ANSIBLE_FORCE_COLOR := $(if $(CI),,)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help audit test venv test-venv install system-deps lint unit integration molecule clean
+
+help:
+	@echo "make audit   - audit this machine (INVENTORY=path to audit hosts; FAIL_ON=error to gate)"
+	@echo "make test    - install prerequisites and run lint, unit, integration and Molecule tests"
+
+$(BIN)/.run-deps: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(BIN)/.test-deps: $(BIN)/.run-deps requirements-test.txt
+	$(BIN)/pip install -q -r requirements-test.txt
+	touch $@
+
+venv: $(BIN)/.run-deps
+test-venv: $(BIN)/.test-deps
+
+$(TARBALL): $(BIN)/.run-deps $(SOURCES)
+	@mkdir -p build/dist
+	$(BIN)/ansible-galaxy collection build --force --output-path build/dist .
+
+# Installed from the built tarball, as a user would: proves the build is complete.
+install: $(TARBALL)
+	$(BIN)/ansible-galaxy collection install --force -p $(COLLECTIONS) $(TARBALL) >/dev/null
+	@echo "installed kubeprep.hostnet $(VERSION) into $(COLLECTIONS)"
+
+audit: install
+	$(BIN)/ansible-playbook kubeprep.hostnet.audit $(if $(INVENTORY),-i $(INVENTORY),) \
+		-e hostnet_report_dir=$(REPORT_DIR) -e hostnet_fail_on=$(FAIL_ON)
+	@echo "report: $(REPORT_DIR)/hostnet-report.md (also .json, .junit.xml)"
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then echo "system packages present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "missing Debian packages:$$missing (run make test as root, or install them)"; exit 1; fi
+
+lint: test-venv
+	$(BIN)/ruff check plugins tests
+	$(BIN)/ruff format --check plugins tests
+
+unit: test-venv
+	$(BIN)/pytest -q tests/unit
+
+integration: test-venv install system-deps
+	$(BIN)/pytest -q tests/integration
+
+molecule: test-venv install system-deps
+	cd $(CURDIR) && $(BIN)/molecule test --all
+
+test: system-deps test-venv install lint unit integration molecule
+
+clean:
+	-$(BIN)/python tests/harness/testhosts.py down --all 2>/dev/null
+	rm -rf build hostnet-report .pytest_cache .ruff_cache

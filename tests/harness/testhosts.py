@@ -1,0 +1,438 @@
+#!/usr/bin/env python3
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Real test hosts: network namespaces with a private /etc and their own sshd.
+
+Topology (one "fleet", slot S picks the subnet 10.213.S.0/24):
+
+  root ns  kpSc 10.213.S.2 --veth-- [switch ns kpSsw: bridge br0 10.213.S.1, ip_forward=0]
+                                        |-- veth -- [host ns kpSh1: eth1 10.213.S.11, default via .1]
+                                        |-- veth -- [host ns kpSh2: eth1 10.213.S.12, ...]
+
+The switch also owns 10.213.S.201-203 ("silent nameservers"): an nft rule
+in the switch drops DNS to them, so a resolver that asks them waits for its
+full timeout (a blackhole route would fail at once and show no delay).
+
+Each host runs ``sshd`` inside ``unshare --mount --uts`` in its netns, with
+an overlay on /etc (its own hosts, nsswitch.conf, resolv.conf, hostname,
+machine-id), tmpfs on /run and /tmp, a private /root, and /proc/sys
+read-only except /proc/sys/net (non-net sysctls are global). Traffic only
+ever goes to addresses created here.
+
+Usage (root):
+  testhosts.py up --state-dir DIR [--count N]     create, write DIR/fleet.json and DIR/inventory.ini
+  testhosts.py down --state-dir DIR               tear down one fleet
+  testhosts.py down --all                         tear down every fleet of this harness
+  testhosts.py exec --state-dir DIR HOST -- CMD   run CMD inside a host (its /etc, netns, hostname)
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+PREFIX = "kp"
+LOCK_DIR = "/run/kubeprep-testhosts"
+SILENT_NAMESERVERS = (201, 202, 203)
+SSHD = "/usr/sbin/sshd"
+PYTHON = "/usr/bin/python3"
+
+CLEAN_HOSTS = """127.0.0.1\tlocalhost
+::1\tlocalhost ip6-localhost ip6-loopback
+ff02::1\tip6-allnodes
+ff02::2\tip6-allrouters
+{address}\t{name}.test.internal {name}
+"""
+CLEAN_NSSWITCH = """passwd:         files
+group:          files
+shadow:         files
+hosts:          files dns
+networks:       files
+protocols:      db files
+services:       db files
+"""
+CLEAN_RESOLV = "nameserver 127.0.0.1\noptions timeout:1 attempts:2\n"
+
+INIT_SCRIPT = """#!/bin/sh
+# Runs inside: ip netns exec NS unshare --mount --uts --propagation private
+set -e
+hostname {name}
+mount -t overlay overlay -o lowerdir=/etc,upperdir={hostdir}/upper,workdir={hostdir}/work /etc
+mount --bind {hostdir}/root /root
+# sshd's files move into the private /root before tmpfs hides /tmp and /run
+# (where the state directory may live).
+mkdir -p /root/.sshd
+cp {hostdir}/sshd_config {statedir}/ssh_host_ed25519_key /root/.sshd/
+chmod 600 /root/.sshd/ssh_host_ed25519_key
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /run/sshd
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount --bind /proc/sys /proc/sys
+mount -o remount,bind,ro /proc/sys
+mount --bind /proc/sys/net /proc/sys/net
+mount -o remount,bind,rw /proc/sys/net
+exec {sshd} -D -e -f /root/.sshd/sshd_config
+"""
+
+SSHD_CONFIG = """ListenAddress {address}:22
+HostKey /root/.sshd/ssh_host_ed25519_key
+PidFile /run/sshd.pid
+PermitRootLogin prohibit-password
+AuthorizedKeysFile /root/.ssh/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+UseDNS no
+PrintMotd no
+MaxStartups 200
+MaxSessions 100
+Subsystem sftp internal-sftp
+"""
+
+
+class HarnessError(Exception):
+    pass
+
+
+def run(args, check=True, input_text=None):
+    proc = subprocess.run(args, input=input_text, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    if check and proc.returncode != 0:
+        raise HarnessError("%s failed (%d): %s" % (" ".join(args), proc.returncode, proc.stderr.strip()))
+    return proc
+
+
+def ns_sh(ns, script):
+    """Run a shell snippet in a network namespace (fresh mount ns, real /etc)."""
+    return run(["ip", "netns", "exec", ns, "sh", "-ec", script])
+
+
+def netns_list():
+    out = run(["ip", "netns", "list"], check=False).stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def _claim_slot():
+    os.makedirs(LOCK_DIR, exist_ok=True)
+    existing = set(netns_list())
+    for slot in range(1, 250):
+        if "%s%dsw" % (PREFIX, slot) in existing:
+            continue
+        try:
+            fd = os.open(os.path.join(LOCK_DIR, "slot-%d" % slot), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            continue
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        return slot
+    raise HarnessError("no free test-host slot in %s" % LOCK_DIR)
+
+
+class Fleet:
+    """One set of test hosts on one switch. Always call down(), even on failure."""
+
+    def __init__(self, state_dir):
+        self.state_dir = os.path.abspath(state_dir)
+        self.state_file = os.path.join(self.state_dir, "fleet.json")
+        self.state = None
+
+    # -- state ---------------------------------------------------------------
+    def load(self):
+        try:
+            with open(self.state_file) as handle:
+                self.state = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise HarnessError("no fleet in %s: %s" % (self.state_dir, exc))
+        return self
+
+    def save(self):
+        tmp = self.state_file + ".tmp"
+        with open(tmp, "w") as handle:
+            json.dump(self.state, handle, indent=2)
+        os.replace(tmp, self.state_file)
+
+    @property
+    def hosts(self):
+        return self.state["hosts"]
+
+    def host(self, name):
+        for host in self.hosts:
+            if host["name"] == name:
+                return host
+        raise HarnessError("no test host %r" % name)
+
+    # -- up --------------------------------------------------------------------
+    def up(self, count=1, names=None):
+        for tool in ("ip", "unshare", "nsenter", SSHD, "ssh-keygen", PYTHON):
+            if not shutil.which(tool):
+                raise HarnessError("%s is required (apt-get install iproute2 util-linux openssh-server python3)" % tool)
+        if os.geteuid() != 0:
+            raise HarnessError("test hosts need root (network namespaces, mounts)")
+        os.makedirs(self.state_dir, exist_ok=True)
+        slot = _claim_slot()
+        names = list(names or ["host%d" % i for i in range(1, count + 1)])
+        net = "10.213.%d" % slot
+        self.state = {
+            "slot": slot,
+            "subnet": net + ".0/24",
+            "gateway": net + ".1",
+            "controller": net + ".2",
+            "switch_ns": "%s%dsw" % (PREFIX, slot),
+            "controller_if": "%s%dc" % (PREFIX, slot),
+            "silent_nameservers": ["%s.%d" % (net, i) for i in SILENT_NAMESERVERS],
+            "state_dir": self.state_dir,
+            "hosts": [],
+        }
+        self.save()
+        self._switch()
+        self._keys()
+        for index, name in enumerate(names, start=1):
+            self._host(index, name)
+            self.save()
+        self._wait_for_ssh()
+        self.write_inventory()
+        return self
+
+    def _switch(self):
+        st = self.state
+        sw = st["switch_ns"]
+        run(["ip", "netns", "add", sw])
+        ns_sh(
+            sw,
+            "ip link set lo up; ip link add br0 type bridge; ip addr add {gw}/24 dev br0; "
+            "ip link set br0 up; echo 0 > /proc/sys/net/ipv4/ip_forward".format(gw=st["gateway"]),
+        )
+        for address in st["silent_nameservers"]:
+            run(["ip", "-n", sw, "addr", "add", address + "/24", "dev", "br0"])
+        nft = (
+            "table inet kubeprep {{\n chain input {{\n  type filter hook input priority 0; policy accept;\n"
+            "  ip daddr {{ {ns} }} udp dport 53 drop\n  ip daddr {{ {ns} }} tcp dport 53 drop\n }}\n}}\n"
+        ).format(ns=", ".join(st["silent_nameservers"]))
+        run(["ip", "netns", "exec", sw, "nft", "-f", "-"], input_text=nft)
+        ctl = st["controller_if"]
+        run(["ip", "link", "add", ctl, "type", "veth", "peer", "name", ctl + "p", "netns", sw])
+        run(["ip", "addr", "add", st["controller"] + "/24", "dev", ctl])
+        run(["ip", "link", "set", ctl, "up"])
+        ns_sh(sw, "ip link set {p} master br0; ip link set {p} up".format(p=ctl + "p"))
+
+    def _keys(self):
+        for key in ("id_ed25519", "ssh_host_ed25519_key"):
+            path = os.path.join(self.state_dir, key)
+            if not os.path.exists(path):
+                run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path])
+        self.state["identity_file"] = os.path.join(self.state_dir, "id_ed25519")
+
+    def _host(self, index, name):
+        st = self.state
+        ns = "%s%dh%d" % (PREFIX, st["slot"], index)
+        address = "10.213.%d.%d" % (st["slot"], 10 + index)
+        hostdir = os.path.join(self.state_dir, "hosts", name)
+        for sub in ("upper", "work", "root/.ssh"):
+            os.makedirs(os.path.join(hostdir, sub), exist_ok=True)
+        shutil.copy(self.state["identity_file"] + ".pub", os.path.join(hostdir, "root/.ssh/authorized_keys"))
+        files = {
+            "hostname": name + "\n",
+            "hosts": CLEAN_HOSTS.format(address=address, name=name),
+            "nsswitch.conf": CLEAN_NSSWITCH,
+            "resolv.conf": CLEAN_RESOLV,
+            "machine-id": uuid.uuid4().hex + "\n",
+        }
+        for fname, text in files.items():
+            with open(os.path.join(hostdir, "upper", fname), "w") as handle:
+                handle.write(text)
+        # resolv.conf may be a symlink in the lower /etc; the upper file replaces it.
+        with open(os.path.join(hostdir, "sshd_config"), "w") as handle:
+            handle.write(SSHD_CONFIG.format(address=address))
+        with open(os.path.join(hostdir, "init.sh"), "w") as handle:
+            handle.write(INIT_SCRIPT.format(name=name, hostdir=hostdir, statedir=self.state_dir, sshd=SSHD))
+        run(["ip", "netns", "add", ns])
+        peer = "%s%dh%dp" % (PREFIX, st["slot"], index)
+        run(["ip", "-n", st["switch_ns"], "link", "add", peer, "type", "veth", "peer", "name", "eth1", "netns", ns])
+        ns_sh(st["switch_ns"], "ip link set {p} master br0; ip link set {p} up".format(p=peer))
+        ns_sh(
+            ns,
+            "ip link set lo up; ip addr add {a}/24 dev eth1; ip link set eth1 up; "
+            "ip route add default via {gw}; echo 1 > /proc/sys/net/ipv4/ip_forward".format(a=address, gw=st["gateway"]),
+        )
+        log = open(os.path.join(hostdir, "sshd.log"), "w")
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns, "unshare", "--mount", "--uts", "--propagation", "private", "--", "/bin/sh", os.path.join(hostdir, "init.sh")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+        self.hosts.append({"name": name, "ns": ns, "address": address, "pid": proc.pid, "dir": hostdir, "veth_peer": peer})
+
+    def _wait_for_ssh(self, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        pending = list(self.hosts)
+        while pending:
+            host = pending[0]
+            try:
+                with socket.create_connection((host["address"], 22), timeout=1.0) as sock:
+                    sock.settimeout(2.0)
+                    if sock.recv(4).startswith(b"SSH-"):
+                        pending.pop(0)
+                        continue
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                with open(os.path.join(host["dir"], "sshd.log")) as handle:
+                    log = handle.read()[-2000:]
+                raise HarnessError("sshd of %s did not come up: %s" % (host["name"], log))
+            time.sleep(0.05)
+
+    def write_inventory(self):
+        control = os.path.join(self.state_dir, "cp")
+        os.makedirs(control, exist_ok=True)
+        lines = ["[testhosts]"]
+        for host in self.hosts:
+            lines.append("%s ansible_host=%s" % (host["name"], host["address"]))
+        lines += [
+            "",
+            "[testhosts:vars]",
+            "ansible_user=root",
+            "ansible_ssh_private_key_file=%s" % self.state["identity_file"],
+            "ansible_python_interpreter=%s" % PYTHON,
+            "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+            "-o LogLevel=ERROR -o ControlMaster=auto -o ControlPersist=60s -o ControlPath=%s/%%C'" % control,
+        ]
+        path = os.path.join(self.state_dir, "inventory.ini")
+        with open(path, "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+        return path
+
+    # -- using hosts -----------------------------------------------------------
+    def exec(self, name, args, input_text=None, check=True, timeout=120):
+        """Run args inside host ``name`` (its /etc overlay, netns and hostname)."""
+        host = self.host(name)
+        pid = self.sshd_pid(host)
+        proc = subprocess.run(
+            ["nsenter", "--target", str(pid), "--mount", "--uts", "--net", "--"] + list(args),
+            input=input_text,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            universal_newlines=True,
+            timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise HarnessError("%s on %s failed (%d): %s %s" % (args, name, proc.returncode, proc.stdout, proc.stderr))
+        return proc
+
+    def sshd_pid(self, host):
+        """sshd's pid: ip netns exec, unshare and the init script all exec, so
+        the process started is sshd itself (its title is rewritten, not its pid)."""
+        pid = host["pid"]
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                alive = b"sshd" in handle.read()
+        except OSError:
+            alive = False
+        if not alive:
+            raise HarnessError("sshd of %s (pid %d) is not running" % (host["name"], pid))
+        return pid
+
+    # -- down ------------------------------------------------------------------
+    def down(self):
+        if self.state is None:
+            try:
+                self.load()
+            except HarnessError:
+                return
+        namespaces = [h["ns"] for h in self.hosts] + [self.state["switch_ns"]]
+        kill_namespaces(namespaces)
+        run(["ip", "link", "del", self.state["controller_if"]], check=False)
+        try:
+            os.unlink(os.path.join(LOCK_DIR, "slot-%d" % self.state["slot"]))
+        except OSError:
+            pass
+        shutil.rmtree(os.path.join(self.state_dir, "hosts"), ignore_errors=True)
+        try:
+            os.unlink(self.state_file)
+        except OSError:
+            pass
+
+
+def kill_namespaces(namespaces):
+    for ns in namespaces:
+        pids = run(["ip", "netns", "pids", ns], check=False).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+    for ns in namespaces:
+        for _ in range(50):
+            if not run(["ip", "netns", "pids", ns], check=False).stdout.strip():
+                break
+            time.sleep(0.02)
+        run(["ip", "netns", "del", ns], check=False)
+
+
+def down_all():
+    """Remove every namespace, link and slot this harness can have made."""
+    mine = [ns for ns in netns_list() if ns.startswith(PREFIX) and (ns.endswith("sw") or "h" in ns[len(PREFIX):])]
+    kill_namespaces(mine)
+    links = run(["ip", "-o", "link", "show"], check=False).stdout
+    for line in links.splitlines():
+        name = line.split(":")[1].strip().split("@")[0] if ":" in line else ""
+        if name.startswith(PREFIX) and name.endswith("c"):
+            run(["ip", "link", "del", name], check=False)
+    shutil.rmtree(LOCK_DIR, ignore_errors=True)
+    return mine
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p_up = sub.add_parser("up")
+    p_up.add_argument("--state-dir", required=True)
+    p_up.add_argument("--count", type=int, default=1)
+    p_up.add_argument("--names", help="comma-separated host names (overrides --count)")
+    p_down = sub.add_parser("down")
+    p_down.add_argument("--state-dir")
+    p_down.add_argument("--all", action="store_true")
+    p_exec = sub.add_parser("exec")
+    p_exec.add_argument("--state-dir", required=True)
+    p_exec.add_argument("host")
+    p_exec.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    try:
+        if args.cmd == "up":
+            fleet = Fleet(args.state_dir)
+            names = args.names.split(",") if args.names else None
+            try:
+                fleet.up(count=args.count, names=names)
+            except BaseException:
+                fleet.down()
+                raise
+            print(json.dumps(fleet.state, indent=2))
+        elif args.cmd == "down":
+            if args.all:
+                print("removed: %s" % " ".join(down_all()))
+            elif args.state_dir:
+                Fleet(args.state_dir).down()
+            else:
+                parser.error("down needs --state-dir or --all")
+        elif args.cmd == "exec":
+            command = args.command[1:] if args.command[:1] == ["--"] else args.command
+            proc = Fleet(args.state_dir).load().exec(args.host, command, check=False)
+            sys.stdout.write(proc.stdout)
+            sys.stderr.write(proc.stderr)
+            return proc.returncode
+    except HarnessError as exc:
+        print("testhosts: %s" % exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

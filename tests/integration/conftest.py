@@ -1,0 +1,83 @@
+"""Real test hosts for integration tests, always torn down."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
+
+import testhosts  # noqa: E402
+
+VENV_BIN = os.path.dirname(sys.executable)
+COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.path.join(ROOT, "build", "collections")
+
+
+@pytest.fixture(scope="session")
+def make_fleet(tmp_path_factory):
+    """Factory: make_fleet(names) -> testhosts.Fleet; every fleet is torn down at session end."""
+    if os.geteuid() != 0:
+        pytest.skip("test hosts need root")
+    made = []
+
+    def factory(names):
+        fleet = testhosts.Fleet(str(tmp_path_factory.mktemp("fleet")))
+        made.append(fleet)
+        fleet.up(names=names)
+        return fleet
+
+    try:
+        yield factory
+    finally:
+        for fleet in made:
+            fleet.down()
+
+
+def ansible_env(fleet, extra=None):
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=COLLECTIONS,
+        ANSIBLE_HOST_KEY_CHECKING="False",
+        ANSIBLE_PIPELINING="True",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_LOCAL_TEMP=os.path.join(fleet.state_dir, "ansible-local"),
+        ANSIBLE_FORKS="20",
+    )
+    env.update(extra or {})
+    return env
+
+
+def run_playbook(fleet, playbook, *args, inventory=None, timeout=600):
+    cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory or os.path.join(fleet.state_dir, "inventory.ini"), playbook] + list(args)
+    return subprocess.run(cmd, env=ansible_env(fleet), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout)
+
+
+def load_report(directory):
+    with open(os.path.join(directory, "hostnet-report.json")) as handle:
+        return json.load(handle)
+
+
+# A client inside a test host: what a Go or C program dialling the address sees.
+CONNECT_PROBE = r"""
+import errno, socket, sys, time
+host, port = sys.argv[1], int(sys.argv[2])
+start = time.monotonic()
+try:
+    infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+except socket.gaierror as exc:
+    print("RESOLVE-FAIL %s %.3f" % (exc, time.monotonic() - start)); sys.exit(0)
+resolved = time.monotonic() - start
+fam, typ, proto, _, addr = infos[0]
+s = socket.socket(fam, typ, proto)
+s.settimeout(3)
+try:
+    s.connect(addr)
+    print("CONNECTED %s %.3f" % (addr[0], resolved))
+except OSError as exc:
+    print("FAIL %s %s %.3f" % (addr[0], errno.errorcode.get(exc.errno, exc.errno), resolved))
+"""
+LISTENER = "import socket,time\ns=socket.socket(socket.AF_INET6)\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,0)\ns.bind(('::',6443))\ns.listen(64)\nwhile True:\n    c,_=s.accept(); c.close()\n"
