@@ -55,10 +55,7 @@ class ActionModule(ActionBase):
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         unknown = sorted(set(args["skip_rules"]) - set(rules.all_rules()))
         if unknown:
-            raise AnsibleError(
-                "hostnet_audit: unknown rule id(s) in skip_rules: %s (known: %s)"
-                % (", ".join(unknown), ", ".join(rules.all_rules()))
-            )
+            raise AnsibleError("hostnet_audit: unknown rule id(s) in skip_rules: %s (known: %s)" % (", ".join(unknown), ", ".join(rules.all_rules())))
         hosts = args["hosts"] if args["hosts"] is not None else task_vars.get("ansible_play_hosts_all", [])
         hostvars = task_vars.get("hostvars", {})
         facts_by_host = {host: _facts_of(hostvars, host) for host in hosts}
@@ -81,11 +78,7 @@ class ActionModule(ActionBase):
             summary=summary,
             report_files=paths,
             host_status={name: data["status"] for name, data in report["hosts"].items()},
-            findings=[
-                {k: f[k] for k in ("id", "severity", "host", "message")}
-                for data in report["hosts"].values()
-                for f in data["findings"]
-            ]
+            findings=[{k: f[k] for k in ("id", "severity", "host", "message")} for data in report["hosts"].values() for f in data["findings"]]
             + [{k: f.get(k) for k in ("id", "severity", "host", "message")} for f in report["fleet"]["findings"]],
         )
         if summary["failed"]:

@@ -246,9 +246,7 @@ class Collector:
 
     def cloud_init(self):
         found = []
-        paths = ["/etc/cloud/cloud.cfg"] + sorted(
-            "/" + os.path.relpath(p, self.root) for p in glob.glob(self.path("/etc/cloud/cloud.cfg.d/*.cfg"))
-        )
+        paths = ["/etc/cloud/cloud.cfg"] + sorted("/" + os.path.relpath(p, self.root) for p in glob.glob(self.path("/etc/cloud/cloud.cfg.d/*.cfg")))
         paths.append("/var/lib/cloud/instance/cloud-config.txt")
         value = None
         present = False

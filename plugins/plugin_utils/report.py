@@ -163,7 +163,7 @@ def render_junit(report):
         for rule_id in rule_ids:
             attrs = "classname=%s name=%s" % (quoteattr(name), quoteattr(rule_id))
             if rule_id in data["skipped_rules"]:
-                cases.append("    <testcase %s><skipped message=\"skipped by hostnet_skip_rules\"/></testcase>" % attrs)
+                cases.append('    <testcase %s><skipped message="skipped by hostnet_skip_rules"/></testcase>' % attrs)
                 continue
             found = by_rule.get(rule_id, [])
             failing = [f for f in found if at_or_above(f["severity"], report["fail_on"])]
@@ -177,15 +177,13 @@ def render_junit(report):
                 )
             passing = [f for f in found if f not in failing]
             if passing:
-                body += "<system-out>%s</system-out>" % escape(
-                    "\n".join("%s: %s" % (f["severity"], f["message"]) for f in passing)
-                )
+                body += "<system-out>%s</system-out>" % escape("\n".join("%s: %s" % (f["severity"], f["message"]) for f in passing))
             cases.append("    <testcase %s>%s</testcase>" % (attrs, body))
     for finding in report["fleet"]["findings"]:
         failing = at_or_above(finding["severity"], report["fail_on"])
         failures += 1 if failing else 0
         body = "<failure type=%s message=%s/>" % (quoteattr(finding["severity"]), quoteattr(finding["message"])) if failing else ""
-        cases.append("    <testcase classname=\"fleet\" name=%s>%s</testcase>" % (quoteattr(finding["id"]), body))
+        cases.append('    <testcase classname="fleet" name=%s>%s</testcase>' % (quoteattr(finding["id"]), body))
     header = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n  <testsuite name="kubeprep.hostnet audit" tests="%d" failures="%d" timestamp=%s>' % (
         len(cases),
         failures,

@@ -144,14 +144,14 @@ def _resolution_evidence(facts):
     if not res:
         return []
     if res.get("status") == "timeout":
-        return ["getaddrinfo(\"localhost\") had not returned after %s ms (timed out)" % res.get("duration_ms")]
+        return ['getaddrinfo("localhost") had not returned after %s ms (timed out)' % res.get("duration_ms")]
     if res.get("status") != "ok":
-        return ["getaddrinfo(\"localhost\") failed after %s ms: %s" % (res.get("duration_ms"), res.get("error"))]
+        return ['getaddrinfo("localhost") failed after %s ms: %s' % (res.get("duration_ms"), res.get("error"))]
     parts = []
     for entry in res.get("addresses") or []:
         state = "connect ok" if entry.get("usable") else "connect fails: %s" % entry.get("error")
         parts.append("%s (%s)" % (entry["address"], state))
-    return ["getaddrinfo(\"localhost\") -> %s in %s ms" % (", ".join(parts) or "nothing", res.get("duration_ms"))]
+    return ['getaddrinfo("localhost") -> %s in %s ms' % (", ".join(parts) or "nothing", res.get("duration_ms"))]
 
 
 def _is_loopback(address):
@@ -200,8 +200,7 @@ def check_localhost(host, facts, options):
                 "localhost-unreachable",
                 "warning" if works else "error",
                 host,
-                "/etc/hosts has no localhost entry"
-                + (" (another name service answers for now)" if works else ""),
+                "/etc/hosts has no localhost entry" + (" (another name service answers for now)" if works else ""),
                 ["/etc/hosts: no line names localhost"] + evidence,
                 _WHY_LOCALHOST,
                 fix,
@@ -248,10 +247,7 @@ def check_service_route(host, facts, options):
             evidence.append("ip route get %s: %s" % (lookup["address"], lookup["ip_route_get"]))
         defaults = routes.get("default_ipv4")
         if defaults is not None:
-            evidence.append(
-                "IPv4 default routes: %s"
-                % (", ".join("via %s dev %s" % (r.get("gateway"), r.get("dev")) for r in defaults) or "none")
-            )
+            evidence.append("IPv4 default routes: %s" % (", ".join("via %s dev %s" % (r.get("gateway"), r.get("dev")) for r in defaults) or "none"))
         table = [("%s dev %s" % (r["dst"], r.get("dev"))) for r in routes.get("ipv4") or []][:10]
         evidence.append("IPv4 routes: %s" % ("; ".join(table) or "none"))
         findings.append(
@@ -262,8 +258,7 @@ def check_service_route(host, facts, options):
                 "no route to Service IP %s" % lookup["address"],
                 evidence,
                 "The routing decision happens before kube-proxy's DNAT can apply, so pods and host-network "
-                "components (calico-node, CoreDNS) get `dial tcp %s:443: connect: network is unreachable`."
-                % lookup["address"],
+                "components (calico-node, CoreDNS) get `dial tcp %s:443: connect: network is unreachable`." % lookup["address"],
                 "Add a persistent route covering the Service CIDR: a default route via the node's gateway, or "
                 "`<service CIDR> via <gateway> dev <cluster NIC>`, through the host's network manager "
                 "(a route added with `ip route` alone is lost at reboot).",
@@ -316,8 +311,7 @@ def check_dns_first(host, facts, options):
                 "error",
                 host,
                 "nsswitch.conf asks DNS before /etc/hosts (hosts: %s)" % " ".join(ns["hosts_sources"]),
-                ["/etc/nsswitch.conf:%s: %s" % (ns.get("hosts_line"), (ns.get("hosts_raw") or "").strip())]
-                + _resolution_evidence(facts),
+                ["/etc/nsswitch.conf:%s: %s" % (ns.get("hosts_line"), (ns.get("hosts_raw") or "").strip())] + _resolution_evidence(facts),
                 why,
                 fix,
             )
@@ -398,10 +392,14 @@ def check_slow_resolver(host, facts, options):
             )
         )
     elif uses_dns and worst is not None and worst > options["resolver_max_seconds"]:
+        # Only a warning where localhost itself would wait on DNS; elsewhere it is
+        # worth knowing (other names wait too) but does not break an install.
+        hosts_names = (facts.get("hosts_file") or {}).get("names") or {}
+        localhost_via_dns = bool(ns.get("dns_before_files")) or "localhost" not in hosts_names
         findings.append(
             Finding(
                 "slow-resolver",
-                "warning",
+                "warning" if localhost_via_dns else "info",
                 host,
                 "a lookup no nameserver answers can take %s s (limit %s s)" % (worst, options["resolver_max_seconds"]),
                 conf_evidence,
@@ -444,8 +442,7 @@ def check_bridge_nf(host, facts, options):
                 ["/proc/sys/net/bridge/bridge-nf-call-iptables: absent"],
                 "Without br_netfilter, traffic between pods on the same bridge skips kube-proxy's iptables rules, "
                 "so Services answer from some pods and not others; kubeadm's preflight reports the missing file.",
-                "`modprobe br_netfilter`, persist it in /etc/modules-load.d/k8s.conf, and set "
-                "net.bridge.bridge-nf-call-iptables=1 in /etc/sysctl.d/k8s.conf.",
+                "`modprobe br_netfilter`, persist it in /etc/modules-load.d/k8s.conf, and set net.bridge.bridge-nf-call-iptables=1 in /etc/sysctl.d/k8s.conf.",
             )
         ]
     if entry.get("value") == "0":

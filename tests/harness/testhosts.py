@@ -148,7 +148,7 @@ class Fleet:
             with open(self.state_file) as handle:
                 self.state = json.load(handle)
         except (OSError, ValueError) as exc:
-            raise HarnessError("no fleet in %s: %s" % (self.state_dir, exc))
+            raise HarnessError("no fleet in %s: %s" % (self.state_dir, exc)) from exc
         return self
 
     def save(self):
@@ -205,8 +205,9 @@ class Fleet:
         run(["ip", "netns", "add", sw])
         ns_sh(
             sw,
-            "ip link set lo up; ip link add br0 type bridge; ip addr add {gw}/24 dev br0; "
-            "ip link set br0 up; echo 0 > /proc/sys/net/ipv4/ip_forward".format(gw=st["gateway"]),
+            "ip link set lo up; ip link add br0 type bridge; ip addr add {gw}/24 dev br0; ip link set br0 up; echo 0 > /proc/sys/net/ipv4/ip_forward".format(
+                gw=st["gateway"]
+            ),
         )
         for address in st["silent_nameservers"]:
             run(["ip", "-n", sw, "addr", "add", address + "/24", "dev", "br0"])
@@ -257,8 +258,9 @@ class Fleet:
         ns_sh(st["switch_ns"], "ip link set {p} master br0; ip link set {p} up".format(p=peer))
         ns_sh(
             ns,
-            "ip link set lo up; ip addr add {a}/24 dev eth1; ip link set eth1 up; "
-            "ip route add default via {gw}; echo 1 > /proc/sys/net/ipv4/ip_forward".format(a=address, gw=st["gateway"]),
+            "ip link set lo up; ip addr add {a}/24 dev eth1; ip link set eth1 up; ip route add default via {gw}; echo 1 > /proc/sys/net/ipv4/ip_forward".format(
+                a=address, gw=st["gateway"]
+            ),
         )
         log = open(os.path.join(hostdir, "sshd.log"), "w")
         proc = subprocess.Popen(
@@ -379,7 +381,7 @@ def kill_namespaces(namespaces):
 
 def down_all():
     """Remove every namespace, link and slot this harness can have made."""
-    mine = [ns for ns in netns_list() if ns.startswith(PREFIX) and (ns.endswith("sw") or "h" in ns[len(PREFIX):])]
+    mine = [ns for ns in netns_list() if ns.startswith(PREFIX) and (ns.endswith("sw") or "h" in ns[len(PREFIX) :])]
     kill_namespaces(mine)
     links = run(["ip", "-o", "link", "show"], check=False).stdout
     for line in links.splitlines():

@@ -11,7 +11,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
 
-import testhosts  # noqa: E402
+import testhosts
 
 VENV_BIN = os.path.dirname(sys.executable)
 COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.path.join(ROOT, "build", "collections")
@@ -80,4 +80,15 @@ try:
 except OSError as exc:
     print("FAIL %s %s %.3f" % (addr[0], errno.errorcode.get(exc.errno, exc.errno), resolved))
 """
-LISTENER = "import socket,time\ns=socket.socket(socket.AF_INET6)\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,0)\ns.bind(('::',6443))\ns.listen(64)\nwhile True:\n    c,_=s.accept(); c.close()\n"
+# A dual-stack listener on [::]:6443, as kube-apiserver's `Serving securely on [::]:6443`.
+LISTENER = r"""
+import socket
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 6443))
+s.listen(64)
+while True:
+    c, _ = s.accept()
+    c.close()
+"""

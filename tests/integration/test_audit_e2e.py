@@ -13,10 +13,7 @@ import pytest
 from conftest import CONNECT_PROBE, LISTENER, load_report, run_playbook
 
 # The seed's /etc/hosts of F1 (RKE on CentOS 7.8): localhost only on ::1.
-CENTOS7_BROKEN_HOSTS = (
-    "::1         localhost localhost.localdomain localhost6 localhost6.localdomain6\n"
-    "127.0.0.1   centos7.Localdomain\n"
-)
+CENTOS7_BROKEN_HOSTS = "::1         localhost localhost.localdomain localhost6 localhost6.localdomain6\n127.0.0.1   centos7.Localdomain\n"
 NAMES = ["clean", "f1-localhost", "f2-route", "f3-dns"]
 
 
@@ -161,7 +158,12 @@ def test_skip_rules_and_unreachable_host(faulty, tmp_path):
         "-e",
         "hostnet_report_dir=%s" % tmp_path,
         "-e",
-        json.dumps({"hostnet_skip_rules": ["localhost-unreachable", "service-network-unroutable", "no-default-route", "dns-before-files", "slow-resolver"], "hostnet_fail_on": "error"}),
+        json.dumps(
+            {
+                "hostnet_skip_rules": ["localhost-unreachable", "service-network-unroutable", "no-default-route", "dns-before-files", "slow-resolver"],
+                "hostnet_fail_on": "error",
+            }
+        ),
         inventory=str(inventory),
     )
     data = load_report(str(tmp_path))
@@ -173,7 +175,9 @@ def test_skip_rules_and_unreachable_host(faulty, tmp_path):
 
 
 def test_unknown_skip_rule_is_a_clear_error(faulty, tmp_path):
-    result = run_playbook(faulty, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=%s" % tmp_path, "-e", '{"hostnet_skip_rules": ["no-such-rule"]}', "--limit", "clean")
+    result = run_playbook(
+        faulty, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=%s" % tmp_path, "-e", '{"hostnet_skip_rules": ["no-such-rule"]}', "--limit", "clean"
+    )
     assert result.returncode != 0
     assert "unknown rule id(s) in skip_rules: no-such-rule" in result.stdout
     assert "Traceback" not in result.stdout

@@ -1,0 +1,59 @@
+"""Report rendering: schema, console, Markdown, JUnit."""
+
+import os
+import xml.etree.ElementTree as ET
+
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import report, rules
+
+from helpers import healthy_kernel, host_facts, lo_without_ipv6, read_fixture
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def sample(tmp_path, fail_on="error"):
+    bad = host_facts(tmp_path / "a", "centos7", overrides={"etc/hosts": read_fixture("centos7", "hosts.f1-broken")}, kernel=lo_without_ipv6(healthy_kernel()))
+    good = host_facts(tmp_path / "b", "debian12")
+    result = rules.evaluate({"node1": bad, "node2": good, "node3": None}, {"skip_rules": ["ip-forward-disabled"]})
+    return report.build_report(result, "2026-01-01T00:00:00+00:00", fail_on, "0.1.0")
+
+
+def test_schema_and_summary(tmp_path):
+    doc = sample(tmp_path)
+    assert doc["summary"] == {"hosts": 3, "hosts_ok": 1, "errors": 2, "warnings": 0, "infos": 1, "failing_hosts": ["node1", "node3"], "failed": True}
+    assert doc["hosts"]["node1"]["status"] == "error"
+    assert doc["hosts"]["node1"]["findings"][0]["id"] == "localhost-unreachable"
+    assert doc["fleet"] == {"findings": []}
+    assert sample(tmp_path / "n", fail_on="never")["summary"]["failed"] is False
+
+
+def test_console_lines_kubeadm_style(tmp_path):
+    lines = [text for text, _ in report.console_lines(sample(tmp_path))]
+    assert lines[0] == "[ERROR facts-missing] node3: no hostnet facts for this host (facts were not gathered)"
+    assert "[ERROR localhost-unreachable] node1: localhost resolves only to ::1 but IPv6 is disabled on lo" in lines
+    assert "[OK] node2: no findings" in lines
+    assert lines[-1].startswith("hostnet audit: 3 host(s), 1 ok, 2 error(s), 0 warning(s); failing")
+
+
+def test_junit_is_well_formed(tmp_path):
+    doc = sample(tmp_path)
+    tree = ET.fromstring(report.render_junit(doc))
+    suite = tree.find("testsuite")
+    cases = suite.findall("testcase")
+    assert len(cases) == 3 * len(rules.all_rules())
+    assert suite.get("failures") == "2"
+    skipped = [c for c in cases if c.find("skipped") is not None]
+    assert {c.get("name") for c in skipped} == {"ip-forward-disabled"}
+
+
+def test_written_files(tmp_path):
+    paths = report.write_report(sample(tmp_path / "s"), str(tmp_path / "out"))
+    assert sorted(os.listdir(str(tmp_path / "out"))) == ["hostnet-report.json", "hostnet-report.junit.xml", "hostnet-report.md"]
+    with open(paths["markdown"]) as handle:
+        text = handle.read()
+    assert "| node1 | ERROR | `localhost-unreachable`, `slow-resolver` |" in text
+
+
+def test_version_matches_galaxy_yml():
+    with open(os.path.join(ROOT, "galaxy.yml")) as handle:
+        version = [line.split(":", 1)[1].strip() for line in handle if line.startswith("version:")][0]
+    assert report.COLLECTION_VERSION == version
