@@ -16,6 +16,7 @@ REPORT_DIR ?= $(CURDIR)/hostnet-report
 APT_PACKAGES := openssh-server openssh-client nftables iproute2 util-linux python3
 SOURCES := galaxy.yml meta/runtime.yml $(shell find plugins roles playbooks -type f -not -name '*.pyc' 2>/dev/null)
 
+export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_HOST_KEY_CHECKING := False
 export ANSIBLE_PIPELINING := True

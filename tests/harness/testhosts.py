@@ -64,12 +64,9 @@ INIT_SCRIPT = """#!/bin/sh
 set -e
 hostname {name}
 mount -t overlay overlay -o lowerdir=/etc,upperdir={hostdir}/upper,workdir={hostdir}/work /etc
+# sshd's files are inside the private /root: the state directory itself may
+# live under /root, /tmp or /run, which the mounts below hide.
 mount --bind {hostdir}/root /root
-# sshd's files move into the private /root before tmpfs hides /tmp and /run
-# (where the state directory may live).
-mkdir -p /root/.sshd
-cp {hostdir}/sshd_config {statedir}/ssh_host_ed25519_key /root/.sshd/
-chmod 600 /root/.sshd/ssh_host_ed25519_key
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/sshd
 mount -t tmpfs -o mode=1777 tmpfs /tmp
@@ -234,9 +231,10 @@ class Fleet:
         ns = "%s%dh%d" % (PREFIX, st["slot"], index)
         address = "10.213.%d.%d" % (st["slot"], 10 + index)
         hostdir = os.path.join(self.state_dir, "hosts", name)
-        for sub in ("upper", "work", "root/.ssh"):
+        for sub in ("upper", "work", "root/.ssh", "root/.sshd"):
             os.makedirs(os.path.join(hostdir, sub), exist_ok=True)
         shutil.copy(self.state["identity_file"] + ".pub", os.path.join(hostdir, "root/.ssh/authorized_keys"))
+        shutil.copy(os.path.join(self.state_dir, "ssh_host_ed25519_key"), os.path.join(hostdir, "root/.sshd/"))
         files = {
             "hostname": name + "\n",
             "hosts": CLEAN_HOSTS.format(address=address, name=name),
@@ -248,10 +246,10 @@ class Fleet:
             with open(os.path.join(hostdir, "upper", fname), "w") as handle:
                 handle.write(text)
         # resolv.conf may be a symlink in the lower /etc; the upper file replaces it.
-        with open(os.path.join(hostdir, "sshd_config"), "w") as handle:
+        with open(os.path.join(hostdir, "root/.sshd/sshd_config"), "w") as handle:
             handle.write(SSHD_CONFIG.format(address=address))
         with open(os.path.join(hostdir, "init.sh"), "w") as handle:
-            handle.write(INIT_SCRIPT.format(name=name, hostdir=hostdir, statedir=self.state_dir, sshd=SSHD))
+            handle.write(INIT_SCRIPT.format(name=name, hostdir=hostdir, sshd=SSHD))
         run(["ip", "netns", "add", ns])
         peer = "%s%dh%dp" % (PREFIX, st["slot"], index)
         run(["ip", "-n", st["switch_ns"], "link", "add", peer, "type", "veth", "peer", "name", "eth1", "netns", ns])
