@@ -1,0 +1,249 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Minimal, byte-preserving edits of the files the remediation fixes.
+
+Every function takes the file's bytes (or None when it does not exist) and
+returns ``(new_bytes, actions)``: ``new_bytes`` equals the input when
+nothing needs doing, and every line the edit does not own is kept byte for
+byte (line endings, tabs, comments, non-UTF-8 bytes included). Pure
+functions, standard library only (they run on managed hosts).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+MARKER = "kubeprep.hostnet"
+
+
+def split_lines(data):
+    """bytes -> list of lines, each with its own ending (b"\\n", b"\\r\\n" or none)."""
+    return data.splitlines(True) if data else []
+
+
+def newline_of(lines):
+    """The file's line ending: CRLF if its first terminated line uses it."""
+    for line in lines:
+        if line.endswith(b"\r\n"):
+            return b"\r\n"
+        if line.endswith(b"\n"):
+            return b"\n"
+    return b"\n"
+
+
+def _fields(line):
+    body = line.split(b"#", 1)[0]
+    return body.split()
+
+
+def _address(token):
+    try:
+        return ipaddress.ip_address(token.split(b"%", 1)[0].decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+# -- /etc/hosts -----------------------------------------------------------------
+
+
+def ensure_localhost(data, address="127.0.0.1"):
+    """Make ``localhost`` resolve to ``address`` (a loopback address) first.
+
+    - ``localhost`` is removed from lines that map it to a non-loopback
+      address (the line keeps its other names; a line left without names is
+      commented out, not deleted);
+    - if no line maps ``localhost`` to ``address``, ``<address>\\tlocalhost``
+      is inserted before the first line that names localhost (so a files
+      lookup sees it first), or at the top of the entries;
+    - ``::1`` lines and every other line are left exactly as they are.
+    """
+    wanted = ipaddress.ip_address(address)
+    lines = split_lines(data)
+    nl = newline_of(lines)
+    actions = []
+    have = False
+    first_localhost = None
+    first_entry = None
+    out = []
+    for line in lines:
+        fields = _fields(line)
+        addr = _address(fields[0]) if fields else None
+        if addr is None or len(fields) < 2:
+            out.append(line)
+            continue
+        if first_entry is None:
+            first_entry = len(out)
+        names = [n.lower() for n in fields[1:]]
+        if b"localhost" not in names:
+            out.append(line)
+            continue
+        if addr == wanted:
+            have = True
+        if not addr.is_loopback:
+            out.append(_drop_name(line, fields, b"localhost", nl))
+            actions.append("removed localhost from %r (not a loopback address)" % line.rstrip(b"\r\n").decode("utf-8", "replace"))
+            continue
+        if first_localhost is None:
+            first_localhost = len(out)
+        out.append(line)
+    if not have:
+        at = first_localhost if first_localhost is not None else (first_entry if first_entry is not None else len(out))
+        if at == len(out) and out and not out[-1].endswith((b"\n", b"\r")):
+            out[-1] = out[-1] + nl
+        out.insert(at, ("%s\tlocalhost" % address).encode("ascii") + nl)
+        actions.append("added '%s localhost'" % address)
+    return b"".join(out), actions
+
+
+def _drop_name(line, fields, name, nl):
+    """Remove one name token from a hosts line, keeping spacing and comment."""
+    ending = line[len(line.rstrip(b"\r\n")) :]
+    body, sep, comment = line.rstrip(b"\r\n").partition(b"#")
+    kept = [f for f in fields[1:] if f.lower() != name]
+    if not kept:
+        return b"# " + line.rstrip(b"\r\n") + ("  # disabled by %s: localhost must be loopback" % MARKER).encode("ascii") + (ending or nl)
+    # Rebuild the entry part only: first whitespace run after the address is kept.
+    match = re.match(rb"(\s*\S+)(\s+)", body)
+    prefix = match.group(1) + match.group(2)
+    trailing = body[len(body.rstrip()) :]
+    return prefix + b" ".join(kept) + trailing + sep + comment + ending
+
+
+# -- /etc/nsswitch.conf -----------------------------------------------------------
+
+_HOSTS_LINE = re.compile(rb"^(\s*hosts\s*:)(\s*)([^#\r\n]*?)(\s*)(#[^\r\n]*)?(\r?\n)?$", re.IGNORECASE)
+_TOKENS = re.compile(rb"\[[^\]]*\]|[^\s\[]+")
+
+
+def _source_groups(text):
+    """'files mdns4_minimal [NOTFOUND=return] dns' -> [[b'files'], [b'mdns4_minimal', b'[NOTFOUND=return]'], [b'dns']]."""
+    groups = []
+    for token in _TOKENS.findall(text):
+        if token.startswith(b"[") and groups:
+            groups[-1].append(token)
+        else:
+            groups.append([token])
+    return groups
+
+
+def files_before_dns(sources_text):
+    """Reorder a hosts: source list so ``files`` comes before ``dns``.
+
+    ``files`` (with its actions) moves to just before ``dns``; when missing it
+    is inserted there. Everything else keeps its place. Returns None when no
+    change is needed.
+    """
+    groups = _source_groups(sources_text)
+    names = [g[0].lower() for g in groups]
+    if b"dns" not in names:
+        return None
+    dns_at = names.index(b"dns")
+    if b"files" in names and names.index(b"files") < dns_at:
+        return None
+    files_group = [b"files"]
+    if b"files" in names:
+        files_group = groups.pop(names.index(b"files"))
+        names = [g[0].lower() for g in groups]
+        dns_at = names.index(b"dns")
+    groups.insert(dns_at, files_group)
+    return b" ".join(b" ".join(g) for g in groups)
+
+
+def ensure_nsswitch_files_first(data):
+    """Make the hosts: line ask files before dns; create the line/file if missing."""
+    if data is None:
+        return b"hosts:          files dns\n", ["created the file with 'hosts: files dns'"]
+    lines = split_lines(data)
+    for index, line in enumerate(lines):
+        match = _HOSTS_LINE.match(line)
+        if not match:
+            continue
+        key, space, sources, trail, comment, ending = match.groups()
+        fixed = files_before_dns(sources)
+        if fixed is None:
+            return data, []
+        lines[index] = key + (space or b" ") + fixed + (trail or b"") + (comment or b"") + (ending or b"")
+        old = line.rstrip(b"\r\n").decode("utf-8", "replace")
+        return b"".join(lines), ["hosts: line %d %r -> files before dns" % (index + 1, old)]
+    nl = newline_of(lines)
+    if lines and not lines[-1].endswith((b"\n", b"\r")):
+        lines[-1] += nl
+    lines.append(b"hosts:          files dns" + nl)
+    return b"".join(lines), ["added 'hosts: files dns' (the file had no hosts: line)"]
+
+
+# -- key = value files (/etc/sysctl.d) ----------------------------------------------
+
+
+def ensure_key_value(data, key, value):
+    """Set ``key = value`` in a sysctl.d-style file, keeping every other line."""
+    lines = split_lines(data)
+    nl = newline_of(lines)
+    wanted = ("%s = %s" % (key, value)).encode("ascii")
+    pattern = re.compile(rb"^\s*-?" + re.escape(key.encode("ascii")).replace(rb"\.", rb"[./]") + rb"\s*=\s*(.*?)\s*$")
+    found = False
+    out = []
+    for line in lines:
+        match = pattern.match(line.rstrip(b"\r\n"))
+        if not match:
+            out.append(line)
+            continue
+        if found:
+            out.append(b"# " + line)  # a later duplicate would win; neutralise it
+            continue
+        found = True
+        if match.group(1) == value.encode("ascii"):
+            out.append(line)
+        else:
+            out.append(wanted + (line[len(line.rstrip(b"\r\n")) :] or nl))
+    if not found:
+        if out and not out[-1].endswith((b"\n", b"\r")):
+            out[-1] += nl
+        if not out:
+            out.append(("# Managed by %s" % MARKER).encode("ascii") + nl)
+        out.append(wanted + nl)
+    new = b"".join(out)
+    return new, ([] if new == (data or b"") and data is not None else ["set %s = %s" % (key, value)])
+
+
+# -- /etc/resolv.conf options -----------------------------------------------------------
+
+_OPTIONS_LINE = re.compile(rb"^\s*options\s")
+
+
+def ensure_resolv_options(data, timeout=None, attempts=None):
+    """Set ``timeout:N`` and/or ``attempts:N`` on the (last) options line, keeping other options."""
+    wanted = [(b"timeout", timeout), (b"attempts", attempts)]
+    wanted = [(k, str(int(v)).encode()) for k, v in wanted if v is not None]
+    lines = split_lines(data)
+    nl = newline_of(lines)
+    index = max((i for i, line in enumerate(lines) if _OPTIONS_LINE.match(line)), default=None)
+    if index is None:
+        if not wanted:
+            return data, []
+        if lines and not lines[-1].endswith((b"\n", b"\r")):
+            lines[-1] += nl
+        lines.append(b"options " + b" ".join(k + b":" + v for k, v in wanted) + nl)
+        return b"".join(lines), ["added options %s" % " ".join((k + b":" + v).decode() for k, v in wanted)]
+    line = lines[index]
+    ending = line[len(line.rstrip(b"\r\n")) :]
+    tokens = line.rstrip(b"\r\n").split()[1:]
+    changed = []
+    for key, value in wanted:
+        for pos, token in enumerate(tokens):
+            if token.split(b":", 1)[0] == key:
+                if token != key + b":" + value:
+                    tokens[pos] = key + b":" + value
+                    changed.append((key + b":" + value).decode())
+                break
+        else:
+            tokens.append(key + b":" + value)
+            changed.append((key + b":" + value).decode())
+    if not changed:
+        return data, []
+    lines[index] = b"options " + b" ".join(tokens) + (ending or nl)
+    return b"".join(lines), ["set options %s" % " ".join(changed)]

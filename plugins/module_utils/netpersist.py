@@ -1,0 +1,123 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Persist one static route in the native configuration of a network manager.
+
+Pure renderers: each returns ``(path, edit)`` where ``edit(bytes_or_None)
+-> (new_bytes, actions)`` is applied by filewrite.apply_edit. One file per
+route where the manager allows drop-ins, so our files never touch the
+user's own. Standard library only (runs on managed hosts).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import glob
+import os
+import re
+
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import edits
+
+MANAGERS = ("NetworkManager", "netplan", "systemd-networkd", "network-scripts", "ifupdown")
+HEADER = "# Managed by kubeprep.hostnet: route for the Kubernetes Service network (fault F2)."
+
+
+def slug(dest):
+    return "default" if dest == "default" else re.sub(r"[^0-9A-Za-z]+", "_", dest).strip("_")
+
+
+def _whole_file(text):
+    """An edit that makes the file exactly ``text`` (we own these files)."""
+    wanted = text.encode("utf-8")
+
+    def edit(data):
+        return wanted, ([] if data == wanted else ["wrote the route file"])
+
+    return edit
+
+
+def ifupdown(dest, gateway, interface, root="/"):
+    """A hook in /etc/network/if-up.d: ifupdown runs it for every interface it brings up."""
+    path = os.path.join(root, "etc/network/if-up.d", "kubeprep-hostnet-route-%s" % slug(dest))
+    text = ('#!/bin/sh\n{header}\n[ "$IFACE" = "{iface}" ] || exit 0\nip route replace {dest} via {gw} dev {iface}\n').format(
+        header=HEADER, iface=interface, dest=dest, gw=gateway
+    )
+    return path, _whole_file(text), 0o755
+
+
+def network_scripts(dest, gateway, interface, root="/"):
+    """RHEL/CentOS initscripts: route-<iface> lines (``ADDRESS via GW dev IFACE``)."""
+    path = os.path.join(root, "etc/sysconfig/network-scripts", "route-%s" % interface)
+    line = "%s via %s dev %s" % (dest, gateway, interface)
+
+    def edit(data):
+        lines = edits.split_lines(data)
+        if any(existing.strip() == line.encode() for existing in lines):
+            return data, []
+        nl = edits.newline_of(lines)
+        if lines and not lines[-1].endswith((b"\n", b"\r")):
+            lines[-1] += nl
+        lines.append(line.encode() + nl)
+        return b"".join(lines), ["added '%s' to %s" % (line, path)]
+
+    return path, edit, 0o644
+
+
+def netplan(dest, gateway, interface, root="/"):
+    """A netplan file of its own; netplan merges it with the interface's definition."""
+    path = os.path.join(root, "etc/netplan", "90-kubeprep-hostnet-route-%s.yaml" % slug(dest))
+    to = "default" if dest == "default" else dest
+    text = ("{header}\nnetwork:\n  version: 2\n  ethernets:\n    {iface}:\n      routes:\n        - to: {to}\n          via: {gw}\n").format(
+        header=HEADER, iface=interface, to=to, gw=gateway
+    )
+    return path, _whole_file(text), 0o600
+
+
+def networkd_unit(interface, root="/"):
+    """The .network file whose [Match] Name= matches the interface, or None."""
+    for directory in ("etc/systemd/network", "run/systemd/network", "usr/lib/systemd/network", "lib/systemd/network"):
+        for unit in sorted(glob.glob(os.path.join(root, directory, "*.network"))):
+            try:
+                with open(unit) as handle:
+                    text = handle.read()
+            except (IOError, OSError):
+                continue
+            for names in re.findall(r"^\s*Name\s*=\s*(.+)$", text, re.MULTILINE):
+                for pattern in names.split():
+                    if re.fullmatch(pattern.replace(".", r"\.").replace("*", ".*").replace("?", "."), interface):
+                        return unit
+    return None
+
+
+def networkd(dest, gateway, interface, root="/"):
+    """A drop-in for the interface's .network unit, in /etc so it overrides packaged units."""
+    unit = networkd_unit(interface, root)
+    if unit is None:
+        raise ValueError("no systemd-networkd .network file matches %s" % interface)
+    path = os.path.join(root, "etc/systemd/network", os.path.basename(unit) + ".d", "90-kubeprep-hostnet-route-%s.conf" % slug(dest))
+    destination = "" if dest == "default" else "Destination=%s\n" % dest
+    text = "{header}\n[Route]\nGateway={gw}\n{destination}".format(header=HEADER, gw=gateway, destination=destination)
+    return path, _whole_file(text), 0o644
+
+
+RENDERERS = {"ifupdown": ifupdown, "network-scripts": network_scripts, "netplan": netplan, "systemd-networkd": networkd}
+
+
+def detect(interface, root="/", nm_running=False):
+    """The manager in charge of ``interface``, by the evidence on disk; None if none.
+
+    Order: a running NetworkManager, netplan (it renders for networkd or NM),
+    a networkd unit matching the interface, RHEL network-scripts, ifupdown.
+    """
+    if nm_running:
+        return "NetworkManager"
+    if glob.glob(os.path.join(root, "etc/netplan/*.yaml")) or glob.glob(os.path.join(root, "etc/netplan/*.yml")):
+        return "netplan"
+    if networkd_unit(interface, root):
+        return "systemd-networkd"
+    if os.path.isdir(os.path.join(root, "etc/sysconfig/network-scripts")):
+        return "network-scripts"
+    if os.path.isfile(os.path.join(root, "etc/network/interfaces")):
+        return "ifupdown"
+    return None

@@ -1,0 +1,137 @@
+"""File edits: exact results on real files, and properties on arbitrary input
+(unrelated lines byte-identical, second edit changes nothing, result parses
+back to the intended state)."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import edits, hostsfile, nsswitch
+
+from helpers import read_fixture
+
+F1 = read_fixture("centos7", "hosts.f1-broken").encode()
+
+
+def localhost_ok(data):
+    parsed = hostsfile.parse_hosts(data.decode("utf-8", "replace"))
+    return parsed["names"].get("localhost", [None])[0] == "127.0.0.1" and all(hostsfile.classify_address(a)[1] for a in parsed["names"]["localhost"])
+
+
+def test_f1_incident_file_gets_ipv4_localhost_first():
+    new, actions = edits.ensure_localhost(F1)
+    assert new == b"127.0.0.1\tlocalhost\n" + F1
+    assert actions == ["added '127.0.0.1 localhost'"]
+    assert edits.ensure_localhost(new) == (new, [])
+
+
+def test_already_fine_files_are_untouched():
+    for distro in ("debian12", "ubuntu2204", "centos7", "fedora39", "alpine318"):
+        data = read_fixture(distro, "etc", "hosts").encode()
+        assert edits.ensure_localhost(data) == (data, []), distro
+
+
+def test_non_loopback_localhost_is_removed_keeping_aliases():
+    data = b"10.0.0.5   localhost node1   # lab\r\n::1 localhost\r\n"
+    new, actions = edits.ensure_localhost(data)
+    assert new == b"::1 localhost\r\n".join([b"10.0.0.5   node1   # lab\r\n127.0.0.1\tlocalhost\r\n", b""])
+    assert len(actions) == 2
+
+
+def test_line_with_only_localhost_on_wrong_address_is_commented_not_deleted():
+    new, _ = edits.ensure_localhost(b"10.0.0.5 localhost\n")
+    assert new == b"127.0.0.1\tlocalhost\n# 10.0.0.5 localhost  # disabled by kubeprep.hostnet: localhost must be loopback\n"
+
+
+def test_no_trailing_newline_and_empty_file():
+    assert edits.ensure_localhost(b"10.1.1.1 a") == (b"127.0.0.1\tlocalhost\n10.1.1.1 a", ["added '127.0.0.1 localhost'"])
+    assert edits.ensure_localhost(b"# only a comment")[0] == b"# only a comment\n127.0.0.1\tlocalhost\n"
+    assert edits.ensure_localhost(b"")[0] == b"127.0.0.1\tlocalhost\n"
+
+
+hosts_lines = st.one_of(
+    st.sampled_from(
+        [
+            b"::1 localhost localhost.localdomain\n",
+            b"127.0.0.1 centos7.Localdomain\n",
+            b"127.0.1.1\tubuntu\n",
+            b"10.0.0.1 localhost other\n",
+            b"# comment localhost\n",
+            b"\n",
+            b"   \t \r\n",
+            b"not-an-ip name\n",
+            b"fe80::1%eth0 ll\n",
+            b"\xff\xfe binary\n",
+        ]
+    ),
+    st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"") + b"\n"),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(hosts_lines, max_size=12), st.booleans())
+def test_hosts_edit_properties(lines, strip_last):
+    data = b"".join(lines)
+    if strip_last:
+        data = data.rstrip(b"\n")
+    new, _ = edits.ensure_localhost(data)
+    assert localhost_ok(new)
+    assert edits.ensure_localhost(new) == (new, [])  # idempotent
+    # Every original line that does not name localhost survives byte for byte, in order.
+    untouched = [line for line in edits.split_lines(data) if b"localhost" not in line.lower()]
+    remaining = iter(edits.split_lines(new))
+    for line in untouched:
+        stripped = line.rstrip(b"\r\n")
+        assert any(candidate.rstrip(b"\r\n") == stripped for candidate in remaining), line
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        (b"hosts: dns files\n", b"hosts: files dns\n"),
+        (b"hosts:      dns [!UNAVAIL=return] files myhostname  # x\n", b"hosts:      files dns [!UNAVAIL=return] myhostname  # x\n"),
+        (b"hosts: dns\n", b"hosts: files dns\n"),
+        (b"hosts: mdns4_minimal [NOTFOUND=return] dns files\r\n", b"hosts: mdns4_minimal [NOTFOUND=return] files dns\r\n"),
+        (b"passwd: files\n", b"passwd: files\nhosts:          files dns\n"),
+        (b"passwd: files", b"passwd: files\nhosts:          files dns\n"),
+    ],
+)
+def test_nsswitch_fix(before, after):
+    new, actions = edits.ensure_nsswitch_files_first(before)
+    assert new == after
+    assert actions
+    assert edits.ensure_nsswitch_files_first(new) == (new, [])
+
+
+@pytest.mark.parametrize("distro", ["debian12", "ubuntu2204", "centos7", "fedora39"])
+def test_nsswitch_good_files_untouched(distro):
+    data = read_fixture(distro, "etc", "nsswitch.conf").encode()
+    assert edits.ensure_nsswitch_files_first(data) == (data, [])
+
+
+def test_nsswitch_missing_file_is_created():
+    new, actions = edits.ensure_nsswitch_files_first(None)
+    assert new == b"hosts:          files dns\n" and actions
+
+
+sources = st.lists(st.sampled_from([b"files", b"dns", b"myhostname", b"resolve", b"[!UNAVAIL=return]", b"mdns4_minimal", b"[NOTFOUND=return]"]), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"passwd: files\n", b"# hosts: dns files\n", b"\n", b"group: files sss\n"]), max_size=5), sources)
+def test_nsswitch_edit_properties(others, hosts_sources):
+    data = b"".join(others) + b"hosts: " + b" ".join(hosts_sources) + b"\n"
+    new, _ = edits.ensure_nsswitch_files_first(data)
+    entry = nsswitch.parse_nsswitch(new.decode())["databases"]["hosts"]
+    assert not nsswitch.dns_before_files(nsswitch.source_names(entry))
+    assert edits.ensure_nsswitch_files_first(new) == (new, [])
+    assert new.startswith(b"".join(others))  # lines before the hosts line are unchanged
+
+
+def test_key_value():
+    new, actions = edits.ensure_key_value(None, "net.ipv6.conf.lo.disable_ipv6", "0")
+    assert new == b"# Managed by kubeprep.hostnet\nnet.ipv6.conf.lo.disable_ipv6 = 0\n" and actions
+    data = b"# mine\nnet/ipv6/conf/lo/disable_ipv6=1\r\nvm.swappiness = 10\nnet.ipv6.conf.lo.disable_ipv6 = 1\n"
+    new, actions = edits.ensure_key_value(data, "net.ipv6.conf.lo.disable_ipv6", "0")
+    assert new == b"# mine\nnet.ipv6.conf.lo.disable_ipv6 = 0\r\nvm.swappiness = 10\n# net.ipv6.conf.lo.disable_ipv6 = 1\n"
+    assert edits.ensure_key_value(new, "net.ipv6.conf.lo.disable_ipv6", "0") == (new, [])
