@@ -1,0 +1,30 @@
+"""Shared by the scenarios' testinfra tests: the same client prepare used, and the reports."""
+
+import base64
+import json
+import os
+
+SHARED = os.path.dirname(os.path.abspath(__file__))
+REPORT_DIR = os.environ["HOSTNET_REPORT_DIR"]
+
+
+def run_script(host, name, *args):
+    """Run molecule/_shared/files/NAME with python3 inside the test host."""
+    with open(os.path.join(SHARED, "files", name), "rb") as handle:
+        encoded = base64.b64encode(handle.read()).decode()
+    return host.check_output("echo %s | base64 -d | python3 - %s" % (encoded, " ".join(str(a) for a in args)))
+
+
+def probe(host, target, port):
+    """CONNECTED <addr> <s> | FAIL <addr> <ERRNO> <s> | RESOLVE-FAIL <error> <s>."""
+    return run_script(host, "probe.py", target, port)
+
+
+def report(phase=""):
+    with open(os.path.join(REPORT_DIR, phase, "hostnet-report.json")) as handle:
+        return json.load(handle)
+
+
+def changes():
+    with open(os.path.join(REPORT_DIR, "hostnet-changes.json")) as handle:
+        return json.load(handle)
