@@ -92,3 +92,18 @@ while True:
     c, _ = s.accept()
     c.close()
 """
+
+
+def run_adhoc(fleet, host, module, args, *extra):
+    """One module call with the ansible CLI; returns the CompletedProcess."""
+    cmd = [os.path.join(VENV_BIN, "ansible"), "-i", os.path.join(fleet.state_dir, "inventory.ini"), host, "-m", module]
+    if args:  # an empty -a '{}' would be taken as raw parameters
+        cmd += ["-a", json.dumps(args)]
+    return subprocess.run(cmd + list(extra), env=ansible_env(fleet), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300)
+
+
+def run_module(fleet, host, module, args, *extra):
+    """One module call, one-line output; returns (rc, parsed result)."""
+    proc = run_adhoc(fleet, host, module, args, "-o", *extra)
+    line = [x for x in proc.stdout.splitlines() if x.startswith(host + " |")][-1]
+    return proc.returncode, json.loads(line.split("=>", 1)[1])
