@@ -1,0 +1,72 @@
+"""Rendering of persisted routes for each network manager (the files only; the
+ifupdown hook is also exercised for real by the service-route scenario)."""
+
+import os
+
+import pytest
+
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import netpersist
+
+
+def apply(renderer, root, dest="10.96.0.0/12", gw="192.168.56.1", iface="enp0s8"):
+    path, edit, mode = renderer(dest, gw, iface, root=str(root))
+    old = open(path, "rb").read() if os.path.exists(path) else None
+    new, actions = edit(old)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(new)
+    again, more = edit(new)
+    assert again == new and more == []  # idempotent
+    return path, new.decode(), mode
+
+
+def test_ifupdown_hook(tmp_path):
+    path, text, mode = apply(netpersist.ifupdown, tmp_path)
+    assert path.endswith("etc/network/if-up.d/kubeprep-hostnet-route-10_96_0_0_12") and mode == 0o755
+    assert '[ "$IFACE" = "enp0s8" ] || exit 0' in text
+    assert "ip route replace 10.96.0.0/12 via 192.168.56.1 dev enp0s8" in text
+
+
+def test_network_scripts_keeps_existing_routes(tmp_path):
+    route = tmp_path / "etc/sysconfig/network-scripts/route-enp0s8"
+    route.parent.mkdir(parents=True)
+    route.write_bytes(b"172.16.0.0/16 via 192.168.56.254 dev enp0s8")  # no trailing newline
+    _, text, _ = apply(netpersist.network_scripts, tmp_path)
+    assert text == "172.16.0.0/16 via 192.168.56.254 dev enp0s8\n10.96.0.0/12 via 192.168.56.1 dev enp0s8\n"
+
+
+def test_netplan_file(tmp_path):
+    path, text, mode = apply(netpersist.netplan, tmp_path, dest="default")
+    assert mode == 0o600 and path.endswith("90-kubeprep-hostnet-route-default.yaml")
+    assert text.splitlines()[1:] == [
+        "network:",
+        "  version: 2",
+        "  ethernets:",
+        "    enp0s8:",
+        "      routes:",
+        "        - to: default",
+        "          via: 192.168.56.1",
+    ]
+
+
+def test_networkd_dropin_for_matching_unit(tmp_path):
+    unit = tmp_path / "etc/systemd/network/10-cluster.network"
+    unit.parent.mkdir(parents=True)
+    unit.write_text("[Match]\nName=enp0s*\n\n[Network]\nDHCP=yes\n")
+    path, text, _ = apply(netpersist.networkd, tmp_path)
+    assert path.endswith("etc/systemd/network/10-cluster.network.d/90-kubeprep-hostnet-route-10_96_0_0_12.conf")
+    assert "[Route]\nGateway=192.168.56.1\nDestination=10.96.0.0/12\n" in text
+    assert netpersist.detect("enp0s8", root=str(tmp_path)) == "systemd-networkd"
+    with pytest.raises(ValueError):
+        netpersist.networkd("10.96.0.0/12", "192.168.56.1", "eth9", root=str(tmp_path))
+
+
+def test_detect_order(tmp_path):
+    assert netpersist.detect("eth0", root=str(tmp_path)) is None
+    (tmp_path / "etc/network").mkdir(parents=True)
+    (tmp_path / "etc/network/interfaces").write_text("auto lo\n")
+    assert netpersist.detect("eth0", root=str(tmp_path)) == "ifupdown"
+    (tmp_path / "etc/netplan").mkdir()
+    (tmp_path / "etc/netplan/01-netcfg.yaml").write_text("network: {version: 2}\n")
+    assert netpersist.detect("eth0", root=str(tmp_path)) == "netplan"
+    assert netpersist.detect("eth0", root=str(tmp_path), nm_running=True) == "NetworkManager"
