@@ -61,37 +61,12 @@ def load_report(directory):
         return json.load(handle)
 
 
-# A client inside a test host: what a Go or C program dialling the address sees.
-CONNECT_PROBE = r"""
-import errno, socket, sys, time
-host, port = sys.argv[1], int(sys.argv[2])
-start = time.monotonic()
-try:
-    infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-except socket.gaierror as exc:
-    print("RESOLVE-FAIL %s %.3f" % (exc, time.monotonic() - start)); sys.exit(0)
-resolved = time.monotonic() - start
-fam, typ, proto, _, addr = infos[0]
-s = socket.socket(fam, typ, proto)
-s.settimeout(3)
-try:
-    s.connect(addr)
-    print("CONNECTED %s %.3f" % (addr[0], resolved))
-except OSError as exc:
-    print("FAIL %s %s %.3f" % (addr[0], errno.errorcode.get(exc.errno, exc.errno), resolved))
-"""
-# A dual-stack listener on [::]:6443, as kube-apiserver's `Serving securely on [::]:6443`.
-LISTENER = r"""
-import socket
-s = socket.socket(socket.AF_INET6)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-s.bind(("::", 6443))
-s.listen(64)
-while True:
-    c, _ = s.accept()
-    c.close()
-"""
+# The same client and listener the Molecule scenarios use (one copy of each).
+SHARED_FILES = os.path.join(ROOT, "molecule", "_shared", "files")
+with open(os.path.join(SHARED_FILES, "probe.py")) as _handle:
+    CONNECT_PROBE = _handle.read()  # python3 -c CONNECT_PROBE NAME PORT
+with open(os.path.join(SHARED_FILES, "listener.py")) as _handle:
+    LISTENER = _handle.read()  # python3 -c LISTENER: returns once [::]:6443 is listening
 
 
 def run_adhoc(fleet, host, module, args, *extra):

@@ -6,7 +6,6 @@ that host only.
 
 import json
 import os
-import shlex
 
 import pytest
 
@@ -31,7 +30,7 @@ def faulty(make_fleet):
     fleet = make_fleet(NAMES)
     silent = fleet.state["silent_nameservers"]
     for name in NAMES:
-        sh(fleet, name, "python3 -c %s >/dev/null 2>&1 &" % shlex.quote(LISTENER))
+        fleet.exec(name, ["python3", "-c", LISTENER])
     # F1: the CentOS 7 hosts file of the incident, IPv6 off on lo.
     sh(fleet, "f1-localhost", "cat > /etc/hosts && echo 1 > /proc/sys/net/ipv6/conf/lo/disable_ipv6", input_text=CENTOS7_BROKEN_HOSTS)
     # F2: the bridged NIC got no lease, so no default route; kube-proxy's DNAT is in place.

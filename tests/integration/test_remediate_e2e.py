@@ -2,8 +2,6 @@
 sysctl reload, the route module refuses what could cut the host off, and bad
 input gets a clear message with nothing changed."""
 
-import shlex
-
 import pytest
 
 from conftest import CONNECT_PROBE, LISTENER, load_report, run_adhoc, run_module, run_playbook
@@ -18,7 +16,7 @@ def sh(fleet, host, script, **kw):
 @pytest.fixture(scope="module")
 def fleet(make_fleet):
     fleet = make_fleet(["ipv6", "route", "bad"])
-    sh(fleet, "ipv6", "python3 -c %s >/dev/null 2>&1 &" % shlex.quote(LISTENER))
+    fleet.exec("ipv6", ["python3", "-c", LISTENER])
     return fleet
 
 

@@ -7,7 +7,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "_shared"))
 
-from testinfra_helpers import changes, probe, report  # noqa: E402
+from testinfra_helpers import changes, probe, report
 
 
 def test_localhost_lookup_is_fast(host):

@@ -7,7 +7,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "_shared"))
 
-from testinfra_helpers import changes, probe, report  # noqa: E402
+from testinfra_helpers import changes, probe, report
 
 INCIDENT_LINES = [
     "::1         localhost localhost.localdomain localhost6 localhost6.localdomain6",

@@ -7,7 +7,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "_shared"))
 
-from testinfra_helpers import changes, probe, report  # noqa: E402
+from testinfra_helpers import changes, probe, report
 
 HOOK = "/etc/network/if-up.d/kubeprep-hostnet-route-10_96_0_0_12"
 
