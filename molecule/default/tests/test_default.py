@@ -9,7 +9,7 @@ import pytest
 REPORT = os.path.join(os.environ["HOSTNET_REPORT_DIR"], "hostnet-report.json")
 
 CONNECT = (
-    "python3 -c 'import socket; s=socket.socket(); s.settimeout(2); s.bind((\"127.0.0.1\", 0)); "
+    'python3 -c \'import socket; s=socket.socket(); s.settimeout(2); s.bind(("127.0.0.1", 0)); '
     's.listen(1); p=s.getsockname()[1]; c=socket.create_connection(("localhost", p), 2); print("ok")\''
 )
 
