@@ -19,6 +19,27 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
 """
 
+    # Modules that change the host: full check and diff support.
+    WRITER = r"""
+options: {}
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Shows the exact lines that change (or would change in check mode).
+    support: full
+"""
+
+    # Modules that rewrite a file.
+    BACKUP = r"""
+options:
+  backup:
+    description: Keep a timestamped copy of the file before changing it.
+    type: bool
+    default: false
+"""
+
     FACTS = r"""
 options: {}
 attributes:

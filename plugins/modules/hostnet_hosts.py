@@ -23,13 +23,9 @@ description:
   - Writes atomically (temporary file and rename) and keeps owner, mode and SELinux context. A symlinked
     file is edited at its target.
 extends_documentation_fragment:
-  - kubeprep.hostnet.attributes
+  - kubeprep.hostnet.attributes.WRITER
+  - kubeprep.hostnet.attributes.BACKUP
   - ansible.builtin.files
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 options:
   path:
     description: The hosts file.
@@ -39,10 +35,6 @@ options:
     description: The loopback address C(localhost) must resolve to.
     type: str
     default: 127.0.0.1
-  backup:
-    description: Keep a timestamped copy of the file before changing it.
-    type: bool
-    default: false
 notes:
   - If cloud-init has C(manage_etc_hosts) enabled it rewrites C(/etc/hosts) at boot from
     C(/etc/cloud/templates/hosts.<distro>.tmpl); run this module on that template too (the

@@ -24,22 +24,14 @@ description:
   - On systems where authselect generates the file (Fedora, RHEL 8+), a hand edit is overwritten by the next
     C(authselect select); the module says so in its result.
 extends_documentation_fragment:
-  - kubeprep.hostnet.attributes
+  - kubeprep.hostnet.attributes.WRITER
+  - kubeprep.hostnet.attributes.BACKUP
   - ansible.builtin.files
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 options:
   path:
     description: The nsswitch.conf file.
     type: path
     default: /etc/nsswitch.conf
-  backup:
-    description: Keep a timestamped copy before changing the file.
-    type: bool
-    default: false
 """
 
 EXAMPLES = r"""

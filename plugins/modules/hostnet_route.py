@@ -24,12 +24,7 @@ description:
     after adding the route, re-checks the kernel's route to the controller and removes the new route again
     if that path changed."
 extends_documentation_fragment:
-  - kubeprep.hostnet.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+  - kubeprep.hostnet.attributes.WRITER
 options:
   dest:
     description: C(default), or the Service CIDR (for example C(10.96.0.0/12), kubespray's C(10.233.0.0/18)).

@@ -19,13 +19,9 @@ description:
   - ansible-core has no sysctl module and this collection depends on ansible-core alone, hence this small one.
   - Used to re-enable IPv6 on C(lo) (C(net.ipv6.conf.lo.disable_ipv6=0)) where a site allows it.
 extends_documentation_fragment:
-  - kubeprep.hostnet.attributes
+  - kubeprep.hostnet.attributes.WRITER
+  - kubeprep.hostnet.attributes.BACKUP
   - ansible.builtin.files
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 options:
   name:
     description: The parameter, dotted (C(net.ipv6.conf.lo.disable_ipv6)).
@@ -43,10 +39,6 @@ options:
     description: Also set the running value.
     type: bool
     default: true
-  backup:
-    description: Keep a timestamped copy of O(sysctl_file) before changing it.
-    type: bool
-    default: false
 """
 
 EXAMPLES = r"""
