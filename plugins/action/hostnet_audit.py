@@ -17,6 +17,7 @@ import datetime
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
+from netaddr import AddrFormatError, IPNetwork
 
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import report as reporting
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import rules
@@ -30,6 +31,7 @@ ARGUMENT_SPEC = dict(
     skip_rules=dict(type="list", elements="str", default=[]),
     resolver_max_seconds=dict(type="float", default=rules.DEFAULT_OPTIONS["resolver_max_seconds"]),
     console=dict(type="str", default="full", choices=["full", "summary", "none"]),
+    node_cidr=dict(type="str"),
     write_files=dict(type="bool", default=True),
 )
 
@@ -60,9 +62,25 @@ class ActionModule(ActionBase):
         hostvars = task_vars.get("hostvars", {})
         facts_by_host = {host: _facts_of(hostvars, host) for host in hosts}
 
+        if args["node_cidr"]:
+            try:
+                IPNetwork(args["node_cidr"])
+            except (AddrFormatError, ValueError) as exc:
+                raise AnsibleError("hostnet_audit: node_cidr %r is not a CIDR: %s" % (args["node_cidr"], exc)) from exc
+        ansible_hosts = {}
+        for host in hosts:
+            try:
+                ansible_hosts[host] = str(hostvars[host].get("ansible_host", host))
+            except KeyError:
+                continue
         outcome = rules.evaluate(
             facts_by_host,
-            {"skip_rules": args["skip_rules"], "resolver_max_seconds": args["resolver_max_seconds"]},
+            {
+                "skip_rules": args["skip_rules"],
+                "resolver_max_seconds": args["resolver_max_seconds"],
+                "node_cidr": args["node_cidr"],
+                "ansible_hosts": ansible_hosts,
+            },
         )
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
         report = reporting.build_report(outcome, now, args["fail_on"], reporting.COLLECTION_VERSION)
@@ -78,6 +96,7 @@ class ActionModule(ActionBase):
             summary=summary,
             report_files=paths,
             host_status={name: data["status"] for name, data in report["hosts"].items()},
+            recommendations=report["recommendations"],
             findings=[{k: f[k] for k in ("id", "severity", "host", "message")} for data in report["hosts"].values() for f in data["findings"]]
             + [{k: f.get(k) for k in ("id", "severity", "host", "message")} for f in report["fleet"]["findings"]],
         )

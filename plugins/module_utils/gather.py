@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import hostsfile, iproute, libc, nsswitch, resolvconf
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, hostsfile, iproute, libc, nsswitch, resolvconf
 
 SCHEMA_VERSION = 1
 DEFAULT_SERVICE_IPS = ("10.96.0.1",)
@@ -279,6 +279,32 @@ class Collector:
                 found.append({"name": name, "evidence": sorted(evidence)[:10]})
         return found
 
+    def container_network(self):
+        """flannel's /run/flannel/subnet.env and where docker's bridge address comes from."""
+        result = {}
+        info, text = self.read_file("/run/flannel/subnet.env", record=False)
+        if text is not None:
+            info["values"] = cniconf.parse_env_file(text)
+        result["flannel_subnet_env"] = info
+        info, text = self.read_file("/etc/docker/daemon.json", record=False)
+        if text is not None:
+            try:
+                info.update(cniconf.docker_daemon_json(text))
+            except ValueError as exc:
+                info["status"] = "invalid"
+                info["error"] = str(exc)
+                self.problem("/etc/docker/daemon.json", "not valid JSON: %s" % exc)
+        result["docker_daemon_json"] = info
+        for path in ("/etc/default/docker", "/etc/sysconfig/docker"):
+            info, text = self.read_file(path, record=False)
+            if text is not None:
+                values = cniconf.parse_env_file(text)
+                options = " ".join(v for k, v in values.items() if k in ("DOCKER_OPTS", "OPTIONS", "DOCKER_NETWORK_OPTIONS"))
+                info.update(cniconf.docker_flags(options))
+                result["docker_options"] = info
+                break
+        return result
+
     def identity(self, hosts_info):
         hostname_info, hostname_text = self.read_file("/etc/hostname", record=False)
         hostname = socket.gethostname() if self.live else (hostname_text or "").strip() or None
@@ -381,6 +407,7 @@ def gather(root="/", service_ips=DEFAULT_SERVICE_IPS, resolver_timeout=2.0, run_
         nsswitch=collector.nsswitch(libc_info),
         resolv_conf=collector.resolv_conf(libc_info["family"]),
         cloud_init=collector.cloud_init(),
+        container_network=collector.container_network(),
         network_managers=collector.network_managers(),
         identity=collector.identity(hosts_info),
     )

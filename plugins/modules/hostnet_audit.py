@@ -58,6 +58,12 @@ options:
     type: str
     choices: [full, summary, none]
     default: full
+  node_cidr:
+    description:
+      - The node network (for example C(192.168.56.0/24)). When set, the interface recommended for each node is
+        the one inside it, and C(default-interface-not-cluster) warns when the default route is elsewhere.
+      - When unset, the recommendation is the interface whose subnet reaches the most other hosts.
+    type: str
   write_files:
     description:
       - Write the report files to O(report_dir).
@@ -86,11 +92,20 @@ summary:
   type: dict
   sample: {hosts: 3, hosts_ok: 2, errors: 1, warnings: 0, infos: 0, failing_hosts: [node1], failed: true}
 report_files:
-  description: Paths of the written report files (empty when O(write_files=false)).
+  description: Paths of the written report files (empty when O(write_files=false)), and C(host_vars), the
+    per-host vars files with the interface to pin, when a host has C(shared-default-address) or
+    C(default-interface-not-cluster).
   returned: always
   type: dict
   sample: {json: ./hostnet-report/hostnet-report.json, markdown: ./hostnet-report/hostnet-report.md,
            junit: ./hostnet-report/hostnet-report.junit.xml}
+recommendations:
+  description: For each host, the interface and address to pin and the forms installers take (kubespray vars,
+    calico, flannel, kubelet, RKE); null where nothing can be recommended.
+  returned: always
+  type: dict
+  sample: {node1: {interface: eth1, address: 192.168.56.11, cidr: 192.168.56.0/24, reaches_hosts: 2,
+           forms: {kubelet: "--node-ip=192.168.56.11", flannel: "--iface=eth1"}}}
 host_status:
   description: Each host's worst severity, or C(ok).
   returned: always

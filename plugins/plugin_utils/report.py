@@ -16,6 +16,7 @@ import os
 import tempfile
 from xml.sax.saxutils import escape, quoteattr
 
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules import SEVERITY_RANK
 
 REPORT_SCHEMA_VERSION = 1
@@ -65,6 +66,7 @@ def build_report(result, generated_at, fail_on="error", collection_version=None)
             "failed": bool(failing),
         },
         "rules": result["rules"],
+        "recommendations": result.get("recommendations", {}),
         "hosts": hosts,
         "fleet": {"findings": fleet},
     }
@@ -207,8 +209,21 @@ def atomic_write(path, text):
         raise
 
 
+def _pin_reasons(report):
+    """host -> the rule that makes pinning its interface worth it."""
+    reasons = {}
+    for finding in report["fleet"]["findings"]:
+        if finding["id"] == "shared-default-address":
+            for host in finding.get("hosts") or []:
+                reasons.setdefault(host, "shared-default-address")
+    for name, data in report["hosts"].items():
+        if any(f["id"] == "default-interface-not-cluster" for f in data["findings"]):
+            reasons.setdefault(name, "default-interface-not-cluster")
+    return reasons
+
+
 def write_report(report, directory):
-    """Write the three report files; return their paths."""
+    """Write the report files, and a host_vars file per host whose interface should be pinned."""
     os.makedirs(directory, exist_ok=True)
     paths = {
         "json": os.path.join(directory, "hostnet-report.json"),
@@ -218,4 +233,14 @@ def write_report(report, directory):
     atomic_write(paths["json"], json.dumps(report, indent=2, sort_keys=True) + "\n")
     atomic_write(paths["markdown"], render_markdown(report))
     atomic_write(paths["junit"], render_junit(report))
+    reasons = _pin_reasons(report)
+    if reasons:
+        vars_dir = os.path.join(directory, "host_vars")
+        os.makedirs(vars_dir, exist_ok=True)
+        for host, reason in sorted(reasons.items()):
+            rec = report["recommendations"].get(host)
+            if rec:
+                path = os.path.join(vars_dir, "%s.yml" % host)
+                atomic_write(path, nodeip.vars_file(host, rec, reason))
+                paths.setdefault("host_vars", []).append(path)
     return paths

@@ -17,12 +17,16 @@ __metaclass__ = type
 
 import ipaddress
 
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip
+
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 DOCS_BASE = "docs/rules/"
 
 DEFAULT_OPTIONS = {
     "skip_rules": (),
+    "node_cidr": None,
+    "ansible_hosts": None,
     "resolver_max_seconds": 20,
     "observed_lookup_slow_ms": 1000,
 }
@@ -479,6 +483,163 @@ def check_facts_incomplete(host, facts, options):
     ]
 
 
+# -- fleet rules (F4) -----------------------------------------------------------------
+
+
+def _pin_fix(recommendations, hosts):
+    parts = []
+    for host in hosts:
+        rec = recommendations.get(host)
+        if rec:
+            parts.append("%s: %s %s" % (host, rec["interface"], rec["address"]))
+    if not parts:
+        return "Pin each node's cluster interface (set hostnet_node_cidr to let the audit recommend one)."
+    return (
+        "Pin the cluster interface on each node (%s): kubelet --node-ip, flannel --iface, calico "
+        "IP_AUTODETECTION_METHOD=interface=<nic> (kubespray: ip/access_ip/flannel_interface/calico_ip_auto_method). "
+        "The report directory has a host_vars file per host with these values." % "; ".join(parts)
+    )
+
+
+@rule("shared-default-address", "the address on the default-route interface is the same on several hosts", scope="fleet")
+def check_shared_default_address(facts_by_host, options):
+    groups = {}
+    for host in sorted(facts_by_host):
+        for name, address in nodeip.default_addresses(facts_by_host[host]):
+            groups.setdefault(address, []).append((host, name))
+    recommendations = options["_recommendations"]
+    findings = []
+    for address, members in sorted(groups.items()):
+        if len(members) < 2:
+            continue
+        hosts = [host for host, _ in members]
+        evidence = []
+        for host, name in members:
+            _dev, gateway = nodeip.default_interface(facts_by_host[host])
+            evidence.append("%s: default route via %s dev %s, %s has %s" % (host, gateway, name, name, address))
+        findings.append(
+            Finding(
+                "shared-default-address",
+                "error",
+                None,
+                "%d hosts have %s on their default-route interface" % (len(hosts), address),
+                evidence,
+                "flannel, calico (first-found) and kubelet pick the default-route interface, so every node advertises %s, "
+                "an address the others cannot reach: `Dial failed: dial tcp %s:6443: connection refused`, flanneld "
+                "`Using %s as external interface`." % (address, address, address),
+                _pin_fix(recommendations, hosts),
+                hosts=hosts,
+            )
+        )
+    return findings
+
+
+@rule("duplicate-node-identity", "hostname, MAC, machine-id or product_uuid shared by hosts", scope="fleet")
+def check_duplicate_identity(facts_by_host, options):
+    groups = {}
+    for host in sorted(facts_by_host):
+        facts = facts_by_host[host]
+        ident = facts.get("identity") or {}
+        for key in ("hostname", "machine_id", "product_uuid"):
+            value = ident.get(key)
+            if value:
+                groups.setdefault((key, value.lower()), []).append(host)
+        ifaces = facts.get("interfaces") if isinstance(facts.get("interfaces"), dict) else {}
+        for iface in ifaces.get("list") or []:
+            mac = iface.get("mac")
+            if mac and mac != "00:00:00:00:00:00":
+                groups.setdefault(("MAC", mac.lower()), []).append("%s (%s)" % (host, iface.get("name")))
+    findings = []
+    for (key, value), hosts in sorted(groups.items()):
+        if len(hosts) < 2:
+            continue
+        findings.append(
+            Finding(
+                "duplicate-node-identity",
+                "error",
+                None,
+                "%s %s is shared by %s" % (key, value, ", ".join(hosts)),
+                ["%s: %s = %s" % (host, key, value) for host in hosts],
+                "kubeadm requires a unique hostname, MAC and product_uuid per node; duplicates make nodes replace each other "
+                "in the API, break ARP between them, or make kubeadm join refuse (machine-id clones share DHCP leases too).",
+                {
+                    "hostname": "Give each node its own hostname (hostnamectl set-hostname).",
+                    "machine_id": "Regenerate /etc/machine-id on cloned hosts (rm /etc/machine-id; systemd-machine-id-setup).",
+                    "product_uuid": "Give each VM its own SMBIOS UUID (clone VMs with a new UUID).",
+                    "MAC": "Give each VM NIC its own MAC address (clone with new MACs).",
+                }[key],
+                hosts=[h.split(" ")[0] for h in hosts],
+            )
+        )
+    return findings
+
+
+@rule("default-interface-not-cluster", "the default-route interface is not the one that reaches the other nodes", scope="fleet")
+def check_default_interface(facts_by_host, options):
+    findings = []
+    cidr = options.get("node_cidr")
+    for host in sorted(facts_by_host):
+        rec = options["_recommendations"].get(host)
+        dev, gateway = nodeip.default_interface(facts_by_host[host])
+        if rec is None or dev is None or rec["interface"] == dev:
+            continue
+        reason = "inside hostnet_node_cidr %s" % cidr if cidr else "reaches %d other host(s)" % rec["reaches_hosts"]
+        findings.append(
+            Finding(
+                "default-interface-not-cluster",
+                "warning",
+                host,
+                "default route is on %s, but %s (%s) %s" % (dev, rec["interface"], rec["address"], reason),
+                [
+                    "default route via %s dev %s" % (gateway, dev),
+                    "%s %s, subnet %s: %s" % (rec["interface"], rec["address"], rec["cidr"], reason),
+                ],
+                "Components that autodetect the node address (flannel, calico first-found, kubelet) take the default-route "
+                "interface, so this node would advertise an address on %s." % dev,
+                _pin_fix(options["_recommendations"], [host]),
+            )
+        )
+    return findings
+
+
+@rule("docker-bip-mismatch", "docker's bridge does not match flannel's subnet")
+def check_docker_bip(host, facts, options):
+    net = facts.get("container_network") or {}
+    env = (net.get("flannel_subnet_env") or {}).get("values")
+    if not env or not env.get("FLANNEL_SUBNET"):
+        return []
+    docker = {}
+    source = None
+    for key in ("docker_daemon_json", "docker_options"):
+        info = net.get(key) or {}
+        if info.get("status") == "ok" and (info.get("bip") or info.get("mtu")):
+            docker, source = info, info["path"]
+            break
+    subnet, mtu = env["FLANNEL_SUBNET"], env.get("FLANNEL_MTU")
+    problems = []
+    if docker.get("bip") != subnet:
+        problems.append("bip is %s, FLANNEL_SUBNET is %s" % (docker.get("bip") or "unset (docker0 keeps 172.17.0.1/16)", subnet))
+    if mtu and str(docker.get("mtu") or "") != str(mtu):
+        problems.append("mtu is %s, FLANNEL_MTU is %s" % (docker.get("mtu") or "unset (1500)", mtu))
+    if not problems:
+        return []
+    return [
+        Finding(
+            "docker-bip-mismatch",
+            "error",
+            host,
+            "docker's bridge does not match flannel: " + "; ".join(problems),
+            [
+                "/run/flannel/subnet.env: FLANNEL_SUBNET=%s FLANNEL_MTU=%s" % (subnet, mtu),
+                "docker (%s): bip=%s mtu=%s" % (source or "no setting", docker.get("bip"), docker.get("mtu")),
+            ],
+            "Containers on docker0 get addresses outside this node's flannel subnet (or a larger MTU), so traffic between "
+            "nodes is not routed back or is fragmented and dropped.",
+            'Set "bip": "%s" and "mtu": %s in /etc/docker/daemon.json (or --bip/--mtu), then restart docker.' % (subnet, mtu or 1500),
+        )
+    ]
+
+
 # -- the engine ---------------------------------------------------------------------
 
 
@@ -535,13 +696,19 @@ def evaluate(facts_by_host, options=None):
             "findings": sorted((f.to_dict() for f in findings), key=_sort_key),
             "skipped_rules": sorted(skip),
         }
+    opts["_recommendations"] = nodeip.recommend(valid, opts["node_cidr"], opts["ansible_hosts"]) if valid else {}
     fleet = []
     for item in fleet_rules:
         for finding in item.check(valid, opts):
-            fleet.append(finding.to_dict())
+            if finding.host is not None:  # a fleet judgement about one host goes to that host
+                hosts[finding.host]["findings"].append(finding.to_dict())
+                hosts[finding.host]["findings"].sort(key=_sort_key)
+            else:
+                fleet.append(finding.to_dict())
     return {
         "hosts": hosts,
         "fleet": {"findings": sorted(fleet, key=_sort_key)},
         "rules": all_rules(),
-        "options": {k: (sorted(v) if isinstance(v, (set, tuple, list)) else v) for k, v in opts.items()},
+        "recommendations": opts.pop("_recommendations"),
+        "options": {k: (sorted(v) if isinstance(v, (set, tuple, list)) else v) for k, v in opts.items() if k != "ansible_hosts"},
     }

@@ -94,3 +94,15 @@ def lo_without_ipv6(kernel):
         if iface["name"] == "lo":
             iface["addresses"] = [a for a in iface["addresses"] if a["family"] == 4]
     return kernel
+
+
+def as_other_node(kernel, index):
+    """Make captured kernel facts those of another node: its own eth1 MAC and address."""
+    for iface in kernel["interfaces"]["list"]:
+        if iface["name"] == "eth1":
+            iface["mac"] = "02:00:00:00:00:%02x" % index
+            for addr in iface["addresses"]:
+                if addr["family"] == 4:
+                    addr["address"] = "10.213.1.%d" % (10 + index)
+                    addr["cidr"] = "10.213.1.%d/24" % (10 + index)
+    return kernel

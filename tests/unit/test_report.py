@@ -5,14 +5,14 @@ import xml.etree.ElementTree as ET
 
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import report, rules
 
-from helpers import healthy_kernel, host_facts, lo_without_ipv6, read_fixture
+from helpers import as_other_node, healthy_kernel, host_facts, lo_without_ipv6, read_fixture
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def sample(tmp_path, fail_on="error"):
     bad = host_facts(tmp_path / "a", "centos7", overrides={"etc/hosts": read_fixture("centos7", "hosts.f1-broken")}, kernel=lo_without_ipv6(healthy_kernel()))
-    good = host_facts(tmp_path / "b", "debian12")
+    good = host_facts(tmp_path / "b", "debian12", kernel=as_other_node(healthy_kernel(), 2))
     result = rules.evaluate({"node1": bad, "node2": good, "node3": None}, {"skip_rules": ["ip-forward-disabled"]})
     return report.build_report(result, "2026-01-01T00:00:00+00:00", fail_on, "0.1.0")
 

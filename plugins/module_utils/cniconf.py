@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""flannel's subnet.env and docker's bridge settings (fault F4's docker --bip half).
+
+Pure functions, standard library only (runs on managed hosts).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+import shlex
+
+_FLAG = re.compile(r"--(bip|mtu)(?:=|\s+)(\S+)")
+
+
+def parse_env_file(text):
+    """KEY=value lines (shell-style quotes allowed) -> dict; other lines ignored."""
+    values = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.replace("export ", "").strip()
+        try:
+            parts = shlex.split(value)
+        except ValueError:
+            parts = [value.strip()]
+        values[key] = " ".join(parts)
+    return values
+
+
+def docker_daemon_json(text):
+    """/etc/docker/daemon.json -> {"bip", "mtu"} (None when unset); ValueError when not JSON."""
+    data = json.loads(text) if text.strip() else {}
+    if not isinstance(data, dict):
+        raise ValueError("daemon.json is not a JSON object")
+    return {"bip": data.get("bip"), "mtu": data.get("mtu")}
+
+
+def docker_flags(options):
+    """'--bip=10.1.2.1/24 --mtu 1450' -> {"bip": ..., "mtu": ...}."""
+    found = {"bip": None, "mtu": None}
+    for key, value in _FLAG.findall(options or ""):
+        found[key] = value
+    return found

@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which interface and address each node should pin (fault F4), controller side.
+
+Pure functions over hostnet facts, using netaddr. Everything is O(hosts x
+interfaces): addresses are indexed once, then each interface's subnet is
+checked against the index of the other hosts' unique addresses.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from netaddr import AddrFormatError, IPAddress, IPNetwork
+
+
+def ipv4_interfaces(facts):
+    """[(interface name, address, IPNetwork)] for global IPv4 addresses, loopback excluded."""
+    result = []
+    ifaces = facts.get("interfaces") if isinstance(facts.get("interfaces"), dict) else {}
+    for iface in ifaces.get("list") or []:
+        if iface.get("link_type") == "loopback" or iface.get("name") == "lo":
+            continue
+        for addr in iface.get("addresses") or []:
+            if addr.get("family") != 4 or addr.get("scope") not in (None, "global"):
+                continue
+            try:
+                result.append((iface["name"], addr["address"], IPNetwork("%s/%s" % (addr["address"], addr.get("prefixlen") or 32))))
+            except (AddrFormatError, ValueError, TypeError):
+                continue
+    return result
+
+
+def default_interface(facts):
+    """(interface, gateway) of the preferred IPv4 default route, or (None, None)."""
+    routes = facts.get("routes") if isinstance(facts.get("routes"), dict) else {}
+    defaults = sorted(routes.get("default_ipv4") or [], key=lambda r: r.get("metric") or 0)
+    if not defaults:
+        return None, None
+    return defaults[0].get("dev"), defaults[0].get("gateway")
+
+
+def default_addresses(facts):
+    """The IPv4 addresses on the default-route interface."""
+    dev, _ = default_interface(facts)
+    return [(name, addr) for name, addr, _net in ipv4_interfaces(facts) if name == dev]
+
+
+def recommend(facts_by_host, node_cidr=None, ansible_hosts=None):
+    """host -> recommendation dict (or None when nothing can be recommended).
+
+    With ``node_cidr``: the interface whose address is inside it. Otherwise:
+    the interface whose subnet holds the most other hosts' addresses that are
+    unique in the fleet (a duplicated address such as Vagrant's 10.0.2.15 reaches
+    nobody); ties go to the address Ansible connects to, then to the default
+    route's interface.
+    """
+    ansible_hosts = ansible_hosts or {}
+    interfaces = {host: ipv4_interfaces(facts) for host, facts in facts_by_host.items()}
+    owners = {}
+    for host, items in interfaces.items():
+        for _name, addr, _net in items:
+            owners.setdefault(addr, set()).add(host)
+    unique = {addr: next(iter(hosts)) for addr, hosts in owners.items() if len(hosts) == 1}
+    unique_ips = [(IPAddress(addr), host) for addr, host in unique.items()]
+    cidr = IPNetwork(node_cidr) if node_cidr else None
+    out = {}
+    for host, items in interfaces.items():
+        dev, _gw = default_interface(facts_by_host[host])
+        best = None
+        for name, addr, net in items:
+            if cidr is not None:
+                score = 1 if IPAddress(addr) in cidr else -1
+            else:
+                if addr not in unique:
+                    score = -1
+                else:
+                    score = sum(1 for ip, other in unique_ips if other != host and ip in net)
+            key = (score, addr == ansible_hosts.get(host), name == dev)
+            if score >= 0 and (best is None or key > best[0]):
+                best = (key, name, addr, net)
+        if best is None or (cidr is None and best[0][0] == 0 and len(facts_by_host) > 1):
+            out[host] = None
+            continue
+        _key, name, addr, net = best
+        out[host] = {
+            "interface": name,
+            "address": addr,
+            "cidr": str(net.cidr),
+            "reaches_hosts": best[0][0] if cidr is None else None,
+            "default_interface": dev,
+            "forms": forms(name, addr),
+        }
+    return out
+
+
+def forms(interface, address):
+    """The recommendation in the shapes installers take."""
+    return {
+        "kubespray": {
+            "ip": address,
+            "access_ip": address,
+            "flannel_interface": interface,
+            "calico_ip_auto_method": "interface=%s" % interface,
+        },
+        "calico": "IP_AUTODETECTION_METHOD=interface=%s" % interface,
+        "flannel": "--iface=%s" % interface,
+        "kubelet": "--node-ip=%s" % address,
+        "rke": {"address": address, "internal_address": address},
+    }
+
+
+def vars_file(host, rec, reason):
+    """A host_vars YAML a user can drop into a kubespray (or any) inventory."""
+    k = rec["forms"]["kubespray"]
+    return (
+        "---\n"
+        "# kubeprep.hostnet: pin {host}'s cluster interface ({reason}).\n"
+        "# {iface} ({cidr}) reaches {reach}; the default route is on {default}.\n"
+        "ip: {ip}\n"
+        "access_ip: {ip}\n"
+        "flannel_interface: {iface}\n"
+        'calico_ip_auto_method: "{calico}"\n'
+        "kubelet_node_ip: {ip}\n"
+        "hostnet_node_interface: {iface}\n"
+        "hostnet_node_ip: {ip}\n"
+    ).format(
+        host=host,
+        reason=reason,
+        iface=rec["interface"],
+        cidr=rec["cidr"],
+        reach=("%d other host(s)" % rec["reaches_hosts"]) if rec["reaches_hosts"] is not None else "the node CIDR",
+        default=rec["default_interface"] or "no interface",
+        ip=k["ip"],
+        calico=k["calico_ip_auto_method"],
+    )
