@@ -97,6 +97,7 @@ class ActionModule(ActionBase):
             report_files=paths,
             host_status={name: data["status"] for name, data in report["hosts"].items()},
             recommendations=report["recommendations"],
+            shared_default_hosts=sorted({h for f in report["fleet"]["findings"] if f["id"] == "shared-default-address" for h in f.get("hosts") or []}),
             findings=[{k: f[k] for k in ("id", "severity", "host", "message")} for data in report["hosts"].values() for f in data["findings"]]
             + [{k: f.get(k) for k in ("id", "severity", "host", "message")} for f in report["fleet"]["findings"]],
         )

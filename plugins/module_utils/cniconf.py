@@ -48,3 +48,20 @@ def docker_flags(options):
     for key, value in _FLAG.findall(options or ""):
         found[key] = value
     return found
+
+
+def flag_values(arguments):
+    """'--node-ip=1.2.3.4 -iface eth1 --v=2' -> {"node-ip": "1.2.3.4", "iface": "eth1", "v": "2"}."""
+    try:
+        args = shlex.split(arguments or "")
+    except ValueError:
+        args = (arguments or "").split()
+    values = {}
+    for index, arg in enumerate(args):
+        if not arg.startswith("-"):
+            continue
+        name, sep, value = arg.lstrip("-").partition("=")
+        if not sep and index + 1 < len(args) and not args[index + 1].startswith("-"):
+            value = args[index + 1]
+        values[name] = value
+    return values

@@ -247,3 +247,47 @@ def ensure_resolv_options(data, timeout=None, attempts=None):
         return data, []
     lines[index] = b"options " + b" ".join(tokens) + (ending or nl)
     return b"".join(lines), ["set options %s" % " ".join(changed)]
+
+
+# -- VAR="--flag=value ..." lines (/etc/default/kubelet, /etc/sysconfig/flanneld) ---------
+
+
+def ensure_env_flag(data, variable, flag, value):
+    """Make ``VARIABLE`` carry ``flag=value`` (replacing another value of that flag),
+    keeping its other arguments in order and every other line; add the line when missing."""
+    import shlex
+
+    lines = split_lines(data)
+    nl = newline_of(lines)
+    pattern = re.compile(rb"^(\s*(?:export\s+)?" + re.escape(variable.encode()) + rb"=)(.*?)(\r?\n)?$")
+    wanted = "%s=%s" % (flag, value)
+    for index, line in enumerate(lines):
+        match = pattern.match(line)
+        if not match:
+            continue
+        try:
+            # The shell value first (VAR="a b" -> "a b"), then the arguments inside it.
+            args = shlex.split(" ".join(shlex.split(match.group(2).decode("utf-8"), comments=True)))
+        except ValueError as exc:
+            raise ValueError("cannot parse %s on line %d: %s" % (variable, index + 1, exc)) from exc
+        kept = []
+        skip_next = False
+        for arg in args:
+            if skip_next:
+                skip_next = False
+                continue
+            if arg == flag:
+                skip_next = True  # "--flag value" form
+                continue
+            if arg.startswith(flag + "="):
+                continue
+            kept.append(arg)
+        new_args = kept + [wanted]
+        if new_args == args:
+            return data, []
+        lines[index] = match.group(1) + ('"%s"' % " ".join(new_args)).encode("utf-8") + (match.group(3) or nl)
+        return b"".join(lines), ["%s: set %s" % (variable, wanted)]
+    if lines and not lines[-1].endswith((b"\n", b"\r")):
+        lines[-1] += nl
+    lines.append(('%s="%s"' % (variable, wanted)).encode("utf-8") + nl)
+    return b"".join(lines), ['added %s="%s"' % (variable, wanted)]

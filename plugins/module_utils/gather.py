@@ -305,6 +305,20 @@ class Collector:
                 break
         return result
 
+    def node_pinning(self):
+        """kubelet's --node-ip and host-run flanneld's -iface, where they are pinned (F4)."""
+        result = {"kubelet_node_ip": None, "kubelet_file": None, "flannel_iface": None}
+        for path in ("/etc/default/kubelet", "/etc/sysconfig/kubelet"):
+            _info, text = self.read_file(path, record=False)
+            if text is not None:
+                flags = cniconf.flag_values(cniconf.parse_env_file(text).get("KUBELET_EXTRA_ARGS", ""))
+                result.update(kubelet_file=path, kubelet_node_ip=flags.get("node-ip"))
+                break
+        _info, text = self.read_file("/etc/sysconfig/flanneld", record=False)
+        if text is not None:
+            result["flannel_iface"] = cniconf.flag_values(cniconf.parse_env_file(text).get("FLANNEL_OPTIONS", "")).get("iface")
+        return result
+
     def identity(self, hosts_info):
         hostname_info, hostname_text = self.read_file("/etc/hostname", record=False)
         hostname = socket.gethostname() if self.live else (hostname_text or "").strip() or None
@@ -408,6 +422,7 @@ def gather(root="/", service_ips=DEFAULT_SERVICE_IPS, resolver_timeout=2.0, run_
         resolv_conf=collector.resolv_conf(libc_info["family"]),
         cloud_init=collector.cloud_init(),
         container_network=collector.container_network(),
+        node_pinning=collector.node_pinning(),
         network_managers=collector.network_managers(),
         identity=collector.identity(hosts_info),
     )

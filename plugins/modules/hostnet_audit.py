@@ -106,6 +106,11 @@ recommendations:
   type: dict
   sample: {node1: {interface: eth1, address: 192.168.56.11, cidr: 192.168.56.0/24, reaches_hosts: 2,
            forms: {kubelet: "--node-ip=192.168.56.11", flannel: "--iface=eth1"}}}
+shared_default_hosts:
+  description: Hosts named by a C(shared-default-address) finding.
+  returned: always
+  type: list
+  elements: str
 host_status:
   description: Each host's worst severity, or C(ok).
   returned: always

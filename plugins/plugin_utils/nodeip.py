@@ -47,6 +47,11 @@ def default_addresses(facts):
     return [(name, addr) for name, addr, _net in ipv4_interfaces(facts) if name == dev]
 
 
+def pinned_address(facts):
+    """kubelet's --node-ip from its environment file, when pinned there."""
+    return (facts.get("node_pinning") or {}).get("kubelet_node_ip")
+
+
 def recommend(facts_by_host, node_cidr=None, ansible_hosts=None):
     """host -> recommendation dict (or None when nothing can be recommended).
 
@@ -123,8 +128,9 @@ def vars_file(host, rec, reason):
         "flannel_interface: {iface}\n"
         'calico_ip_auto_method: "{calico}"\n'
         "kubelet_node_ip: {ip}\n"
-        "hostnet_node_interface: {iface}\n"
-        "hostnet_node_ip: {ip}\n"
+        "# read by the opt-in role kubeprep.hostnet.hostnet_node_ip\n"
+        "hostnet_node_ip_interface: {iface}\n"
+        "hostnet_node_ip_address: {ip}\n"
     ).format(
         host=host,
         reason=reason,

@@ -514,15 +514,26 @@ def check_shared_default_address(facts_by_host, options):
             continue
         hosts = [host for host, _ in members]
         evidence = []
+        unpinned = []
         for host, name in members:
             _dev, gateway = nodeip.default_interface(facts_by_host[host])
             evidence.append("%s: default route via %s dev %s, %s has %s" % (host, gateway, name, name, address))
+            pinned = nodeip.pinned_address(facts_by_host[host])
+            if pinned and pinned != address:
+                evidence.append("%s: kubelet pinned with --node-ip=%s" % (host, pinned))
+            else:
+                unpinned.append(host)
+        message = "%d hosts have %s on their default-route interface" % (len(hosts), address)
+        if not unpinned:
+            message += "; all pin kubelet's --node-ip elsewhere (check that the CNI is pinned too)"
+        elif len(unpinned) < len(hosts):
+            message += "; not pinned: %s" % ", ".join(unpinned)
         findings.append(
             Finding(
                 "shared-default-address",
-                "error",
+                "error" if unpinned else "info",
                 None,
-                "%d hosts have %s on their default-route interface" % (len(hosts), address),
+                message,
                 evidence,
                 "flannel, calico (first-found) and kubelet pick the default-route interface, so every node advertises %s, "
                 "an address the others cannot reach: `Dial failed: dial tcp %s:6443: connection refused`, flanneld "
@@ -581,7 +592,7 @@ def check_default_interface(facts_by_host, options):
     for host in sorted(facts_by_host):
         rec = options["_recommendations"].get(host)
         dev, gateway = nodeip.default_interface(facts_by_host[host])
-        if rec is None or dev is None or rec["interface"] == dev:
+        if rec is None or dev is None or rec["interface"] == dev or nodeip.pinned_address(facts_by_host[host]) == rec["address"]:
             continue
         reason = "inside hostnet_node_cidr %s" % cidr if cidr else "reaches %d other host(s)" % rec["reaches_hosts"]
         findings.append(

@@ -29,6 +29,7 @@ Usage (root):
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -165,7 +166,7 @@ class Fleet:
         raise HarnessError("no test host %r" % name)
 
     # -- up --------------------------------------------------------------------
-    def up(self, count=1, names=None):
+    def up(self, count=1, names=None, nat_hosts=()):
         for tool in ("ip", "unshare", "nsenter", SSHD, "ssh-keygen", PYTHON):
             if not shutil.which(tool):
                 raise HarnessError("%s is required (apt-get install iproute2 util-linux openssh-server python3)" % tool)
@@ -191,6 +192,9 @@ class Fleet:
         self._keys()
         for index, name in enumerate(names, start=1):
             self._host(index, name)
+            self.save()
+        for name in nat_hosts:
+            self.add_nat_nic(name)
             self.save()
         self._wait_for_ssh()
         self.write_inventory()
@@ -271,6 +275,18 @@ class Fleet:
         log.close()
         self.hosts.append({"name": name, "ns": ns, "address": address, "pid": proc.pid, "dir": hostdir, "veth_peer": peer})
 
+    def add_nat_nic(self, name):
+        """Vagrant's NAT NIC: nat0 = 10.0.2.15/24 holding the default route, its peer
+        10.0.2.2 alone in a private namespace (so nothing crosses between hosts)."""
+        host = self.host(name)
+        index = self.hosts.index(host) + 1
+        nat_ns = "%s%dn%d" % (PREFIX, self.state["slot"], index)
+        run(["ip", "netns", "add", nat_ns])
+        run(["ip", "-n", nat_ns, "link", "add", "gw0", "type", "veth", "peer", "name", "nat0", "netns", host["ns"]])
+        ns_sh(nat_ns, "ip link set lo up; ip addr add 10.0.2.2/24 dev gw0; ip link set gw0 up")
+        ns_sh(host["ns"], "ip addr add 10.0.2.15/24 dev nat0; ip link set nat0 up; ip route replace default via 10.0.2.2 dev nat0")
+        host["nat_ns"] = nat_ns
+
     def _wait_for_ssh(self, timeout=20.0):
         deadline = time.monotonic() + timeout
         pending = list(self.hosts)
@@ -347,7 +363,7 @@ class Fleet:
                 self.load()
             except HarnessError:
                 return
-        namespaces = [h["ns"] for h in self.hosts] + [self.state["switch_ns"]]
+        namespaces = [h["ns"] for h in self.hosts] + [h["nat_ns"] for h in self.hosts if h.get("nat_ns")] + [self.state["switch_ns"]]
         kill_namespaces(namespaces)
         run(["ip", "link", "del", self.state["controller_if"]], check=False)
         try:
@@ -379,7 +395,7 @@ def kill_namespaces(namespaces):
 
 def down_all():
     """Remove every namespace, link and slot this harness can have made."""
-    mine = [ns for ns in netns_list() if ns.startswith(PREFIX) and (ns.endswith("sw") or "h" in ns[len(PREFIX) :])]
+    mine = [ns for ns in netns_list() if re.match(r"^%s\d+(sw|h\d+|n\d+)$" % PREFIX, ns)]
     kill_namespaces(mine)
     links = run(["ip", "-o", "link", "show"], check=False).stdout
     for line in links.splitlines():
@@ -397,6 +413,7 @@ def main(argv=None):
     p_up.add_argument("--state-dir", required=True)
     p_up.add_argument("--count", type=int, default=1)
     p_up.add_argument("--names", help="comma-separated host names (overrides --count)")
+    p_up.add_argument("--nat-hosts", default="", help="comma-separated hosts that get a Vagrant-like NAT NIC (nat0 10.0.2.15, default route)")
     p_down = sub.add_parser("down")
     p_down.add_argument("--state-dir")
     p_down.add_argument("--all", action="store_true")
@@ -410,7 +427,7 @@ def main(argv=None):
             fleet = Fleet(args.state_dir)
             names = args.names.split(",") if args.names else None
             try:
-                fleet.up(count=args.count, names=names)
+                fleet.up(count=args.count, names=names, nat_hosts=[n for n in args.nat_hosts.split(",") if n])
             except BaseException:
                 fleet.down()
                 raise

@@ -135,3 +135,27 @@ def test_key_value():
     new, actions = edits.ensure_key_value(data, "net.ipv6.conf.lo.disable_ipv6", "0")
     assert new == b"# mine\nnet.ipv6.conf.lo.disable_ipv6 = 0\r\nvm.swappiness = 10\n# net.ipv6.conf.lo.disable_ipv6 = 1\n"
     assert edits.ensure_key_value(new, "net.ipv6.conf.lo.disable_ipv6", "0") == (new, [])
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        (None, b'KUBELET_EXTRA_ARGS="--node-ip=10.1.1.1"\n'),
+        (b"KUBELET_EXTRA_ARGS=\n", b'KUBELET_EXTRA_ARGS="--node-ip=10.1.1.1"\n'),
+        (
+            b'# keep\nKUBELET_EXTRA_ARGS="--max-pods=200 --node-ip=10.0.2.15 --v=2"\r\n',
+            b'# keep\nKUBELET_EXTRA_ARGS="--max-pods=200 --v=2 --node-ip=10.1.1.1"\r\n',
+        ),
+        (b"KUBELET_EXTRA_ARGS='--node-ip 10.0.2.15 --v=2'\n", b'KUBELET_EXTRA_ARGS="--v=2 --node-ip=10.1.1.1"\n'),
+        (b"OTHER=1", b'OTHER=1\nKUBELET_EXTRA_ARGS="--node-ip=10.1.1.1"\n'),
+    ],
+)
+def test_env_flag(before, after):
+    new, actions = edits.ensure_env_flag(before, "KUBELET_EXTRA_ARGS", "--node-ip", "10.1.1.1")
+    assert new == after and actions
+    assert edits.ensure_env_flag(new, "KUBELET_EXTRA_ARGS", "--node-ip", "10.1.1.1") == (new, [])
+
+
+def test_env_flag_unparsable_is_a_clear_error():
+    with pytest.raises(ValueError, match="cannot parse KUBELET_EXTRA_ARGS on line 1"):
+        edits.ensure_env_flag(b'KUBELET_EXTRA_ARGS="--v=2\n', "KUBELET_EXTRA_ARGS", "--node-ip", "1.1.1.1")

@@ -101,3 +101,22 @@ def test_docker_bip_mismatch(tmp_path):
 def test_single_host_gets_a_recommendation_without_findings(tmp_path):
     result = rules.evaluate(fleet(tmp_path, count=1))
     assert result["fleet"]["findings"] == [] and result["hosts"]["node1"]["findings"] == []
+
+
+def test_pinned_hosts_turn_the_shared_address_into_info(tmp_path):
+    nodes = fleet(tmp_path)
+    for i, facts in enumerate(nodes.values(), start=1):
+        facts["node_pinning"] = {"kubelet_node_ip": "192.168.56.%d" % (10 + i)}
+    result = rules.evaluate(nodes)
+    [shared] = result["fleet"]["findings"]
+    assert shared["severity"] == "info" and "all pin kubelet's --node-ip elsewhere" in shared["message"]
+    assert all(h["findings"] == [] for h in result["hosts"].values())
+    nodes["node3"]["node_pinning"] = {"kubelet_node_ip": None}
+    [shared] = rules.evaluate(nodes)["fleet"]["findings"]
+    assert shared["severity"] == "error" and shared["message"].endswith("not pinned: node3")
+
+
+def test_flag_values():
+    from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf
+
+    assert cniconf.flag_values("--node-ip=1.2.3.4 -iface eth1 --v=2") == {"node-ip": "1.2.3.4", "iface": "eth1", "v": "2"}

@@ -1,0 +1,100 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: hostnet_env_flag
+short_description: Set one command-line flag inside a VAR="..." line of an environment file
+version_added: 0.1.0
+author: kubeprep.hostnet contributors
+description:
+  - Pins a node's interface (fault F4) where components read their arguments from an environment file,
+    for example C(--node-ip) in C(KUBELET_EXTRA_ARGS) of C(/etc/default/kubelet) or C(/etc/sysconfig/kubelet),
+    or C(-iface) in C(FLANNEL_OPTIONS) of C(/etc/sysconfig/flanneld).
+  - Replaces another value of the same flag (C(--flag=x) or C(--flag x)), keeps every other argument in order
+    and every other line byte for byte; adds the line when the variable is missing.
+  - The service must be restarted to use it; this module does not restart anything.
+extends_documentation_fragment:
+  - kubeprep.hostnet.attributes.WRITER
+  - kubeprep.hostnet.attributes.BACKUP
+  - ansible.builtin.files
+options:
+  path:
+    description: The environment file.
+    type: path
+    required: true
+  variable:
+    description: The variable holding the arguments.
+    type: str
+    required: true
+  flag:
+    description: The flag, with its dashes (C(--node-ip), C(-iface)).
+    type: str
+    required: true
+  value:
+    description: The flag's value.
+    type: str
+    required: true
+  create:
+    description: Create the file when it does not exist (otherwise that is an error).
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Pin kubelet's node IP
+  kubeprep.hostnet.hostnet_env_flag:
+    path: /etc/default/kubelet
+    variable: KUBELET_EXTRA_ARGS
+    flag: --node-ip
+    value: 192.168.56.11
+    create: true
+"""
+
+RETURN = r"""
+actions:
+  description: What was changed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["KUBELET_EXTRA_ARGS: set --node-ip=192.168.56.11"]
+"""
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import edits, filewrite
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            variable=dict(type="str", required=True),
+            flag=dict(type="str", required=True),
+            value=dict(type="str", required=True),
+            create=dict(type="bool", default=False),
+            backup=dict(type="bool", default=False),
+        ),
+        add_file_common_args=True,
+        supports_check_mode=True,
+    )
+    p = module.params
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", p["variable"]):
+        module.fail_json(msg="invalid variable name %r" % p["variable"])
+    if not re.match(r"^--?[A-Za-z0-9][A-Za-z0-9_.-]*$", p["flag"]) or any(c in p["value"] for c in "\"'\\$`\n"):
+        module.fail_json(msg="invalid flag or value: %r %r" % (p["flag"], p["value"]))
+    result = filewrite.apply_edit(
+        module, p["path"], lambda data: edits.ensure_env_flag(data, p["variable"], p["flag"], p["value"]), create=p["create"], backup=p["backup"]
+    )
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
