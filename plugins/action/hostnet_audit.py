@@ -32,6 +32,12 @@ ARGUMENT_SPEC = dict(
     resolver_max_seconds=dict(type="float", default=rules.DEFAULT_OPTIONS["resolver_max_seconds"]),
     console=dict(type="str", default="full", choices=["full", "summary", "none"]),
     node_cidr=dict(type="str"),
+    cluster_nodes=dict(type="int"),
+    requests_per_node=dict(type="int", default=rules.DEFAULT_OPTIONS["requests_per_node"]),
+    liveness_initial_delay=dict(type="int", default=rules.DEFAULT_OPTIONS["liveness_initial_delay"]),
+    liveness_period=dict(type="int", default=rules.DEFAULT_OPTIONS["liveness_period"]),
+    liveness_failure_threshold=dict(type="int", default=rules.DEFAULT_OPTIONS["liveness_failure_threshold"]),
+    probe_margin=dict(type="float", default=rules.DEFAULT_OPTIONS["probe_margin"]),
     write_files=dict(type="bool", default=True),
 )
 
@@ -80,6 +86,12 @@ class ActionModule(ActionBase):
                 "resolver_max_seconds": args["resolver_max_seconds"],
                 "node_cidr": args["node_cidr"],
                 "ansible_hosts": ansible_hosts,
+                "cluster_nodes": args["cluster_nodes"],
+                "requests_per_node": args["requests_per_node"],
+                "liveness_initial_delay": args["liveness_initial_delay"],
+                "liveness_period": args["liveness_period"],
+                "liveness_failure_threshold": args["liveness_failure_threshold"],
+                "probe_margin": args["probe_margin"],
             },
         )
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()

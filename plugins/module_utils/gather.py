@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, hostsfile, iproute, libc, nsswitch, resolvconf
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, hostsfile, iproute, libc, nsswitch, resolvconf, rtt
 
 SCHEMA_VERSION = 1
 DEFAULT_SERVICE_IPS = ("10.96.0.1",)
@@ -398,7 +398,7 @@ def first_service_ip(text):
         return None
 
 
-def gather(root="/", service_ips=DEFAULT_SERVICE_IPS, resolver_timeout=2.0, run_command=None, which=None):
+def gather(root="/", service_ips=DEFAULT_SERVICE_IPS, resolver_timeout=2.0, run_command=None, which=None, endpoints=(), rtt_options=None):
     """Gather everything; returns the dict published as ansible_facts['hostnet']."""
     started = time.monotonic()
     collector = Collector(root=root, run_command=run_command, which=which)
@@ -441,6 +441,9 @@ def gather(root="/", service_ips=DEFAULT_SERVICE_IPS, resolver_timeout=2.0, run_
             else:
                 lookups.append(collector.route_lookup(address))
         facts["service_route_lookups"] = lookups
+        if endpoints:
+            opts = dict({"samples": 5, "timeout": 2.0, "budget": 20.0}, **(rtt_options or {}))
+            facts["datastore_rtt"] = rtt.measure_all(endpoints, opts["samples"], opts["timeout"], opts["budget"])
         probe.join(resolver_timeout)
         if probe.result is None:
             resolution = {

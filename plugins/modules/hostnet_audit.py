@@ -64,6 +64,29 @@ options:
         the one inside it, and C(default-interface-not-cluster) warns when the default route is elsewhere.
       - When unset, the recommendation is the interface whose subnet reaches the most other hosts.
     type: str
+  cluster_nodes:
+    description: Nodes in the cluster for the F5 startup model; default the number of audited hosts.
+    type: int
+  requests_per_node:
+    description: Datastore round trips calico-node makes per other node at startup (calico v2 with etcd, 6).
+    type: int
+    default: 6
+  liveness_initial_delay:
+    description: calico-node's livenessProbe initialDelaySeconds (manifest default 10).
+    type: int
+    default: 10
+  liveness_period:
+    description: calico-node's livenessProbe periodSeconds (manifest default 10).
+    type: int
+    default: 10
+  liveness_failure_threshold:
+    description: calico-node's livenessProbe failureThreshold (manifest default 6).
+    type: int
+    default: 6
+  probe_margin:
+    description: Safety factor applied to the predicted startup when recommending probe values.
+    type: float
+    default: 1.5
   write_files:
     description:
       - Write the report files to O(report_dir).

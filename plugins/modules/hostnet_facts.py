@@ -50,6 +50,28 @@ options:
       - Seconds to wait for C(getaddrinfo("localhost")) before reporting it as timed out.
     type: float
     default: 2.0
+  datastore_endpoints:
+    description:
+      - Opt-in (fault F5). etcd or API server endpoints to measure round trips to, each a URL
+        (C(https://10.0.0.1:2379)) or a dict with C(url) and optional C(ca), C(cert), C(key), C(insecure).
+      - A URL without a path is probed at C(/health) (etcd); give C(/healthz) for an API server.
+      - For each, O(rtt_samples) fresh TCP connects and O(rtt_samples) requests on one kept-alive connection
+        (the first request, which also pays connect and TLS, is not counted), with median and worst.
+    type: list
+    elements: raw
+    default: []
+  rtt_samples:
+    description: Samples per endpoint and measurement.
+    type: int
+    default: 5
+  rtt_timeout:
+    description: Seconds before one connect or request is given up.
+    type: float
+    default: 2.0
+  rtt_budget:
+    description: Seconds all endpoint measurements may take together; what is left is reported as truncated.
+    type: float
+    default: 20.0
 notes:
   - Reading C(/sys/class/dmi/id/product_uuid) needs root; without it the fact is C(null) with
     C(product_uuid_status=unreadable).
@@ -149,6 +171,11 @@ ansible_facts:
           description: Network configuration systems found, each with the files that show it.
           type: list
           elements: dict
+        datastore_rtt:
+          description: Per endpoint, C(connect) and C(request) with C(samples_ms), C(median_ms), C(worst_ms), the
+            C(http_status), and C(errors). Only when O(datastore_endpoints) is set.
+          type: list
+          elements: dict
         problems:
           description: Every source that could not be read, with the reason.
           type: list
@@ -169,11 +196,17 @@ def main():
             root=dict(type="path", default="/"),
             service_ips=dict(type="list", elements="str", default=["10.96.0.1"]),
             resolver_timeout=dict(type="float", default=2.0),
+            datastore_endpoints=dict(type="list", elements="raw", default=[]),
+            rtt_samples=dict(type="int", default=5),
+            rtt_timeout=dict(type="float", default=2.0),
+            rtt_budget=dict(type="float", default=20.0),
         ),
         supports_check_mode=True,
     )
     if module.params["resolver_timeout"] <= 0:
         module.fail_json(msg="resolver_timeout must be greater than 0")
+    if not 1 <= module.params["rtt_samples"] <= 100 or module.params["rtt_timeout"] <= 0 or module.params["rtt_budget"] <= 0:
+        module.fail_json(msg="rtt_samples must be 1-100, rtt_timeout and rtt_budget greater than 0")
 
     def run(args):
         return module.run_command(args, environ_update={"LC_ALL": "C"})
@@ -187,6 +220,8 @@ def main():
         resolver_timeout=module.params["resolver_timeout"],
         run_command=run,
         which=which,
+        endpoints=module.params["datastore_endpoints"],
+        rtt_options={"samples": module.params["rtt_samples"], "timeout": module.params["rtt_timeout"], "budget": module.params["rtt_budget"]},
     )
     module.exit_json(changed=False, ansible_facts={"hostnet": facts})
 

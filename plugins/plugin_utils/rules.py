@@ -29,13 +29,22 @@ DEFAULT_OPTIONS = {
     "ansible_hosts": None,
     "resolver_max_seconds": 20,
     "observed_lookup_slow_ms": 1000,
+    # F5: calico-node v2.x reads ~6 keys per node at startup, one round trip each
+    # (ip_addr_v4, network_v4, ip_addr_v6, network_v6, as_num, orchestrator_refs).
+    "cluster_nodes": None,  # default: the number of audited hosts
+    "requests_per_node": 6,
+    # The calico-node manifest's liveness probe (v2.6): 10 + 6 x 10 = 70 s.
+    "liveness_initial_delay": 10,
+    "liveness_period": 10,
+    "liveness_failure_threshold": 6,
+    "probe_margin": 1.5,
 }
 
 
 class Finding:
-    __slots__ = ("rule", "severity", "host", "message", "evidence", "why", "fix", "hosts")
+    __slots__ = ("rule", "severity", "host", "message", "evidence", "why", "fix", "hosts", "data")
 
-    def __init__(self, rule, severity, host, message, evidence, why, fix, hosts=None):
+    def __init__(self, rule, severity, host, message, evidence, why, fix, hosts=None, data=None):
         if severity not in SEVERITY_RANK:
             raise ValueError("unknown severity %r" % severity)
         self.rule = rule
@@ -46,6 +55,7 @@ class Finding:
         self.why = why
         self.fix = fix
         self.hosts = list(hosts) if hosts else None
+        self.data = data
 
     def to_dict(self):
         data = {
@@ -60,6 +70,8 @@ class Finding:
         }
         if self.hosts is not None:
             data["hosts"] = self.hosts
+        if self.data is not None:
+            data["data"] = self.data  # machine-readable details (e.g. recommended probe values)
         return data
 
 
@@ -651,6 +663,89 @@ def check_docker_bip(host, facts, options):
     ]
 
 
+# -- F5: liveness budget ----------------------------------------------------------------
+
+
+def startup_model(rtt_ms, nodes, requests_per_node):
+    """Predicted seconds of calico-node's startup reads: nodes x requests x one round trip."""
+    return nodes * requests_per_node * rtt_ms / 1000.0
+
+
+def recommend_probe(predicted_s, options):
+    """Probe values that fit ``predicted_s`` with the margin, keeping the period."""
+    import math
+
+    needed = predicted_s * options["probe_margin"]
+    period = options["liveness_period"]
+    initial = max(options["liveness_initial_delay"], 10)
+    threshold = max(options["liveness_failure_threshold"], int(math.ceil((needed - initial) / float(period))))
+    return {
+        "initialDelaySeconds": initial,
+        "periodSeconds": period,
+        "failureThreshold": threshold,
+        "budget_s": initial + threshold * period,
+        "needed_s": round(needed, 1),
+        "startupProbe": {"periodSeconds": period, "failureThreshold": int(math.ceil(needed / float(period)))},
+    }
+
+
+@rule("probe-budget-exceeded", "calico-node's startup reads outlast its liveness budget")
+def check_probe_budget(host, facts, options):
+    measured = [m for m in facts.get("datastore_rtt") or [] if (m.get("request") or {}).get("median_ms") is not None]
+    if not measured:
+        return []
+    nodes = options.get("cluster_nodes") or options["_fleet_size"]
+    per_node = options["requests_per_node"]
+    budget = options["liveness_initial_delay"] + options["liveness_failure_threshold"] * options["liveness_period"]
+    slowest = max(measured, key=lambda m: m["request"]["median_ms"])
+    median_ms, worst_ms = slowest["request"]["median_ms"], slowest["request"]["worst_ms"]
+    predicted = startup_model(median_ms, nodes, per_node)
+    predicted_worst = startup_model(worst_ms, nodes, per_node)
+    if predicted_worst <= budget:
+        return []
+    rec = recommend_probe(predicted_worst if predicted <= budget else predicted, options)
+    evidence = [
+        "%s: request round trip median %.1f ms, worst %.1f ms (%s samples); connect median %s ms"
+        % (m["url"], m["request"]["median_ms"], m["request"]["worst_ms"], len(m["request"]["samples_ms"]), (m.get("connect") or {}).get("median_ms"))
+        for m in measured
+    ]
+    evidence += [
+        "predicted startup = %d nodes x %d requests x %.1f ms = %.1f s (worst samples: %.1f s)" % (nodes, per_node, median_ms, predicted, predicted_worst),
+        "liveness budget = initialDelaySeconds %d + failureThreshold %d x periodSeconds %d = %d s"
+        % (options["liveness_initial_delay"], options["liveness_failure_threshold"], options["liveness_period"], budget),
+    ]
+    patch = (
+        '{"spec":{"template":{"spec":{"containers":[{"name":"calico-node","livenessProbe":'
+        '{"initialDelaySeconds":%d,"periodSeconds":%d,"failureThreshold":%d}}]}}}}'
+        % (rec["initialDelaySeconds"], rec["periodSeconds"], rec["failureThreshold"])
+    )
+    return [
+        Finding(
+            "probe-budget-exceeded",
+            "error" if predicted > budget else "warning",
+            host,
+            "calico-node startup predicted at %.0f s, liveness budget %d s" % (predicted if predicted > budget else predicted_worst, budget),
+            evidence,
+            "kubelet kills calico-node before its startup reads finish, so it restarts in a loop without any error in its "
+            "log; nodes near the datastore are fine.",
+            "Give calico-node a budget of at least %.0f s: livenessProbe initialDelaySeconds %d, failureThreshold %d, "
+            "periodSeconds %d (kubectl -n kube-system patch ds calico-node -p '%s'); better, add a startupProbe "
+            "(periodSeconds %d, failureThreshold %d) so liveness stays strict after startup; or run the node closer to "
+            "the datastore (Typha / Kubernetes datastore mode avoids per-node etcd reads)."
+            % (
+                rec["needed_s"],
+                rec["initialDelaySeconds"],
+                rec["failureThreshold"],
+                rec["periodSeconds"],
+                patch,
+                rec["startupProbe"]["periodSeconds"],
+                rec["startupProbe"]["failureThreshold"],
+            ),
+            data={"predicted_s": round(predicted, 1), "predicted_worst_s": round(predicted_worst, 1), "budget_s": budget, "nodes": nodes, "recommended": rec},
+        )
+    ]
+
+
 # -- the engine ---------------------------------------------------------------------
 
 
@@ -692,6 +787,7 @@ def evaluate(facts_by_host, options=None):
     fleet_rules = [r for r in RULES.values() if r.scope == "fleet" and r.id not in skip]
     hosts = {}
     valid = {}
+    opts["_fleet_size"] = sum(1 for f in facts_by_host.values() if isinstance(f, dict) and "schema_version" in f)
     for host in sorted(facts_by_host):
         facts = facts_by_host[host]
         findings = []
@@ -721,5 +817,5 @@ def evaluate(facts_by_host, options=None):
         "fleet": {"findings": sorted(fleet, key=_sort_key)},
         "rules": all_rules(),
         "recommendations": opts.pop("_recommendations"),
-        "options": {k: (sorted(v) if isinstance(v, (set, tuple, list)) else v) for k, v in opts.items() if k != "ansible_hosts"},
+        "options": {k: (sorted(v) if isinstance(v, (set, tuple, list)) else v) for k, v in opts.items() if not k.startswith("_") and k != "ansible_hosts"},
     }
