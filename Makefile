@@ -64,8 +64,8 @@ system-deps:
 	else echo "missing Debian packages:$$missing (run make test as root, or install them)"; exit 1; fi
 
 lint: test-venv
-	$(BIN)/ruff check plugins tests molecule
-	$(BIN)/ruff format --check plugins tests molecule
+	$(BIN)/ruff check plugins tests molecule bench
+	$(BIN)/ruff format --check plugins tests molecule bench
 
 unit: test-venv
 	$(BIN)/pytest -q tests/unit

@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Which interface and address each node should pin (fault F4), controller side.
 
-Pure functions over hostnet facts, using netaddr. Everything is O(hosts x
-interfaces): addresses are indexed once, then each interface's subnet is
-checked against the index of the other hosts' unique addresses.
+Pure functions over hostnet facts, using netaddr. O(hosts x interfaces x
+prefix lengths in use): unique addresses are counted once per (prefix
+length, network), then each interface's subnet is a dictionary lookup.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -68,20 +68,33 @@ def recommend(facts_by_host, node_cidr=None, ansible_hosts=None):
         for _name, addr, _net in items:
             owners.setdefault(addr, set()).add(host)
     unique = {addr: next(iter(hosts)) for addr, hosts in owners.items() if len(hosts) == 1}
-    unique_ips = [(IPAddress(addr), host) for addr, host in unique.items()]
+    # Index unique addresses by (prefix length, network) for every prefix length in use, so
+    # "how many other hosts are in this subnet" is a lookup: O(hosts x interfaces x prefix lengths).
+    prefixes = {net.prefixlen for items in interfaces.values() for _n, _a, net in items}
+    in_subnet = {}
+    for addr in unique:
+        value = int(IPAddress(addr))
+        for length in prefixes:
+            key = (length, value >> (32 - length))
+            in_subnet[key] = in_subnet.get(key, 0) + 1
     cidr = IPNetwork(node_cidr) if node_cidr else None
     out = {}
     for host, items in interfaces.items():
         dev, _gw = default_interface(facts_by_host[host])
+        own = {}
+        for _name, addr, net in items:
+            if addr in unique:
+                key = (net.prefixlen, int(IPAddress(addr)) >> (32 - net.prefixlen))
+                own[key] = own.get(key, 0) + 1
         best = None
         for name, addr, net in items:
             if cidr is not None:
                 score = 1 if IPAddress(addr) in cidr else -1
+            elif addr not in unique:
+                score = -1
             else:
-                if addr not in unique:
-                    score = -1
-                else:
-                    score = sum(1 for ip, other in unique_ips if other != host and ip in net)
+                key = (net.prefixlen, int(IPAddress(addr)) >> (32 - net.prefixlen))
+                score = in_subnet.get(key, 0) - own.get(key, 0)
             key = (score, addr == ansible_hosts.get(host), name == dev)
             if score >= 0 and (best is None or key > best[0]):
                 best = (key, name, addr, net)

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Time the controller-side rules engine (per-host and fleet rules) on synthetic fleets.
+
+Prints seconds and microseconds per host for each size, so linearity shows as a
+flat per-host column. Not part of `make test`: speed is measured here, never asserted.
+
+usage: bench/rules_engine.py [N ...]   (default 1000 5000 10000)
+"""
+
+import copy
+import importlib
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "build", "dev"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import conftest  # noqa: F401  (creates the build/dev import tree the next import needs)
+
+rules = importlib.import_module("ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules")
+
+
+def node(i):
+    """A Vagrant-shaped node: eth0 10.0.2.15 with the default route (shared), eth1 unique in a /16."""
+    return {
+        "schema_version": 1,
+        "interfaces": {
+            "status": "ok",
+            "list": [
+                {
+                    "name": "eth0",
+                    "link_type": "ether",
+                    "mac": "08:00:27:%02x:%02x:00" % (i // 256 % 256, i % 256),
+                    "addresses": [{"family": 4, "address": "10.0.2.15", "prefixlen": 24, "scope": "global"}],
+                },
+                {
+                    "name": "eth1",
+                    "link_type": "ether",
+                    "mac": "08:00:27:%02x:%02x:01" % (i // 256 % 256, i % 256),
+                    "addresses": [{"family": 4, "address": "192.168.%d.%d" % (i // 250, i % 250 + 1), "prefixlen": 16, "scope": "global"}],
+                },
+            ],
+        },
+        "routes": {
+            "status": "ok",
+            "ipv4": [],
+            "ipv6": [],
+            "default_ipv4": [{"dev": "eth0", "gateway": "10.0.2.2", "metric": 100, "default": True, "type": "unicast"}],
+            "default_ipv6": [],
+        },
+        "identity": {"hostname": "node%d" % i, "machine_id": "%032x" % i, "product_uuid": None},
+        "hosts_file": {"status": "ok", "names": {"localhost": ["127.0.0.1"]}, "entries": []},
+        "nsswitch": {"status": "ok", "hosts_sources": ["files", "dns"], "effective_sources": ["files", "dns"], "dns_before_files": False},
+        "problems": [],
+    }
+
+
+def main(sizes):
+    template = [node(i) for i in range(max(sizes))]
+    print("%8s %10s %14s %10s" % ("hosts", "seconds", "us per host", "findings"))
+    for size in sizes:
+        fleet = {"node%d" % i: copy.deepcopy(template[i]) for i in range(size)}
+        start = time.perf_counter()
+        result = rules.evaluate(fleet)
+        elapsed = time.perf_counter() - start
+        findings = len(result["fleet"]["findings"]) + sum(len(h["findings"]) for h in result["hosts"].values())
+        print("%8d %10.3f %14.1f %10d" % (size, elapsed, elapsed / size * 1e6, findings))
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [1000, 5000, 10000])
