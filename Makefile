@@ -63,9 +63,10 @@ system-deps:
 		echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else echo "missing Debian packages:$$missing (run make test as root, or install them)"; exit 1; fi
 
-lint: test-venv
+lint: test-venv install
 	$(BIN)/ruff check plugins tests molecule bench
 	$(BIN)/ruff format --check plugins tests molecule bench
+	$(BIN)/ansible-lint --offline --nocolor -q
 
 unit: test-venv
 	$(BIN)/pytest -q tests/unit

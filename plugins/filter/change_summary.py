@@ -24,6 +24,17 @@ def change_summary(result, rule):
     return summary
 
 
+ROLE_RECORDS = ("hostnet_localhost_changes", "hostnet_name_service_changes", "hostnet_service_route_changes", "hostnet_node_ip_changes")
+
+
+def host_changes(hostvars_of_host):
+    """Every remediation role's change records for one host, in role order."""
+    changes = []
+    for key in ROLE_RECORDS:
+        changes.extend(hostvars_of_host.get(key) or [])
+    return changes
+
+
 class FilterModule(object):
     def filters(self):
-        return {"change_summary": change_summary}
+        return {"change_summary": change_summary, "host_changes": host_changes}
