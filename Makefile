@@ -24,7 +24,7 @@ export ANSIBLE_NOCOLOR := $(if $(CI),1,)
 export ANSIBLE_FORCE_COLOR := $(if $(CI),,)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help audit test venv test-venv install system-deps lint unit integration molecule clean
+.PHONY: help audit test venv test-venv install system-deps lint sanity unit integration molecule clean
 
 help:
 	@echo "make audit   - audit this machine (INVENTORY=path to audit hosts; FAIL_ON=error to gate)"
@@ -68,6 +68,17 @@ lint: test-venv install
 	$(BIN)/ruff format --check plugins tests molecule bench
 	$(BIN)/ansible-lint --offline --nocolor -q
 
+# ansible-test wants the collection at .../ansible_collections/kubeprep/hostnet and a
+# git checkout to list files; it bootstraps pip from a script it downloads, which
+# tests/sanity/get_pip_offline.py replaces offline (ensurepip, then the configured index).
+SANITY_TREE := build/sanity/ansible_collections/kubeprep/hostnet
+sanity: test-venv
+	@mkdir -p $(HOME)/.ansible/test/cache
+	@[ -f $(HOME)/.ansible/test/cache/get_pip_24_2.py ] || cp tests/sanity/get_pip_offline.py $(HOME)/.ansible/test/cache/get_pip_24_2.py
+	rm -rf build/sanity && mkdir -p $(SANITY_TREE)
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_TREE)
+	cd $(SANITY_TREE) && git init -q && git add -A && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
+
 unit: test-venv
 	$(BIN)/pytest -q tests/unit
 
@@ -77,7 +88,7 @@ integration: test-venv install system-deps
 molecule: test-venv install system-deps
 	cd $(CURDIR) && $(BIN)/molecule test --all
 
-test: system-deps test-venv install lint unit integration molecule
+test: system-deps test-venv install lint sanity unit integration molecule
 
 clean:
 	-$(BIN)/python tests/harness/testhosts.py down --all 2>/dev/null

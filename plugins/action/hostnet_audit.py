@@ -17,10 +17,9 @@ import datetime
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from netaddr import AddrFormatError, IPNetwork
 
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, rules
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import report as reporting
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import rules
 
 display = Display()
 
@@ -41,6 +40,18 @@ ARGUMENT_SPEC = dict(
     write_files=dict(type="bool", default=True),
 )
 
+RULE_OPTIONS = (
+    "skip_rules",
+    "resolver_max_seconds",
+    "node_cidr",
+    "cluster_nodes",
+    "requests_per_node",
+    "liveness_initial_delay",
+    "liveness_period",
+    "liveness_failure_threshold",
+    "probe_margin",
+)
+
 
 def _facts_of(hostvars, host):
     try:
@@ -57,6 +68,13 @@ class ActionModule(ActionBase):
     _requires_connection = False
     TRANSFERS_FILES = False
 
+    @staticmethod
+    def _evaluate(facts_by_host, args, ansible_hosts):
+        """The engine's options are this action's arguments of the same names."""
+        options = {key: args[key] for key in RULE_OPTIONS}
+        options["ansible_hosts"] = ansible_hosts
+        return rules.evaluate(facts_by_host, options)
+
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -70,30 +88,19 @@ class ActionModule(ActionBase):
 
         if args["node_cidr"]:
             try:
-                IPNetwork(args["node_cidr"])
-            except (AddrFormatError, ValueError) as exc:
-                raise AnsibleError("hostnet_audit: node_cidr %r is not a CIDR: %s" % (args["node_cidr"], exc)) from exc
+                nodeip.parse_cidr(args["node_cidr"])
+            except (ValueError, RuntimeError) as exc:
+                raise AnsibleError("hostnet_audit: node_cidr: %s" % exc) from exc
         ansible_hosts = {}
         for host in hosts:
             try:
                 ansible_hosts[host] = str(hostvars[host].get("ansible_host", host))
             except KeyError:
                 continue
-        outcome = rules.evaluate(
-            facts_by_host,
-            {
-                "skip_rules": args["skip_rules"],
-                "resolver_max_seconds": args["resolver_max_seconds"],
-                "node_cidr": args["node_cidr"],
-                "ansible_hosts": ansible_hosts,
-                "cluster_nodes": args["cluster_nodes"],
-                "requests_per_node": args["requests_per_node"],
-                "liveness_initial_delay": args["liveness_initial_delay"],
-                "liveness_period": args["liveness_period"],
-                "liveness_failure_threshold": args["liveness_failure_threshold"],
-                "probe_margin": args["probe_margin"],
-            },
-        )
+        try:
+            outcome = self._evaluate(facts_by_host, args, ansible_hosts)
+        except RuntimeError as exc:  # a missing controller-side package
+            raise AnsibleError("hostnet_audit: %s" % exc) from exc
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
         report = reporting.build_report(outcome, now, args["fail_on"], reporting.COLLECTION_VERSION)
 

@@ -24,7 +24,7 @@ def parse_env_file(text):
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
-        key, _, value = line.partition("=")
+        key, _sep, value = line.partition("=")
         key = key.replace("export ", "").strip()
         try:
             parts = shlex.split(value)

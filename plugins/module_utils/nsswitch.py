@@ -34,7 +34,7 @@ def parse_nsswitch(text):
         body = raw.split("#", 1)[0].strip()
         if not body or ":" not in body:
             continue
-        db, _, rest = body.partition(":")
+        db, _sep, rest = body.partition(":")
         db = db.strip().lower()
         if not db or " " in db:
             continue

@@ -63,7 +63,7 @@ def parse_resolv_conf(text):
             search = list(args)
         elif key == "options":
             for opt in args:
-                name, _, value = opt.partition(":")
+                name, _sep, value = opt.partition(":")
                 options[name] = value if value else True
         else:
             unknown.append({"line": number, "raw": raw})

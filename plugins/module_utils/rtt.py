@@ -71,7 +71,7 @@ def measure(endpoint, samples=5, timeout=2.0, deadline=None):
         return {"url": str(endpoint), "error": str(exc)}
     result = {"url": spec["url"], "path": spec["path"], "errors": []}
     connects = []
-    for _ in range(samples):
+    for _sample in range(samples):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             result["truncated"] = True

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 module: hostnet_audit
 short_description: Judge hostnet facts of every play host and write the audit report
 version_added: 0.1.0
-author: kubeprep.hostnet contributors
+author: kubeprep.hostnet contributors (@kubeprep)
 description:
   - >-
     Runs on the controller (an action plugin; this file only documents it). Reads the

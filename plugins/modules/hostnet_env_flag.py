@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 module: hostnet_env_flag
 short_description: Set one command-line flag inside a VAR="..." line of an environment file
 version_added: 0.1.0
-author: kubeprep.hostnet contributors
+author: kubeprep.hostnet contributors (@kubeprep)
 description:
   - Pins a node's interface (fault F4) where components read their arguments from an environment file,
     for example C(--node-ip) in C(KUBELET_EXTRA_ARGS) of C(/etc/default/kubelet) or C(/etc/sysconfig/kubelet),

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 module: hostnet_facts
 short_description: Gather the host networking facts that decide whether Kubernetes will work
 version_added: 0.1.0
-author: kubeprep.hostnet contributors
+author: kubeprep.hostnet contributors (@kubeprep)
 description:
   - Reads, in one call and without changing anything, everything the C(kubeprep.hostnet) rules judge -
     C(/etc/hosts), what the resolver really returns for C(localhost), the loopback interface and its

@@ -11,10 +11,10 @@ DOCUMENTATION = r"""
 module: hostnet_hosts
 short_description: Make localhost resolve to a working loopback address in /etc/hosts
 version_added: 0.1.0
-author: kubeprep.hostnet contributors
+author: kubeprep.hostnet contributors (@kubeprep)
 description:
   - Fixes rule C(localhost-unreachable) (fault F1) with the smallest edit that works.
-  - When no line maps C(localhost) to O(address), inserts C(<address>	localhost) before the first line that
+  - When no line maps C(localhost) to O(address), inserts C(<address> localhost) (tab-separated) before the first line that
     names C(localhost) (or before the first entry), so a files lookup returns it first.
   - Removes C(localhost) from lines that map it to a non-loopback address; the rest of such a line is kept,
     and a line left without names is commented out, never deleted.

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 module: hostnet_nsswitch
 short_description: Make host name lookups read /etc/hosts before DNS
 version_added: 0.1.0
-author: kubeprep.hostnet contributors
+author: kubeprep.hostnet contributors (@kubeprep)
 description:
   - Fixes rule C(dns-before-files) (fault F3).
   - On the C(hosts:) line, moves C(files) (with its C([...]) actions) to just before C(dns), or inserts it

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 module: hostnet_resolv_conf
 short_description: Bound the resolver's wait with resolv.conf options, unless another program owns the file
 version_added: 0.1.0
-author: kubeprep.hostnet contributors
+author: kubeprep.hostnet contributors (@kubeprep)
 description:
   - Sets C(options timeout:N) and/or C(attempts:N) in C(/etc/resolv.conf) (rule C(slow-resolver), fault F3),
     keeping every other line and option.

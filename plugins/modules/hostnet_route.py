@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 module: hostnet_route
 short_description: Ensure a route to the Service network, live and persistent, without cutting the management connection
 version_added: 0.1.0
-author: kubeprep.hostnet contributors
+author: kubeprep.hostnet contributors (@kubeprep)
 description:
   - Fixes rule C(service-network-unroutable) (fault F2) with the route the user chose, a default route via
     a gateway, or a route for the Service CIDR via the cluster interface. Gateways are never guessed.
@@ -210,7 +210,7 @@ def main():
             if rc != 0:
                 module.fail_json(msg="ip route add %s via %s dev %s failed: %s" % (dest, gateway, interface, (err or out).strip()), **result)
             if before is not None:
-                after, _ = ip.route_get(client[0])
+                after, _error = ip.route_get(client[0])
                 if _path_of(after) != _path_of(before):
                     ip.run("route", "del", dest, "via", gateway, "dev", interface)
                     module.fail_json(

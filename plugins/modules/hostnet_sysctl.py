@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 module: hostnet_sysctl
 short_description: Set a kernel parameter now and persist it in /etc/sysctl.d
 version_added: 0.1.0
-author: kubeprep.hostnet contributors
+author: kubeprep.hostnet contributors (@kubeprep)
 description:
   - Writes O(value) to C(/proc/sys/<name>) (when O(apply=true)) and sets C(name = value) in O(sysctl_file),
     keeping every other line of that file. A later duplicate of the key in the same file is commented out

@@ -12,7 +12,25 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from netaddr import AddrFormatError, IPAddress, IPNetwork
+try:
+    from netaddr import AddrFormatError, IPAddress, IPNetwork
+
+    HAS_NETADDR = True
+except ImportError:  # reported when used, with what to install
+    AddrFormatError = ValueError
+    HAS_NETADDR = False
+
+MISSING_NETADDR = "the Python package netaddr is required on the controller for the fleet checks (pip install netaddr)"
+
+
+def parse_cidr(text):
+    """IPNetwork(text); ValueError with the reason when it is not a CIDR."""
+    if not HAS_NETADDR:
+        raise RuntimeError(MISSING_NETADDR)
+    try:
+        return IPNetwork(text)
+    except (AddrFormatError, ValueError, TypeError) as exc:
+        raise ValueError("%r is not a CIDR: %s" % (text, exc)) from exc
 
 
 def ipv4_interfaces(facts):
@@ -43,7 +61,7 @@ def default_interface(facts):
 
 def default_addresses(facts):
     """The IPv4 addresses on the default-route interface."""
-    dev, _ = default_interface(facts)
+    dev, _gateway = default_interface(facts)
     return [(name, addr) for name, addr, _net in ipv4_interfaces(facts) if name == dev]
 
 
@@ -61,6 +79,8 @@ def recommend(facts_by_host, node_cidr=None, ansible_hosts=None):
     nobody); ties go to the address Ansible connects to, then to the default
     route's interface.
     """
+    if not HAS_NETADDR:
+        raise RuntimeError(MISSING_NETADDR)
     ansible_hosts = ansible_hosts or {}
     interfaces = {host: ipv4_interfaces(facts) for host, facts in facts_by_host.items()}
     owners = {}
@@ -77,7 +97,7 @@ def recommend(facts_by_host, node_cidr=None, ansible_hosts=None):
         for length in prefixes:
             key = (length, value >> (32 - length))
             in_subnet[key] = in_subnet.get(key, 0) + 1
-    cidr = IPNetwork(node_cidr) if node_cidr else None
+    cidr = parse_cidr(node_cidr) if node_cidr else None
     out = {}
     for host, items in interfaces.items():
         dev, _gw = default_interface(facts_by_host[host])

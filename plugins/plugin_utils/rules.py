@@ -524,7 +524,7 @@ def check_shared_default_address(facts_by_host, options):
     for address, members in sorted(groups.items()):
         if len(members) < 2:
             continue
-        hosts = [host for host, _ in members]
+        hosts = [host for host, _iface in members]
         evidence = []
         unpinned = []
         for host, name in members:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) kubeprep.hostnet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Real test hosts: network namespaces with a private /etc and their own sshd.
@@ -100,7 +99,7 @@ class HarnessError(Exception):
 
 
 def run(args, check=True, input_text=None):
-    proc = subprocess.run(args, input=input_text, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    proc = subprocess.run(args, input=input_text, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     if check and proc.returncode != 0:
         raise HarnessError("%s failed (%d): %s" % (" ".join(args), proc.returncode, proc.stderr.strip()))
     return proc
@@ -338,6 +337,7 @@ class Fleet:
             stderr=subprocess.PIPE,
             universal_newlines=True,
             timeout=timeout,
+            check=False,
         )
         if check and proc.returncode != 0:
             raise HarnessError("%s on %s failed (%d): %s %s" % (args, name, proc.returncode, proc.stdout, proc.stderr))
@@ -386,7 +386,7 @@ def kill_namespaces(namespaces):
             except (OSError, ValueError):
                 pass
     for ns in namespaces:
-        for _ in range(50):
+        for _attempt in range(50):
             if not run(["ip", "netns", "pids", ns], check=False).stdout.strip():
                 break
             time.sleep(0.02)

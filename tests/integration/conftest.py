@@ -53,7 +53,7 @@ def ansible_env(fleet, extra=None):
 
 def run_playbook(fleet, playbook, *args, inventory=None, timeout=600):
     cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory or os.path.join(fleet.state_dir, "inventory.ini"), playbook] + list(args)
-    return subprocess.run(cmd, env=ansible_env(fleet), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout)
+    return subprocess.run(cmd, env=ansible_env(fleet), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout, check=False)
 
 
 def load_report(directory):
@@ -74,7 +74,9 @@ def run_adhoc(fleet, host, module, args, *extra):
     cmd = [os.path.join(VENV_BIN, "ansible"), "-i", os.path.join(fleet.state_dir, "inventory.ini"), host, "-m", module]
     if args:  # an empty -a '{}' would be taken as raw parameters
         cmd += ["-a", json.dumps(args)]
-    return subprocess.run(cmd + list(extra), env=ansible_env(fleet), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300)
+    return subprocess.run(
+        cmd + list(extra), env=ansible_env(fleet), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300, check=False
+    )
 
 
 def run_module(fleet, host, module, args, *extra):

@@ -22,6 +22,7 @@ def ansible_doc(kind, names):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         universal_newlines=True,
+        check=False,
     )
     assert proc.returncode == 0 and "ERROR" not in proc.stderr, proc.stderr
     return json.loads(proc.stdout)

@@ -39,7 +39,7 @@ def test_non_loopback_localhost_is_removed_keeping_aliases():
 
 
 def test_line_with_only_localhost_on_wrong_address_is_commented_not_deleted():
-    new, _ = edits.ensure_localhost(b"10.0.0.5 localhost\n")
+    new, _actions = edits.ensure_localhost(b"10.0.0.5 localhost\n")
     assert new == b"127.0.0.1\tlocalhost\n# 10.0.0.5 localhost  # disabled by kubeprep.hostnet: localhost must be loopback\n"
 
 
@@ -74,7 +74,7 @@ def test_hosts_edit_properties(lines, strip_last):
     data = b"".join(lines)
     if strip_last:
         data = data.rstrip(b"\n")
-    new, _ = edits.ensure_localhost(data)
+    new, _actions = edits.ensure_localhost(data)
     assert localhost_ok(new)
     assert edits.ensure_localhost(new) == (new, [])  # idempotent
     # Every original line that does not name localhost survives byte for byte, in order.
@@ -121,7 +121,7 @@ sources = st.lists(st.sampled_from([b"files", b"dns", b"myhostname", b"resolve",
 @given(st.lists(st.sampled_from([b"passwd: files\n", b"# hosts: dns files\n", b"\n", b"group: files sss\n"]), max_size=5), sources)
 def test_nsswitch_edit_properties(others, hosts_sources):
     data = b"".join(others) + b"hosts: " + b" ".join(hosts_sources) + b"\n"
-    new, _ = edits.ensure_nsswitch_files_first(data)
+    new, _actions = edits.ensure_nsswitch_files_first(data)
     entry = nsswitch.parse_nsswitch(new.decode())["databases"]["hosts"]
     assert not nsswitch.dns_before_files(nsswitch.source_names(entry))
     assert edits.ensure_nsswitch_files_first(new) == (new, [])

@@ -31,7 +31,7 @@ def test_network_scripts_keeps_existing_routes(tmp_path):
     route = tmp_path / "etc/sysconfig/network-scripts/route-enp0s8"
     route.parent.mkdir(parents=True)
     route.write_bytes(b"172.16.0.0/16 via 192.168.56.254 dev enp0s8")  # no trailing newline
-    _, text, _ = apply(netpersist.network_scripts, tmp_path)
+    _path, text, _mode = apply(netpersist.network_scripts, tmp_path)
     assert text == "172.16.0.0/16 via 192.168.56.254 dev enp0s8\n10.96.0.0/12 via 192.168.56.1 dev enp0s8\n"
 
 
@@ -53,7 +53,7 @@ def test_networkd_dropin_for_matching_unit(tmp_path):
     unit = tmp_path / "etc/systemd/network/10-cluster.network"
     unit.parent.mkdir(parents=True)
     unit.write_text("[Match]\nName=enp0s*\n\n[Network]\nDHCP=yes\n")
-    path, text, _ = apply(netpersist.networkd, tmp_path)
+    path, text, _mode = apply(netpersist.networkd, tmp_path)
     assert path.endswith("etc/systemd/network/10-cluster.network.d/90-kubeprep-hostnet-route-10_96_0_0_12.conf")
     assert "[Route]\nGateway=192.168.56.1\nDestination=10.96.0.0/12\n" in text
     assert netpersist.detect("enp0s8", root=str(tmp_path)) == "systemd-networkd"

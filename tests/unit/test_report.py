@@ -27,7 +27,7 @@ def test_schema_and_summary(tmp_path):
 
 
 def test_console_lines_kubeadm_style(tmp_path):
-    lines = [text for text, _ in report.console_lines(sample(tmp_path))]
+    lines = [text for text, _color in report.console_lines(sample(tmp_path))]
     assert lines[0] == "[ERROR facts-missing] node3: no hostnet facts for this host (facts were not gathered)"
     assert "[ERROR localhost-unreachable] node1: localhost resolves only to ::1 but IPv6 is disabled on lo" in lines
     assert "[OK] node2: no findings" in lines

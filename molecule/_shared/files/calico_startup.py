@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """What calico-node v2.6 does at startup against an etcd (v2 API) datastore:
 for every node, one GET per key, sequentially, on one kept-alive connection.
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A TCP proxy that adds latency (tc netem is not available on these kernels).
 
 delay_proxy.py LISTEN_HOST LISTEN_PORT TARGET_HOST TARGET_PORT DELAY_SECONDS
@@ -9,6 +8,7 @@ Daemonises once listening. Only ever connects to the target it was given.
 
 import asyncio
 import os
+import signal
 import sys
 import time
 
@@ -62,6 +62,9 @@ if __name__ == "__main__":
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((LISTEN_HOST, LISTEN_PORT))
     listener.listen(128)
+    # The SSH session ends when the parent exits; its SIGHUP must not reach the child
+    # in the moment before setsid() (a race that killed the listener in CI once).
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if os.fork():
         os._exit(0)
     os.setsid()

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A client as the incidents' users saw it: resolve NAME, connect to the first address.
 
 Prints one line: CONNECTED <addr> <resolve_s> | FAIL <addr> <ERRNO> <resolve_s> | RESOLVE-FAIL <error> <s>.
@@ -18,7 +17,7 @@ except socket.gaierror as exc:
     print("RESOLVE-FAIL %s %.3f" % (exc.strerror.replace(" ", "_"), time.monotonic() - start))
     sys.exit(0)
 resolved = time.monotonic() - start
-family, kind, proto, _, address = infos[0]
+family, kind, proto, _canon, address = infos[0]
 sock = socket.socket(family, kind, proto)
 sock.settimeout(3)
 try:
