@@ -23,33 +23,49 @@ def _load_json_list(text):
     return [item for item in data if isinstance(item, dict)]
 
 
+def _str(item, key, default=None):
+    """A string field; anything else (a changed or broken ``ip``) counts as absent."""
+    value = item.get(key, default)
+    return value if isinstance(value, str) else default
+
+
+def _int(item, key, default=None):
+    value = item.get(key, default)
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _list(item, key, kind):
+    value = item.get(key)
+    return [x for x in value if isinstance(x, kind)] if isinstance(value, list) else []
+
+
 def parse_ip_addr(text):
     """``ip -json addr show`` -> list of interfaces with their addresses."""
     interfaces = []
     for link in _load_json_list(text):
         addresses = []
-        for info in link.get("addr_info") or []:
-            family = {"inet": 4, "inet6": 6}.get(info.get("family"))
-            if family is None or "local" not in info:
+        for info in _list(link, "addr_info", dict):
+            family = {"inet": 4, "inet6": 6}.get(_str(info, "family"))
+            if family is None or _str(info, "local") is None:
                 continue
             addresses.append(
                 {
                     "family": family,
                     "address": info["local"],
-                    "prefixlen": info.get("prefixlen"),
-                    "scope": info.get("scope"),
-                    "cidr": "%s/%s" % (info["local"], info.get("prefixlen")),
+                    "prefixlen": _int(info, "prefixlen"),
+                    "scope": _str(info, "scope"),
+                    "cidr": "%s/%s" % (info["local"], _int(info, "prefixlen")),
                 }
             )
-        flags = link.get("flags") or []
+        flags = _list(link, "flags", str)
         interfaces.append(
             {
-                "name": link.get("ifname"),
-                "index": link.get("ifindex"),
-                "mac": link.get("address") if link.get("link_type") == "ether" else None,
-                "link_type": link.get("link_type"),
-                "mtu": link.get("mtu"),
-                "state": link.get("operstate"),
+                "name": _str(link, "ifname"),
+                "index": _int(link, "ifindex"),
+                "mac": _str(link, "address") if link.get("link_type") == "ether" else None,
+                "link_type": _str(link, "link_type"),
+                "mtu": _int(link, "mtu"),
+                "state": _str(link, "operstate"),
                 "up": "UP" in flags,
                 "flags": flags,
                 "addresses": addresses,
@@ -59,18 +75,18 @@ def parse_ip_addr(text):
 
 
 def _route_entry(item, family):
-    dst = item.get("dst", "")
+    dst = _str(item, "dst", "")
     return {
         "family": family,
         "dst": dst,
         "default": dst == "default",
-        "gateway": item.get("gateway"),
-        "dev": item.get("dev"),
-        "protocol": item.get("protocol"),
-        "scope": item.get("scope"),
-        "metric": item.get("metric", 0),
-        "prefsrc": item.get("prefsrc"),
-        "type": item.get("type", "unicast"),
+        "gateway": _str(item, "gateway"),
+        "dev": _str(item, "dev"),
+        "protocol": _str(item, "protocol"),
+        "scope": _str(item, "scope"),
+        "metric": _int(item, "metric", 0),
+        "prefsrc": _str(item, "prefsrc"),
+        "type": _str(item, "type", "unicast"),
     }
 
 
@@ -86,10 +102,10 @@ def parse_ip_route_get(text):
         return {}
     item = items[0]
     return {
-        "dev": item.get("dev"),
-        "gateway": item.get("gateway"),
-        "prefsrc": item.get("prefsrc"),
-        "type": item.get("type", "unicast"),
+        "dev": _str(item, "dev"),
+        "gateway": _str(item, "gateway"),
+        "prefsrc": _str(item, "prefsrc"),
+        "type": _str(item, "type", "unicast"),
     }
 
 
