@@ -56,6 +56,28 @@ class _Lock:
             self.handle.close()
 
 
+def _temp_prefix(real):
+    return ".kubeprep-hostnet.%s." % os.path.basename(real)
+
+
+def _remove_stale_temps(real):
+    """Temporary files a killed run left beside ``real``. Only a writer holding this
+    file's lock has one open, and we hold it now, so every one found is stale."""
+    directory, prefix = os.path.dirname(real), _temp_prefix(real)
+    removed = []
+    try:
+        names = [name for name in os.listdir(directory) if name.startswith(prefix)]
+    except (IOError, OSError):
+        return removed
+    for name in names:
+        try:
+            os.unlink(os.path.join(directory, name))
+            removed.append(os.path.join(directory, name))
+        except (IOError, OSError):
+            pass
+    return removed
+
+
 def apply_edit(module, path, edit, create=False, mode=0o644, backup=False):
     """Run ``edit(bytes_or_None) -> (new_bytes, actions)`` on ``path`` and write the result.
 
@@ -67,7 +89,7 @@ def apply_edit(module, path, edit, create=False, mode=0o644, backup=False):
     result = {"changed": False, "path": path, "actions": []}
     if real != os.path.abspath(path):
         result["followed_symlink"] = real
-    with _Lock(real):
+    with _Lock(real) as lock:
         data = None
         if os.path.lexists(real):
             if not os.path.isfile(real):
@@ -83,6 +105,10 @@ def apply_edit(module, path, edit, create=False, mode=0o644, backup=False):
             new, actions = edit(data)
         except ValueError as exc:
             module.fail_json(msg="cannot edit %s: %s; nothing was changed" % (real, exc), **result)
+        if lock.handle is not None and not module.check_mode:
+            stale = _remove_stale_temps(real)
+            if stale:
+                result["removed_stale_temp_files"] = stale
         if data is not None and new == data:
             return result
         result.update(changed=True, actions=actions)
@@ -96,7 +122,7 @@ def apply_edit(module, path, edit, create=False, mode=0o644, backup=False):
         if backup and data is not None:
             result["backup_file"] = module.backup_local(real)
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".kubeprep-hostnet.", dir=directory)
+            fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(real), dir=directory)
         except (IOError, OSError) as exc:
             reason = "read-only file system" if getattr(exc, "errno", None) == errno.EROFS else (exc.strerror or str(exc))
             module.fail_json(msg="cannot write in %s (%s); nothing was changed" % (directory, reason), **result)

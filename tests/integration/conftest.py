@@ -69,18 +69,18 @@ with open(os.path.join(SHARED_FILES, "listener.py")) as _handle:
     LISTENER = _handle.read()  # python3 -c LISTENER: returns once [::]:6443 is listening
 
 
-def run_adhoc(fleet, host, module, args, *extra):
+def run_adhoc(fleet, host, module, args, *extra, env=None, inventory=None):
     """One module call with the ansible CLI; returns the CompletedProcess."""
-    cmd = [os.path.join(VENV_BIN, "ansible"), "-i", os.path.join(fleet.state_dir, "inventory.ini"), host, "-m", module]
+    cmd = [os.path.join(VENV_BIN, "ansible"), "-i", inventory or os.path.join(fleet.state_dir, "inventory.ini"), host, "-m", module]
     if args:  # an empty -a '{}' would be taken as raw parameters
         cmd += ["-a", json.dumps(args)]
     return subprocess.run(
-        cmd + list(extra), env=ansible_env(fleet), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300, check=False
+        cmd + list(extra), env=ansible_env(fleet, env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300, check=False
     )
 
 
-def run_module(fleet, host, module, args, *extra):
+def run_module(fleet, host, module, args, *extra, inventory=None):
     """One module call, one-line output; returns (rc, parsed result)."""
-    proc = run_adhoc(fleet, host, module, args, "-o", *extra)
+    proc = run_adhoc(fleet, host, module, args, "-o", *extra, inventory=inventory)
     line = [x for x in proc.stdout.splitlines() if x.startswith(host + " |")][-1]
     return proc.returncode, json.loads(line.split("=>", 1)[1])
