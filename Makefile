@@ -24,11 +24,12 @@ export ANSIBLE_NOCOLOR := $(if $(CI),1,)
 export ANSIBLE_FORCE_COLOR := $(if $(CI),,)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help audit test venv test-venv install system-deps lint sanity unit integration molecule clean
+.PHONY: help audit test bench venv test-venv install system-deps lint sanity unit integration molecule clean
 
 help:
 	@echo "make audit   - audit this machine (INVENTORY=path to audit hosts; FAIL_ON=error to gate)"
 	@echo "make test    - install prerequisites and run lint, unit, integration and Molecule tests"
+	@echo "make bench   - fleet benchmark on 5, 20, 50 test hosts (root; BENCH_ARGS='--sizes 5 20 --repeat 3')"
 
 $(BIN)/.run-deps: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +90,11 @@ molecule: test-venv install system-deps
 	cd $(CURDIR) && $(BIN)/molecule test --all
 
 test: system-deps test-venv install lint sanity unit integration molecule
+
+# Not part of make test: speed is measured and reported here, never asserted.
+bench: test-venv install system-deps
+	$(BIN)/pip install -q -r requirements-bench.txt
+	$(BIN)/python bench/fleet.py $(BENCH_ARGS)
 
 clean:
 	-$(BIN)/python tests/harness/testhosts.py down --all 2>/dev/null

@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, hostsfile, iproute, libc, nsswitch, resolvconf, rtt
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, hostsfile, iproute, libc, nsswitch, resolvconf
 
 SCHEMA_VERSION = 1
 DEFAULT_SERVICE_IPS = ("10.96.0.1",)
@@ -442,6 +442,9 @@ def gather(root="/", service_ips=DEFAULT_SERVICE_IPS, resolver_timeout=2.0, run_
                 lookups.append(collector.route_lookup(address))
         facts["service_route_lookups"] = lookups
         if endpoints:
+            # Imported only when asked: ssl and http.client cost ~25 ms per run of a module sent as a zip.
+            from ansible_collections.kubeprep.hostnet.plugins.module_utils import rtt
+
             opts = dict({"samples": 5, "timeout": 2.0, "budget": 20.0}, **(rtt_options or {}))
             facts["datastore_rtt"] = rtt.measure_all(endpoints, opts["samples"], opts["timeout"], opts["budget"])
         probe.join(resolver_timeout)

@@ -1,0 +1,233 @@
+"""Fleet-scale benchmark on real test hosts (``make bench``; never part of ``make test``).
+
+For each fleet size N it builds N test hosts (network namespaces with their own
+sshd, tests/harness/testhosts.py) and times, side by side and interleaved, R
+times each:
+
+  ping       ansible all -m ping
+  setup      ansible all -m setup                 (what gather_facts runs)
+  facts      ansible all -m kubeprep.hostnet.hostnet_facts
+  audit      ansible-playbook kubeprep.hostnet.audit
+  remediate  ansible-playbook kubeprep.hostnet.remediate on clean hosts (a no-op run)
+
+and, on one host, the on-host time of the two fact modules: the AnsiballZ
+payload Ansible really sends (kept with ANSIBLE_KEEP_REMOTE_FILES) run R times
+by the host's python3, plus hostnet_facts' own duration_ms. It also times the
+controller-side rules engine on synthetic fleets of 1,000 and 10,000 hosts.
+
+Prints min and median per measure and the ratios the targets are about
+(audit / ping <= 1.5, facts on-host / setup on-host <= 0.1, rules on 10,000
+hosts < 2 s and linear), writes build/bench/fleet.json and, when matplotlib is
+installed, build/bench/fleet.png (wall time against N).
+
+usage (root): bench/fleet.py [--sizes 5 20 50] [--repeat 3] [--out build/bench]
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import testhosts
+
+BIN = os.path.dirname(sys.executable)
+MEASURES = ("ping", "setup", "facts", "audit", "remediate")
+
+
+def ansible_env(fleet, forks):
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.path.join(ROOT, "build", "collections"),
+        ANSIBLE_HOST_KEY_CHECKING="False",
+        ANSIBLE_PIPELINING="True",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORKS=str(forks),
+        ANSIBLE_LOCAL_TEMP=os.path.join(fleet.state_dir, "ansible-local"),
+    )
+    return env
+
+
+def command(fleet, measure, report_dir):
+    inventory = os.path.join(fleet.state_dir, "inventory.ini")
+    adhoc = [os.path.join(BIN, "ansible"), "-i", inventory, "all", "-o", "-m"]
+    playbook = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, "-e", "hostnet_report_dir=%s" % report_dir, "-e", "hostnet_fail_on=never"]
+    return {
+        "ping": adhoc + ["ansible.builtin.ping"],
+        "setup": adhoc + ["ansible.builtin.setup"],
+        "facts": adhoc + ["kubeprep.hostnet.hostnet_facts"],
+        "audit": playbook + ["kubeprep.hostnet.audit"],
+        "remediate": playbook + ["kubeprep.hostnet.remediate"],
+    }[measure]
+
+
+def timed(cmd, env):
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError("%s failed (%d):\n%s" % (" ".join(cmd[:6]), proc.returncode, proc.stdout[-3000:]))
+    return elapsed, proc.stdout
+
+
+def on_host_times(fleet, env, repeat):
+    """Seconds per run of each payload on the first host, and hostnet_facts' own duration_ms."""
+    host = fleet.hosts[0]["name"]
+    inventory = os.path.join(fleet.state_dir, "inventory.ini")
+    keep = dict(env, ANSIBLE_KEEP_REMOTE_FILES="1", ANSIBLE_PIPELINING="False")
+    result = {}
+    for measure, module in (("ping", "ansible.builtin.ping"), ("setup", "ansible.builtin.setup"), ("facts", "kubeprep.hostnet.hostnet_facts")):
+        _elapsed, out = timed([os.path.join(BIN, "ansible"), "-i", inventory, host, "-o", "-m", module], keep)
+        name = module.rsplit(".", 1)[1]
+        script = (
+            "import glob, os, subprocess, time, json\n"
+            "path = sorted(glob.glob('/root/.ansible/tmp/*/AnsiballZ_%s.py'), key=os.path.getmtime)[-1]\n"
+            "times = []\n"
+            "for _ in range(%d):\n"
+            "    start = time.perf_counter()\n"
+            "    out = subprocess.run(['python3', path], stdout=subprocess.PIPE, check=True).stdout\n"
+            "    times.append(time.perf_counter() - start)\n"
+            "print(json.dumps({'times': times, 'result': json.loads(out)}))\n"
+        ) % (name, repeat)
+        out = fleet.exec(host, ["python3", "-c", script], timeout=600).stdout
+        data = json.loads(out)
+        result[measure] = data["times"]
+        if measure == "facts":
+            result["facts_self_ms"] = data["result"]["ansible_facts"]["hostnet"]["duration_ms"]
+    return result
+
+
+def summary(values):
+    return {"min": round(min(values), 3), "median": round(statistics.median(values), 3), "runs": [round(v, 3) for v in values]}
+
+
+def bench_size(size, repeat, workdir):
+    fleet = testhosts.Fleet(os.path.join(workdir, "fleet-%d" % size))
+    try:
+        started = time.perf_counter()
+        fleet.up(count=size)
+        up_seconds = time.perf_counter() - started
+        env = ansible_env(fleet, forks=max(size, 5))
+        report_dir = os.path.join(fleet.state_dir, "report")
+        timed(command(fleet, "ping", report_dir), env)  # warm-up: SSH control masters, as a real run reuses them
+        walls = {m: [] for m in MEASURES}
+        for _ in range(repeat):
+            for measure in MEASURES:
+                walls[measure].append(timed(command(fleet, measure, report_dir), env)[0])
+        on_host = on_host_times(fleet, env, repeat)
+        row = {"hosts": size, "fleet_up_seconds": round(up_seconds, 1), "wall": {m: summary(v) for m, v in walls.items()}}
+        row["on_host"] = {m: summary(on_host[m]) for m in ("ping", "setup", "facts")}
+        row["on_host"]["facts_self_reported_ms"] = on_host["facts_self_ms"]
+        # What each module does beyond what every Ansible module pays (python3, AnsiballZ, AnsibleModule): payload - ping's payload.
+        floor = row["on_host"]["ping"]["median"]
+        row["on_host"]["work_over_ping"] = {m: round(max(row["on_host"][m]["median"] - floor, 0.0), 3) for m in ("setup", "facts")}
+        med = {m: row["wall"][m]["median"] for m in MEASURES}
+        row["ratios"] = {
+            "audit_over_ping": round(med["audit"] / med["ping"], 2),
+            "facts_over_setup_wall": round(med["facts"] / med["setup"], 2),
+            "facts_over_setup_on_host": round(row["on_host"]["facts"]["median"] / row["on_host"]["setup"]["median"], 3),
+            "facts_over_setup_work": round(row["on_host"]["work_over_ping"]["facts"] / max(row["on_host"]["work_over_ping"]["setup"], 1e-3), 3),
+            "remediate_noop_over_ping": round(med["remediate"] / med["ping"], 2),
+        }
+        return row
+    finally:
+        fleet.down()
+
+
+def print_row(row):
+    print("\n== %d hosts (fleet up in %.1f s)" % (row["hosts"], row["fleet_up_seconds"]))
+    print("  %-10s %8s %8s   (seconds, wall)" % ("measure", "min", "median"))
+    for measure in MEASURES:
+        print("  %-10s %8.2f %8.2f" % (measure, row["wall"][measure]["min"], row["wall"][measure]["median"]))
+    oh = row["on_host"]
+    print(
+        "  on host (payload run by python3, median): ping %.3f s, setup %.3f s, hostnet_facts %.3f s"
+        % (oh["ping"]["median"], oh["setup"]["median"], oh["facts"]["median"])
+    )
+    print(
+        "           beyond ping's payload: setup %.3f s, hostnet_facts %.3f s; hostnet_facts' own duration_ms %.1f"
+        % (oh["work_over_ping"]["setup"], oh["work_over_ping"]["facts"], oh["facts_self_reported_ms"])
+    )
+    r = row["ratios"]
+    print("  ratios:    audit/ping %.2f (target <= 1.5)" % r["audit_over_ping"])
+    print(
+        "             facts/setup on host: whole payload %.3f, beyond ping %.3f (target <= 0.1)" % (r["facts_over_setup_on_host"], r["facts_over_setup_work"])
+    )
+    print("             facts/setup wall %.2f   remediate (no-op)/ping %.2f" % (r["facts_over_setup_wall"], r["remediate_noop_over_ping"]))
+
+
+def plot(result, path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot (pip install -r requirements-bench.txt)")
+        return None
+    sizes = [row["hosts"] for row in result["fleet"]]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
+    for measure in MEASURES:
+        ax.plot(sizes, [row["wall"][measure]["median"] for row in result["fleet"]], marker="o", label=measure)
+    ax.set_xlabel("test hosts (N)")
+    ax.set_ylabel("wall time, median (s)")
+    ax.set_title("kubeprep.hostnet on %d cores: wall time against fleet size" % result["machine"]["cores"])
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    return path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[5, 20, 50])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rules-sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--out", default=os.path.join(ROOT, "build", "bench"))
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        parser.error("test hosts need root")
+    os.makedirs(args.out, exist_ok=True)
+    result = {
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "kernel": platform.release()},
+        "repeat": args.repeat,
+        "settings": {"forks": "max(N, 5)", "pipelining": True, "ssh": "ControlPersist=60s, warmed up before timing"},
+        "fleet": [],
+    }
+    print("kubeprep.hostnet benchmark: %d cores, sizes %s, %d runs each" % (result["machine"]["cores"], args.sizes, args.repeat))
+    with tempfile.TemporaryDirectory(prefix="kubeprep-bench-") as workdir:
+        for size in args.sizes:
+            row = bench_size(size, args.repeat, workdir)
+            result["fleet"].append(row)
+            print_row(row)
+
+    import rules_engine
+
+    result["rules_engine"] = rules_engine.time_rules(args.rules_sizes)
+    print("\n== rules engine (synthetic facts, host and fleet rules)")
+    for row in result["rules_engine"]:
+        print("  %6d hosts: %.3f s (%.1f us per host, %d findings)" % (row["hosts"], row["seconds"], row["us_per_host"], row["findings"]))
+    per_host = [row["us_per_host"] for row in result["rules_engine"]]
+    result["rules_engine_linearity"] = round(max(per_host) / min(per_host), 2)
+    print("  per-host cost, largest / smallest: %.2f (1.0 is linear)" % result["rules_engine_linearity"])
+
+    json_path = os.path.join(args.out, "fleet.json")
+    with open(json_path, "w") as handle:
+        json.dump(result, handle, indent=2)
+    print("\nwrote %s" % json_path)
+    png = plot(result, os.path.join(args.out, "fleet.png"))
+    if png:
+        print("wrote %s" % png)
+
+
+if __name__ == "__main__":
+    main()
