@@ -3,17 +3,21 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Which interface and address each node should pin (fault F4), controller side.
 
-Pure functions over hostnet facts, using netaddr. O(hosts x interfaces x
-prefix lengths in use): unique addresses are counted once per (prefix
-length, network), then each interface's subnet is a dictionary lookup.
+Pure functions over hostnet facts; netaddr parses the CIDRs users give, host
+addresses are handled as ints. O(hosts x interfaces x prefix lengths in use):
+unique addresses are counted once per (prefix length, network), then each
+interface's subnet is a dictionary lookup.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import socket
+import struct
+
 try:
-    from netaddr import AddrFormatError, IPAddress, IPNetwork
+    from netaddr import AddrFormatError, IPNetwork
 
     HAS_NETADDR = True
 except ImportError:  # reported when used, with what to install
@@ -33,8 +37,17 @@ def parse_cidr(text):
         raise ValueError("%r is not a CIDR: %s" % (text, exc)) from exc
 
 
+def _ipv4_value(text):
+    """Dotted quad -> int (strict: inet_pton), or None. Cheaper than netaddr by ~20x, and the
+    rules call it for every address of every host."""
+    try:
+        return struct.unpack("!I", socket.inet_pton(socket.AF_INET, text))[0]
+    except (OSError, TypeError, ValueError):
+        return None
+
+
 def ipv4_interfaces(facts):
-    """[(interface name, address, IPNetwork)] for global IPv4 addresses, loopback excluded."""
+    """[(interface name, address, prefix length, address as int)] for global IPv4 addresses, loopback excluded."""
     result = []
     ifaces = facts.get("interfaces") if isinstance(facts.get("interfaces"), dict) else {}
     for iface in ifaces.get("list") or []:
@@ -43,11 +56,21 @@ def ipv4_interfaces(facts):
         for addr in iface.get("addresses") or []:
             if addr.get("family") != 4 or addr.get("scope") not in (None, "global"):
                 continue
-            try:
-                result.append((iface["name"], addr["address"], IPNetwork("%s/%s" % (addr["address"], addr.get("prefixlen") or 32))))
-            except (AddrFormatError, ValueError, TypeError):
+            value = _ipv4_value(addr.get("address"))
+            length = addr.get("prefixlen") or 32
+            if value is None or not isinstance(length, int) or not 0 <= length <= 32:
                 continue
+            result.append((iface.get("name"), addr["address"], length, value))
     return result
+
+
+def _network(value, length):
+    return value >> (32 - length) if length else 0
+
+
+def _cidr(value, length):
+    mask = (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF
+    return "%s/%d" % (socket.inet_ntop(socket.AF_INET, struct.pack("!I", value & mask)), length)
 
 
 def default_interface(facts):
@@ -62,7 +85,7 @@ def default_interface(facts):
 def default_addresses(facts):
     """The IPv4 addresses on the default-route interface."""
     dev, _gateway = default_interface(facts)
-    return [(name, addr) for name, addr, _net in ipv4_interfaces(facts) if name == dev]
+    return [(name, addr) for name, addr, _length, _value in ipv4_interfaces(facts) if name == dev]
 
 
 def pinned_address(facts):
@@ -85,47 +108,46 @@ def recommend(facts_by_host, node_cidr=None, ansible_hosts=None):
     interfaces = {host: ipv4_interfaces(facts) for host, facts in facts_by_host.items()}
     owners = {}
     for host, items in interfaces.items():
-        for _name, addr, _net in items:
-            owners.setdefault(addr, set()).add(host)
-    unique = {addr: next(iter(hosts)) for addr, hosts in owners.items() if len(hosts) == 1}
+        for _name, _addr, _length, value in items:
+            owners.setdefault(value, set()).add(host)
+    unique = {value for value, hosts in owners.items() if len(hosts) == 1}
     # Index unique addresses by (prefix length, network) for every prefix length in use, so
     # "how many other hosts are in this subnet" is a lookup: O(hosts x interfaces x prefix lengths).
-    prefixes = {net.prefixlen for items in interfaces.values() for _n, _a, net in items}
+    prefixes = {length for items in interfaces.values() for _n, _a, length, _v in items}
     in_subnet = {}
-    for addr in unique:
-        value = int(IPAddress(addr))
+    for value in unique:
         for length in prefixes:
-            key = (length, value >> (32 - length))
+            key = (length, _network(value, length))
             in_subnet[key] = in_subnet.get(key, 0) + 1
     cidr = parse_cidr(node_cidr) if node_cidr else None
     out = {}
     for host, items in interfaces.items():
         dev, _gw = default_interface(facts_by_host[host])
         own = {}
-        for _name, addr, net in items:
-            if addr in unique:
-                key = (net.prefixlen, int(IPAddress(addr)) >> (32 - net.prefixlen))
+        for _name, _addr, length, value in items:
+            if value in unique:
+                key = (length, _network(value, length))
                 own[key] = own.get(key, 0) + 1
         best = None
-        for name, addr, net in items:
+        for name, addr, length, value in items:
             if cidr is not None:
-                score = 1 if IPAddress(addr) in cidr else -1
-            elif addr not in unique:
+                score = 1 if cidr.first <= value <= cidr.last else -1
+            elif value not in unique:
                 score = -1
             else:
-                key = (net.prefixlen, int(IPAddress(addr)) >> (32 - net.prefixlen))
+                key = (length, _network(value, length))
                 score = in_subnet.get(key, 0) - own.get(key, 0)
             key = (score, addr == ansible_hosts.get(host), name == dev)
             if score >= 0 and (best is None or key > best[0]):
-                best = (key, name, addr, net)
+                best = (key, name, addr, _cidr(value, length))
         if best is None or (cidr is None and best[0][0] == 0 and len(facts_by_host) > 1):
             out[host] = None
             continue
-        _key, name, addr, net = best
+        _key, name, addr, network = best
         out[host] = {
             "interface": name,
             "address": addr,
-            "cidr": str(net.cidr),
+            "cidr": network,
             "reaches_hosts": best[0][0] if cidr is None else None,
             "default_interface": dev,
             "forms": forms(name, addr),
