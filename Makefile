@@ -13,7 +13,7 @@ COLLECTIONS := $(CURDIR)/build/collections
 INVENTORY ?=
 FAIL_ON ?= never
 REPORT_DIR ?= $(CURDIR)/hostnet-report
-APT_PACKAGES := openssh-server openssh-client nftables iptables ifupdown iproute2 util-linux python3 etcd-server
+APT_PACKAGES := openssh-server openssh-client nftables iptables ifupdown iproute2 util-linux python3 etcd-server golang-go
 SOURCES := galaxy.yml meta/runtime.yml $(shell find plugins roles playbooks -type f -not -name '*.pyc' 2>/dev/null)
 
 export PATH := $(BIN):$(PATH)

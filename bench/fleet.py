@@ -119,7 +119,7 @@ def bench_size(size, repeat, workdir):
         report_dir = os.path.join(fleet.state_dir, "report")
         timed(command(fleet, "ping", report_dir), env)  # warm-up: SSH control masters, as a real run reuses them
         walls = {m: [] for m in MEASURES}
-        for _ in range(repeat):
+        for _attempt in range(repeat):
             for measure in MEASURES:
                 walls[measure].append(timed(command(fleet, measure, report_dir), env)[0])
         on_host = on_host_times(fleet, env, repeat)
@@ -188,7 +188,7 @@ def plot(result, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5, 20, 50])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rules-sizes", type=int, nargs="+", default=[1000, 10000])

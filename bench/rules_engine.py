@@ -60,7 +60,7 @@ def time_rules(sizes, repeat=3):
     rows = []
     for size in sizes:
         best, findings = None, 0
-        for _ in range(repeat):
+        for _attempt in range(repeat):
             fleet = {"node%d" % i: copy.deepcopy(template[i]) for i in range(size)}
             start = time.perf_counter()
             result = rules.evaluate(fleet)

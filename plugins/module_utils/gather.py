@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, hostsfile, iproute, libc, nsswitch, resolvconf
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, gobuild, hostsfile, iproute, libc, nsswitch, resolvconf
 
 SCHEMA_VERSION = 1
 DEFAULT_SERVICE_IPS = ("10.96.0.1",)
@@ -262,6 +262,27 @@ class Collector:
         manages = value is not None and value.lower() in ("true", "yes", "template", "localhost", "1")
         return {"present": present, "manage_etc_hosts": value, "manages_hosts": manages, "settings": found, "templates": templates}
 
+    def go_binaries(self, patterns):
+        """Go programs under the root and the Go version each was built with (what decides
+        their resolver order when nsswitch.conf is missing)."""
+        found, seen, scanned = [], set(), 0
+        for pattern in patterns:
+            for full in sorted(glob.glob(self.path(pattern))):
+                real = os.path.realpath(full)
+                if real in seen or not os.path.isfile(real) or not os.access(real, os.X_OK):
+                    continue
+                seen.add(real)
+                scanned += 1
+                if scanned > gobuild.MAX_BINARIES * 4:
+                    return {"status": "partial", "scanned": scanned - 1, "list": found, "error": "stopped after %d files" % (scanned - 1)}
+                info = gobuild.inspect(real)
+                if info is not None:
+                    info["path"] = "/" + os.path.relpath(full, self.root)
+                    found.append(info)
+                    if len(found) >= gobuild.MAX_BINARIES:
+                        return {"status": "partial", "scanned": scanned, "list": found, "error": "more than %d Go binaries" % gobuild.MAX_BINARIES}
+        return {"status": "ok", "scanned": scanned, "list": found}
+
     def network_managers(self):
         checks = (
             ("NetworkManager", ("/etc/NetworkManager/system-connections/*", "/run/NetworkManager")),
@@ -398,7 +419,17 @@ def first_service_ip(text):
         return None
 
 
-def gather(root="/", service_ips=DEFAULT_SERVICE_IPS, resolver_timeout=2.0, run_command=None, which=None, endpoints=(), rtt_options=None):
+def gather(
+    root="/",
+    service_ips=DEFAULT_SERVICE_IPS,
+    resolver_timeout=2.0,
+    run_command=None,
+    which=None,
+    endpoints=(),
+    rtt_options=None,
+    go_binaries="auto",
+    go_patterns=None,
+):
     """Gather everything; returns the dict published as ansible_facts['hostnet']."""
     started = time.monotonic()
     collector = Collector(root=root, run_command=run_command, which=which)
@@ -426,6 +457,15 @@ def gather(root="/", service_ips=DEFAULT_SERVICE_IPS, resolver_timeout=2.0, run_
         network_managers=collector.network_managers(),
         identity=collector.identity(hosts_info),
     )
+    # Go binaries decide their own resolver order only when nsswitch.conf gives none: look then (or when asked).
+    if go_binaries == "always" or (go_binaries == "auto" and facts["nsswitch"]["hosts_sources"] is None and facts["nsswitch"]["status"] in ("ok", "missing")):
+        facts["go_binaries"] = collector.go_binaries(go_patterns or gobuild.DEFAULT_PATTERNS)
+    else:
+        facts["go_binaries"] = {
+            "status": "not_scanned",
+            "reason": "nsswitch.conf has a hosts: line" if go_binaries == "auto" else "go_binaries=never",
+            "list": [],
+        }
     if collector.live:
         facts["tools"] = {"ip": collector.ip_path}
         if not collector.ip_path:

@@ -72,6 +72,23 @@ options:
     description: Seconds all endpoint measurements may take together; what is left is reported as truncated.
     type: float
     default: 20.0
+  go_binaries:
+    description:
+      - Look for Go programs (Kubernetes components, etcd, calico, CNI plugins) under O(root) and read the Go
+        version each was built with. With no C(hosts:) line in C(/etc/nsswitch.conf), Go before 1.16 asks DNS
+        before C(/etc/hosts).
+      - V(auto) looks only when C(nsswitch.conf) is missing or has no C(hosts:) line, the only case where the
+        version matters. Each file is mapped, not read; the version is found through the ELF section table.
+    type: str
+    choices: [auto, always, never]
+    default: auto
+  go_binary_paths:
+    description:
+      - Glob patterns, relative to O(root), of the files to inspect. Non-executables and non-Go files are skipped.
+      - The default covers C(usr/bin/kube*), C(usr/local/bin/*), C(usr/bin/etcd*), C(usr/bin/calico*),
+        C(opt/cni/bin/*), C(containerd), C(crictl), C(flanneld) and the files at the top of O(root).
+    type: list
+    elements: str
 notes:
   - Reading C(/sys/class/dmi/id/product_uuid) needs root; without it the fact is C(null) with
     C(product_uuid_status=unreadable).
@@ -156,6 +173,10 @@ ansible_facts:
         libc:
           description: C(family) (glibc, musl, unknown), C(version) and where it was read.
           type: dict
+        go_binaries:
+          description: C(status) (ok, partial, not_scanned), C(scanned) and C(list) of Go programs with C(path),
+            C(go_version), C(files_first_without_nsswitch) (Go 1.16 or later) and C(dynamic) (has an ELF interpreter).
+          type: dict
           sample: {family: glibc, version: "2.36", source: confstr}
         resolv_conf:
           description: C(nameservers), C(search), C(options), C(timeout), C(attempts), C(ndots), C(rotate),
@@ -200,6 +221,8 @@ def main():
             rtt_samples=dict(type="int", default=5),
             rtt_timeout=dict(type="float", default=2.0),
             rtt_budget=dict(type="float", default=20.0),
+            go_binaries=dict(type="str", default="auto", choices=["auto", "always", "never"]),
+            go_binary_paths=dict(type="list", elements="str"),
         ),
         supports_check_mode=True,
     )
@@ -222,6 +245,8 @@ def main():
         which=which,
         endpoints=module.params["datastore_endpoints"],
         rtt_options={"samples": module.params["rtt_samples"], "timeout": module.params["rtt_timeout"], "budget": module.params["rtt_budget"]},
+        go_binaries=module.params["go_binaries"],
+        go_patterns=[p.lstrip("/") for p in module.params["go_binary_paths"] or []] or None,
     )
     module.exit_json(changed=False, ansible_facts={"hostnet": facts})
 

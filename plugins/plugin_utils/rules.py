@@ -336,6 +336,31 @@ def check_dns_first(host, facts, options):
         return []  # unreadable: facts-incomplete says so
     state = "missing" if ns.get("status") == "missing" else "present without a hosts: line"
     evidence = ["/etc/nsswitch.conf: %s" % state, "libc: %s" % libc_text]
+    go = facts.get("go_binaries") if isinstance(facts.get("go_binaries"), dict) else {}
+    go_list = [b for b in go.get("list") or [] if isinstance(b, dict)]
+    old_go = [b for b in go_list if b.get("files_first_without_nsswitch") is False]
+    go_evidence = [
+        "%s: built with %s (%s)" % (b.get("path"), b.get("go_version"), "DNS before /etc/hosts" if b in old_go else "/etc/hosts first")
+        for b in (old_go + [b for b in go_list if b not in old_go])[:10]
+    ]
+    if len(go_list) > 10:
+        go_evidence.append("... and %d more Go programs" % (len(go_list) - 10))
+    evidence += go_evidence
+    if old_go and not ns.get("dns_before_files"):
+        return [
+            Finding(
+                "dns-before-files",
+                "error",
+                host,
+                "/etc/nsswitch.conf is %s and %d Go program(s) built before Go 1.16 then ask DNS first: %s"
+                % (state, len(old_go), ", ".join("%s (%s)" % (b.get("path"), b.get("go_version")) for b in old_go[:3])),
+                evidence + _resolution_evidence(facts),
+                "Go's own resolver (used by statically linked Kubernetes components, etcd and CNI plugins) read a "
+                "missing nsswitch.conf as `hosts: dns files` before Go 1.16: `localhost` goes to the nameservers "
+                "first, the cause of kube-apiserver's `dial tcp: i/o timeout` on localhost.",
+                "Create /etc/nsswitch.conf with `hosts: files dns` (in the image, or on the host), or rebuild the programs with Go 1.16 or later.",
+            )
+        ]
     if ns.get("dns_before_files"):
         return [
             Finding(

@@ -4,6 +4,7 @@ every edit survives arbitrary bytes (no exception but a clear ValueError)."""
 
 import configparser
 import ipaddress
+import json
 import os
 import re
 import subprocess
@@ -72,7 +73,7 @@ def test_sysctl_edit_properties(lines, endings, last_newline, value):
     data = join(lines, endings, last_newline)
     new, _actions = edits.ensure_key_value(data, SYSCTL_KEY, value)
     assert sysctl_effective(new, SYSCTL_KEY) == value.encode()
-    assert unrelated_kept(data, new, lambda line: SYSCTL_LINE.match(line))
+    assert unrelated_kept(data, new, SYSCTL_LINE.match)
     assert edits.ensure_key_value(new, SYSCTL_KEY, value) == (new, [])
 
 
@@ -232,7 +233,7 @@ def test_parsers_survive_arbitrary_bytes(parser, data):
 
 
 @SETTINGS
-@given(st.one_of(st.binary(max_size=300).map(as_text), JSONISH.map(lambda v: __import__("json").dumps(v))))
+@given(st.one_of(st.binary(max_size=300).map(as_text), JSONISH.map(json.dumps)))
 @pytest.mark.parametrize("parser", JSON_PARSERS, ids=["ip_addr", "ip_route", "ip_route_get", "daemon_json"])
 def test_json_parsers_raise_only_value_error(parser, text):
     try:
