@@ -28,6 +28,8 @@ ELF_MAGIC = b"\x7fELF"
 PT_LOAD, PT_INTERP = 1, 3
 _VERSION = re.compile(rb"^go1\.\d+(?:\.\d+)?(?:[a-z]+\d*)?$")
 FILES_FIRST_SINCE = (1, 16)
+# Go 1.12 and older wrote no .go.buildinfo, only a Go build id note and a pclntab section.
+OLDER_THAN_BUILDINFO = "go1.12 or older"
 
 # Where Kubernetes hosts and images keep the Go programs that resolve names.
 DEFAULT_PATTERNS = (
@@ -159,6 +161,8 @@ def version_from_bytes(data):
 
 
 def parse_go_version(text):
+    if text == OLDER_THAN_BUILDINFO:
+        return (1, 12)
     match = re.match(r"go(\d+)\.(\d+)", text or "")
     return (int(match.group(1)), int(match.group(2))) if match else None
 
@@ -176,7 +180,14 @@ def inspect(path):
             try:
                 version = version_from_bytes(data)
                 try:
-                    dynamic = _Elf(data).interp
+                    elf = _Elf(data)
+                    dynamic = elf.interp
+                    if (
+                        version is None
+                        and data.find(MAGIC) < 0
+                        and (elf.section_offset(b".note.go.buildid") is not None or elf.section_offset(b".gopclntab") is not None)
+                    ):
+                        version = OLDER_THAN_BUILDINFO  # a Go binary from before build info existed
                 except (ValueError, struct.error):
                     dynamic = None
             finally:

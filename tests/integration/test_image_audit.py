@@ -1,7 +1,8 @@
 """Image audit (F3) on a rootfs made here: a static Go binary really built with
 Debian's golang (go1.19), a copy whose embedded version says go1.15.2 (Debian
 has no Go < 1.16 to build with; the version string is rewritten in place, same
-length, and `go version` itself reads it back), and no nsswitch.conf."""
+length, and `go version` itself reads it back), a copy without .go.buildinfo
+(as Go 1.12 and older wrote them), and no nsswitch.conf."""
 
 import json
 import os
@@ -47,6 +48,8 @@ def rootfs(tmp_path_factory):
     data[at : at + len(native)] = old
     (root / "usr/local/bin/etcd").write_bytes(bytes(data))
     (root / "usr/local/bin/etcd").chmod(0o755)
+    # Go 1.12 and older wrote no build info: the same binary without its .go.buildinfo section.
+    subprocess.run(["objcopy", "--remove-section", ".go.buildinfo", str(work / "hello"), str(root / "usr/local/bin/flanneld")], check=True)
     return {"root": root, "go": go, "native": native, "old": old.decode()}
 
 
@@ -70,17 +73,26 @@ def run_image_audit(root, report):
 def test_go_reads_the_same_versions(rootfs):
     assert go_version(rootfs["go"], str(rootfs["root"] / "usr/local/bin/kube-apiserver")) == rootfs["native"]
     assert go_version(rootfs["go"], str(rootfs["root"] / "usr/local/bin/etcd")) == rootfs["old"]
+    proc = subprocess.run(
+        [rootfs["go"], "version", str(rootfs["root"] / "usr/local/bin/flanneld")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        check=False,
+    )
+    assert "could not read Go build info" in proc.stdout
 
 
 def test_image_audit_names_the_old_go_program(rootfs, tmp_path):
     proc = run_image_audit(rootfs["root"], tmp_path / "report")
     assert proc.returncode != 0, proc.stdout  # fail_on=error by default: a gate for an image pipeline
-    assert "[ERROR dns-before-files] localhost: /etc/nsswitch.conf is missing and 1 Go program(s) built before Go 1.16" in proc.stdout
+    assert "[ERROR dns-before-files] localhost: /etc/nsswitch.conf is missing and 2 Go program(s) built before Go 1.16" in proc.stdout
     assert "Traceback" not in proc.stdout
     report = json.loads((tmp_path / "report/hostnet-report.json").read_text())
     facts_root = report["hosts"]["localhost"]
     (finding,) = [f for f in facts_root["findings"] if f["id"] == "dns-before-files"]
     assert "/usr/local/bin/etcd: built with %s (DNS before /etc/hosts)" % rootfs["old"] in finding["evidence"]
+    assert "/usr/local/bin/flanneld: built with go1.12 or older (DNS before /etc/hosts)" in finding["evidence"]
     assert "/usr/local/bin/kube-apiserver: built with %s (/etc/hosts first)" % rootfs["native"] in finding["evidence"]
 
 

@@ -215,7 +215,7 @@ EDITS = [
     lambda data: edits.ensure_key_value(data, SYSCTL_KEY, "0"),
     lambda data: edits.ensure_resolv_options(data, timeout=1, attempts=2),
     lambda data: edits.ensure_env_flag(data, "KUBELET_EXTRA_ARGS", "--node-ip", "10.1.1.1"),
-    lambda data: netpersist.network_scripts("10.96.0.0/12", "10.0.0.1", "eth0")[1](data),
+    netpersist.network_scripts("10.96.0.0/12", "10.0.0.1", "eth0")[1],
 ]
 IP_JSON_KEYS = ["dst", "gateway", "dev", "ifname", "addr_info", "local", "prefixlen", "family", "flags", "metric", "bip"]
 JSONISH = st.recursive(
