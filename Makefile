@@ -14,7 +14,7 @@ INVENTORY ?=
 FAIL_ON ?= never
 REPORT_DIR ?= $(CURDIR)/hostnet-report
 APT_PACKAGES := openssh-server openssh-client nftables iptables ifupdown iproute2 util-linux python3 etcd-server golang-go
-SOURCES := galaxy.yml meta/runtime.yml $(shell find plugins roles playbooks -type f -not -name '*.pyc' 2>/dev/null)
+SOURCES := galaxy.yml README.md bindep.txt requirements.txt $(shell find meta plugins roles playbooks docs ee -type f -not -name '*.pyc' 2>/dev/null)
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
@@ -24,11 +24,13 @@ export ANSIBLE_NOCOLOR := $(if $(CI),1,)
 export ANSIBLE_FORCE_COLOR := $(if $(CI),,)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help audit test bench venv test-venv install system-deps lint sanity unit integration molecule clean
+.PHONY: help audit test bench ee release venv test-venv install system-deps lint sanity unit integration molecule clean
 
 help:
 	@echo "make audit   - audit this machine (INVENTORY=path to audit hosts; FAIL_ON=error to gate)"
 	@echo "make test    - install prerequisites and run lint, unit, integration and Molecule tests"
+	@echo "make ee      - execution environment build context in build/ee (ansible-builder create)"
+	@echo "make release - changelog, tarball, install from it, smoke audit (VERSION=x.y.z)"
 	@echo "make bench   - fleet benchmark on 5, 20, 50 test hosts (root; BENCH_ARGS='--sizes 5 20 --repeat 3')"
 
 $(BIN)/.run-deps: requirements.txt
@@ -90,6 +92,22 @@ molecule: test-venv install system-deps
 	cd $(CURDIR) && $(BIN)/molecule test --all
 
 test: system-deps test-venv install lint sanity unit integration molecule
+
+# An execution environment build context (ansible-builder create; no container engine needed).
+EE_CONTEXT := build/ee
+ee: test-venv $(TARBALL)
+	rm -rf $(EE_CONTEXT) build/ee-src && mkdir -p build/ee-src && cp $(TARBALL) build/ee-src/kubeprep-hostnet.tar.gz
+	$(BIN)/ansible-builder create -f ee/execution-environment.yml -c $(EE_CONTEXT) --output-filename Containerfile
+	@echo "build it with: podman build -t kubeprep-hostnet-ee $(EE_CONTEXT)"
+
+# Release VERSION (default: galaxy.yml's): changelog from the fragments, tarball, install, smoke audit.
+# tests/integration/test_packaging.py runs the same steps on a copy of the tree in make test.
+release: test-venv
+	$(BIN)/antsibull-changelog lint
+	$(BIN)/antsibull-changelog release --version $(VERSION)
+	$(MAKE) install
+	$(BIN)/ansible-playbook kubeprep.hostnet.audit -e hostnet_fail_on=never -e hostnet_report_dir=$(CURDIR)/build/release-smoke
+	@echo "released $(VERSION): $(TARBALL), CHANGELOG.rst; tag it: git tag $(VERSION)"
 
 # Not part of make test: speed is measured and reported here, never asserted.
 bench: test-venv install system-deps
