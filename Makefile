@@ -13,7 +13,7 @@ COLLECTIONS := $(CURDIR)/build/collections
 INVENTORY ?=
 FAIL_ON ?= never
 REPORT_DIR ?= $(CURDIR)/hostnet-report
-APT_PACKAGES := openssh-server openssh-client nftables iptables ifupdown iproute2 util-linux python3 etcd-server golang-go
+APT_PACKAGES := openssh-server openssh-client nftables iptables ifupdown iproute2 util-linux python3 etcd-server golang-go chromium
 SOURCES := galaxy.yml README.md bindep.txt requirements.txt $(shell find meta plugins roles playbooks docs ee -type f -not -name '*.pyc' 2>/dev/null)
 
 export PATH := $(BIN):$(PATH)
@@ -57,7 +57,7 @@ install: $(TARBALL)
 audit: install
 	$(BIN)/ansible-playbook kubeprep.hostnet.audit $(if $(INVENTORY),-i $(INVENTORY),) \
 		-e hostnet_report_dir=$(REPORT_DIR) -e hostnet_fail_on=$(FAIL_ON)
-	@echo "report: $(REPORT_DIR)/hostnet-report.md (also .json, .junit.xml)"
+	@echo "report: $(REPORT_DIR)/hostnet-report.md (also .json, .junit.xml, .html)"
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -82,7 +82,7 @@ sanity: test-venv
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_TREE)
 	cd $(SANITY_TREE) && git init -q && git add -A && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
 
-unit: test-venv
+unit: test-venv system-deps
 	$(BIN)/pytest -q tests/unit
 
 integration: test-venv install system-deps

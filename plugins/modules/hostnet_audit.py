@@ -31,8 +31,9 @@ options:
     elements: str
   report_dir:
     description:
-      - Directory on the controller for C(hostnet-report.json), C(hostnet-report.md) and
-        C(hostnet-report.junit.xml). Created when missing; files are replaced atomically.
+      - Directory on the controller for C(hostnet-report.json), C(hostnet-report.md),
+        C(hostnet-report.junit.xml) and C(hostnet-report.html) (one file, no external assets).
+        Created when missing; files are replaced atomically.
     type: path
     default: ./hostnet-report
   fail_on:
@@ -121,7 +122,7 @@ report_files:
   returned: always
   type: dict
   sample: {json: ./hostnet-report/hostnet-report.json, markdown: ./hostnet-report/hostnet-report.md,
-           junit: ./hostnet-report/hostnet-report.junit.xml}
+           junit: ./hostnet-report/hostnet-report.junit.xml, html: ./hostnet-report/hostnet-report.html}
 recommendations:
   description: For each host, the interface and address to pin and the forms installers take (kubespray vars,
     calico, flannel, kubelet, RKE); null where nothing can be recommended.

@@ -16,7 +16,7 @@ import os
 import tempfile
 from xml.sax.saxutils import escape, quoteattr
 
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, report_html
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules import SEVERITY_RANK
 
 REPORT_SCHEMA_VERSION = 1
@@ -229,10 +229,12 @@ def write_report(report, directory):
         "json": os.path.join(directory, "hostnet-report.json"),
         "markdown": os.path.join(directory, "hostnet-report.md"),
         "junit": os.path.join(directory, "hostnet-report.junit.xml"),
+        "html": os.path.join(directory, "hostnet-report.html"),
     }
     atomic_write(paths["json"], json.dumps(report, indent=2, sort_keys=True) + "\n")
     atomic_write(paths["markdown"], render_markdown(report))
     atomic_write(paths["junit"], render_junit(report))
+    atomic_write(paths["html"], report_html.render_html(report))
     reasons = _pin_reasons(report)
     if reasons:
         vars_dir = os.path.join(directory, "host_vars")

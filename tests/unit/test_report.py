@@ -47,7 +47,7 @@ def test_junit_is_well_formed(tmp_path):
 
 def test_written_files(tmp_path):
     paths = report.write_report(sample(tmp_path / "s"), str(tmp_path / "out"))
-    assert sorted(os.listdir(str(tmp_path / "out"))) == ["hostnet-report.json", "hostnet-report.junit.xml", "hostnet-report.md"]
+    assert sorted(os.listdir(str(tmp_path / "out"))) == ["hostnet-report.html", "hostnet-report.json", "hostnet-report.junit.xml", "hostnet-report.md"]
     with open(paths["markdown"]) as handle:
         text = handle.read()
     assert "| node1 | ERROR | `localhost-unreachable`, `slow-resolver` |" in text
