@@ -55,7 +55,7 @@ install: $(TARBALL)
 	@echo "installed kubeprep.hostnet $(VERSION) into $(COLLECTIONS)"
 
 audit: install
-	$(BIN)/ansible-playbook kubeprep.hostnet.audit $(if $(INVENTORY),-i $(INVENTORY),) \
+	ANSIBLE_CALLBACKS_ENABLED=kubeprep.hostnet.hostnet_progress $(BIN)/ansible-playbook kubeprep.hostnet.audit $(if $(INVENTORY),-i $(INVENTORY),) \
 		-e hostnet_report_dir=$(REPORT_DIR) -e hostnet_fail_on=$(FAIL_ON)
 	@echo "report: $(REPORT_DIR)/hostnet-report.md (also .json, .junit.xml, .html)"
 

@@ -51,9 +51,11 @@ def ansible_env(fleet, extra=None):
     return env
 
 
-def run_playbook(fleet, playbook, *args, inventory=None, timeout=600):
+def run_playbook(fleet, playbook, *args, inventory=None, timeout=600, env=None):
     cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory or os.path.join(fleet.state_dir, "inventory.ini"), playbook] + list(args)
-    return subprocess.run(cmd, env=ansible_env(fleet), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout, check=False)
+    return subprocess.run(
+        cmd, env=ansible_env(fleet, env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout, check=False
+    )
 
 
 def load_report(directory):

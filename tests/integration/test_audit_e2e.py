@@ -164,9 +164,17 @@ def test_skip_rules_and_unreachable_host(faulty, tmp_path):
             }
         ),
         inventory=str(inventory),
+        env={"ANSIBLE_CALLBACKS_ENABLED": "kubeprep.hostnet.hostnet_progress"},
     )
     data = load_report(str(tmp_path))
     assert [f["id"] for f in data["hosts"]["ghost"]["findings"]] == ["facts-missing"]
+    # The progress callback: one line per host as its facts call ends, counted against the play's hosts.
+    progress = [line for line in result.stdout.splitlines() if line.startswith("[hostnet ")]
+    total = len(NAMES) + 1
+    assert sorted(int(line.split()[1].split("/")[0]) for line in progress) == list(range(1, total + 1)), progress
+    assert all(line.split()[1].rstrip(",").endswith("/%d" % total) for line in progress)
+    assert [line.split("] ", 1)[1].split(":")[0] for line in progress if "unreachable" in line] == ["ghost"]
+    assert all("gathered in" in line for line in progress if "ghost" not in line)
     for name in NAMES:
         assert data["hosts"][name]["findings"] == [], name
     assert data["summary"]["failing_hosts"] == ["ghost"]

@@ -48,3 +48,8 @@ def test_every_role_has_an_argument_spec(role):
 def test_filter_docs():
     doc = ansible_doc("filter", ["change_summary"])["kubeprep.hostnet.change_summary"]
     assert doc["doc"]["short_description"]
+
+
+def test_callback_docs():
+    doc = ansible_doc("callback", ["hostnet_progress"])["kubeprep.hostnet.hostnet_progress"]
+    assert doc["doc"]["type"] == "aggregate" and doc["doc"]["short_description"]
