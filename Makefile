@@ -24,11 +24,12 @@ export ANSIBLE_NOCOLOR := $(if $(CI),1,)
 export ANSIBLE_FORCE_COLOR := $(if $(CI),,)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help audit test bench ee release venv test-venv install system-deps lint sanity unit integration molecule clean
+.PHONY: help audit test bench ee release docs venv test-venv install system-deps lint sanity unit integration molecule clean
 
 help:
 	@echo "make audit   - audit this machine (INVENTORY=path to audit hosts; FAIL_ON=error to gate)"
 	@echo "make test    - install prerequisites and run lint, unit, integration and Molecule tests"
+	@echo "make docs    - docs site with antsibull-docs and Sphinx (warnings are errors) in build/docsite"
 	@echo "make ee      - execution environment build context in build/ee (ansible-builder create)"
 	@echo "make release - changelog, tarball, install from it, smoke audit (VERSION=x.y.z)"
 	@echo "make bench   - fleet benchmark on 5, 20, 50 test hosts (root; BENCH_ARGS='--sizes 5 20 --repeat 3')"
@@ -67,8 +68,8 @@ system-deps:
 	else echo "missing Debian packages:$$missing (run make test as root, or install them)"; exit 1; fi
 
 lint: test-venv install
-	$(BIN)/ruff check plugins tests molecule bench
-	$(BIN)/ruff format --check plugins tests molecule bench
+	$(BIN)/ruff check plugins tests molecule bench docs/site
+	$(BIN)/ruff format --check plugins tests molecule bench docs/site
 	$(BIN)/ansible-lint --offline --nocolor -q
 
 # ansible-test wants the collection at .../ansible_collections/kubeprep/hostnet and a
@@ -91,7 +92,25 @@ integration: test-venv install system-deps
 molecule: test-venv install system-deps
 	cd $(CURDIR) && $(BIN)/molecule test --all
 
-test: system-deps test-venv install lint sanity unit integration molecule
+test: system-deps test-venv install lint sanity unit integration molecule docs
+
+# The docs site: antsibull-docs writes the plugin and role reference as RST from the installed
+# collection, Sphinx builds it with warnings as errors (-W). Its own venv: Sphinx is not a test tool.
+DOCS_VENV := $(CURDIR)/.venv-docs
+DOCS_BUILD := $(CURDIR)/build/docsite
+$(DOCS_VENV)/.deps: docs/site/requirements.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/pip install -q -r docs/site/requirements.txt
+	touch $@
+
+docs: $(DOCS_VENV)/.deps install
+	rm -rf $(DOCS_BUILD) && mkdir -p $(DOCS_BUILD)/rst && chmod og-w $(DOCS_BUILD)/rst
+	cp docs/site/conf.py docs/site/antsibull-docs.cfg $(DOCS_BUILD)/ && cp docs/site/index.rst $(DOCS_BUILD)/rst/
+	$(DOCS_VENV)/bin/python docs/site/ansible_inventory.py $(DOCS_BUILD)/ansible_devel.inv
+	cd $(DOCS_BUILD) && $(DOCS_VENV)/bin/antsibull-docs --config-file antsibull-docs.cfg collection \
+		--cleanup everything --fail-on-error --use-current --dest-dir rst kubeprep.hostnet
+	cd $(DOCS_BUILD) && $(DOCS_VENV)/bin/sphinx-build -M html rst build -c . -W --keep-going -q
+	@echo "docs site: $(DOCS_BUILD)/build/html/index.html"
 
 # An execution environment build context (ansible-builder create; no container engine needed).
 EE_CONTEXT := build/ee
@@ -116,4 +135,4 @@ bench: test-venv install system-deps
 
 clean:
 	-$(BIN)/python tests/harness/testhosts.py down --all 2>/dev/null
-	rm -rf build hostnet-report .pytest_cache .ruff_cache
+	rm -rf build hostnet-report .pytest_cache .ruff_cache .venv-docs

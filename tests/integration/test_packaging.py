@@ -37,7 +37,7 @@ def release(tmp_path_factory):
     run([os.path.join(VENV_BIN, "antsibull-changelog"), "release", "--version", version], tree)
     run([os.path.join(VENV_BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(work / "dist"), "."], tree)
     tarball = work / "dist" / ("kubeprep-hostnet-%s.tar.gz" % version)
-    run([os.path.join(VENV_BIN, "ansible-galaxy"), "collection", "install", "-p", str(work / "collections"), str(tarball)], work)
+    run([os.path.join(VENV_BIN, "ansible-galaxy"), "collection", "install", "--force", "-p", str(work / "collections"), str(tarball)], work)
     return {"work": work, "tree": tree, "version": version, "tarball": tarball, "collections": work / "collections"}
 
 
