@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, gobuild, hostsfile, iproute, libc, nsswitch, resolvconf
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, hostsfile, iproute, libc, nsswitch, resolvconf
 
 SCHEMA_VERSION = 1
 DEFAULT_SERVICE_IPS = ("10.96.0.1",)
@@ -262,11 +262,15 @@ class Collector:
         manages = value is not None and value.lower() in ("true", "yes", "template", "localhost", "1")
         return {"present": present, "manage_etc_hosts": value, "manages_hosts": manages, "settings": found, "templates": templates}
 
-    def go_binaries(self, patterns):
+    def go_binaries(self, patterns=None):
         """Go programs under the root and the Go version each was built with (what decides
         their resolver order when nsswitch.conf is missing)."""
+        # Imported only when a scan runs (nsswitch.conf without a hosts: line, or asked): a module sent
+        # as a zip compiles every module_utils file it imports on each run.
+        from ansible_collections.kubeprep.hostnet.plugins.module_utils import gobuild
+
         found, seen, scanned = [], set(), 0
-        for pattern in patterns:
+        for pattern in patterns or gobuild.DEFAULT_PATTERNS:
             for full in sorted(glob.glob(self.path(pattern))):
                 real = os.path.realpath(full)
                 if real in seen or not os.path.isfile(real) or not os.access(real, os.X_OK):
@@ -459,7 +463,7 @@ def gather(
     )
     # Go binaries decide their own resolver order only when nsswitch.conf gives none: look then (or when asked).
     if go_binaries == "always" or (go_binaries == "auto" and facts["nsswitch"]["hosts_sources"] is None and facts["nsswitch"]["status"] in ("ok", "missing")):
-        facts["go_binaries"] = collector.go_binaries(go_patterns or gobuild.DEFAULT_PATTERNS)
+        facts["go_binaries"] = collector.go_binaries(go_patterns)
     else:
         facts["go_binaries"] = {
             "status": "not_scanned",

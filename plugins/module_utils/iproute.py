@@ -11,8 +11,28 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import socket
 import struct
+import subprocess
+
+
+def run_readonly(args, timeout=30):
+    """Run a read-only query such as ``ip -json addr``; return (rc, stdout, stderr) as text.
+
+    ``AnsibleModule.run_command`` always passes a ``preexec_fn``, which makes Python fork the whole
+    module process and run Python code in the child before exec; without one it can use vfork. For the
+    four short ``ip`` queries of a facts run that was 28 ms against 13 ms. Nothing is written, so none
+    of what run_command adds (umask, cwd, data on stdin) applies; ``LC_ALL=C`` keeps the output stable.
+    """
+    env = dict(os.environ, LC_ALL="C")
+    try:
+        proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, close_fds=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return 124, "", "%s did not finish within %g s" % (args[0], timeout)
+    except (IOError, OSError) as exc:
+        return 127, "", "%s: %s" % (args[0], exc.strerror or exc)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
 
 
 def _load_json_list(text):

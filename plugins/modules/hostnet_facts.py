@@ -209,6 +209,7 @@ ansible_facts:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeprep.hostnet.plugins.module_utils.gather import gather
+from ansible_collections.kubeprep.hostnet.plugins.module_utils.iproute import run_readonly
 
 
 def main():
@@ -231,9 +232,6 @@ def main():
     if not 1 <= module.params["rtt_samples"] <= 100 or module.params["rtt_timeout"] <= 0 or module.params["rtt_budget"] <= 0:
         module.fail_json(msg="rtt_samples must be 1-100, rtt_timeout and rtt_budget greater than 0")
 
-    def run(args):
-        return module.run_command(args, environ_update={"LC_ALL": "C"})
-
     def which(name):
         return module.get_bin_path(name, opt_dirs=["/sbin", "/usr/sbin"])
 
@@ -241,7 +239,7 @@ def main():
         root=module.params["root"],
         service_ips=module.params["service_ips"],
         resolver_timeout=module.params["resolver_timeout"],
-        run_command=run,
+        run_command=run_readonly,
         which=which,
         endpoints=module.params["datastore_endpoints"],
         rtt_options={"samples": module.params["rtt_samples"], "timeout": module.params["rtt_timeout"], "budget": module.params["rtt_budget"]},

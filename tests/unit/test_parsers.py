@@ -180,3 +180,23 @@ def test_libc_version_from_bytes():
     assert libc.glibc_version_from_bytes(banner) == "2.17"
     assert libc.musl_version_from_bytes(b"\x00abc\x001.2.4\x00") == "1.2.4"
     assert libc.glibc_version_from_bytes(b"nothing here") is None
+
+
+def test_run_readonly_returns_text_and_exit_code(tmp_path):
+    script = tmp_path / "fake-ip"
+    script.write_bytes(b'#!/bin/sh\nprintf \'[{"ifname":"\\377x"}]\'\necho "lc=$LC_ALL" >&2\nexit 3\n')
+    script.chmod(0o755)
+    rc, out, err = iproute.run_readonly([str(script)])
+    assert rc == 3
+    assert out == '[{"ifname":"\ufffdx"}]'  # a byte that is not UTF-8 is replaced, never raised
+    assert err.strip() == "lc=C"
+
+
+def test_run_readonly_missing_binary_and_timeout(tmp_path):
+    rc, out, err = iproute.run_readonly([str(tmp_path / "no-such-ip"), "-json", "addr"])
+    assert (rc, out) == (127, "") and "No such file or directory" in err
+    script = tmp_path / "slow-ip"
+    script.write_text("#!/bin/sh\nexec sleep 5\n")
+    script.chmod(0o755)
+    rc, out, err = iproute.run_readonly([str(script)], timeout=0.2)
+    assert (rc, out) == (124, "") and "did not finish" in err
