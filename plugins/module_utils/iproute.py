@@ -21,9 +21,10 @@ def run_readonly(args, timeout=30):
     """Run a read-only query such as ``ip -json addr``; return (rc, stdout, stderr) as text.
 
     ``AnsibleModule.run_command`` always passes a ``preexec_fn``, which makes Python fork the whole
-    module process and run Python code in the child before exec; without one it can use vfork. For the
-    four short ``ip`` queries of a facts run that was 28 ms against 13 ms. Nothing is written, so none
-    of what run_command adds (umask, cwd, data on stdin) applies; ``LC_ALL=C`` keeps the output stable.
+    module process and run Python code in the child before exec; without one it can use vfork. With
+    its four short ``ip`` queries, a whole facts gather took 28 ms through run_command and 13 ms
+    without it. Nothing is written, so none of what run_command adds (umask, cwd, data on stdin)
+    applies; ``LC_ALL=C`` keeps the output stable.
     """
     env = dict(os.environ, LC_ALL="C")
     try:
