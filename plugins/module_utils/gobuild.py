@@ -130,34 +130,63 @@ def _read_go_string(data, elf, address, ptr_size):
     return bytes(data[start : start + length])
 
 
-def version_from_bytes(data):
-    """The Go version (``go1.19.8``) in an ELF image, or None; never raises on junk."""
+def _elf_or_none(data):
+    if data[:4] != ELF_MAGIC:
+        return None
     try:
-        at = -1
-        if data[:4] == ELF_MAGIC:  # the section table says where: no scan of a 100 MB kubelet
-            try:
-                at = _Elf(data).section_offset(b".go.buildinfo")
-            except (ValueError, struct.error):
-                at = None
-            if at is None or data[at : at + 14] != MAGIC:
-                at = -1
-        if at < 0:
-            at = data.find(MAGIC)
-        if at < 0:
-            return None
+        return _Elf(data)
+    except (ValueError, struct.error):
+        return None
+
+
+def _has_section(elf, name):
+    try:
+        return elf.section_offset(name) is not None
+    except (ValueError, struct.error):
+        return False
+
+
+def _buildinfo_offset(data, elf):
+    """Where the build info blob starts, or -1. The section table says where (no scan of a
+    100 MB kubelet); a stripped or odd file is searched."""
+    if elf is not None:
+        try:
+            at = elf.section_offset(b".go.buildinfo")
+        except (ValueError, struct.error):
+            at = None
+        if at is not None and data[at : at + 14] == MAGIC:
+            return at
+    return data.find(MAGIC)
+
+
+def _version_at(data, at, elf):
+    """The Go version in the build info blob at ``at``, or None; never raises on junk."""
+    try:
         ptr_size, flags = data[at + 14], data[at + 15]
         if flags & 0x2:  # Go 1.18+: inline, varint-prefixed strings after a 32-byte header
             length, pos = _varint(data, at + 32)
             version = bytes(data[pos : pos + length])
         else:  # Go 1.13-1.17: pointers to string headers
-            if ptr_size not in (4, 8):
+            if ptr_size not in (4, 8) or elf is None:
                 return None
-            elf = _Elf(data)
             (address,) = struct.unpack_from(elf.endian + ("Q" if ptr_size == 8 else "I"), data, at + 16)
             version = _read_go_string(data, elf, address, ptr_size)
     except (ValueError, IndexError, struct.error):
         return None
     return version.decode("ascii") if _VERSION.match(version) else None
+
+
+def _scan(data):
+    """(ELF headers or None, build info offset or -1, Go version or None): one look at the
+    headers, at most one search of the file."""
+    elf = _elf_or_none(data)
+    at = _buildinfo_offset(data, elf)
+    return elf, at, (_version_at(data, at, elf) if at >= 0 else None)
+
+
+def version_from_bytes(data):
+    """The Go version (``go1.19.8``) in an ELF image, or None; never raises on junk."""
+    return _scan(data)[2]
 
 
 def parse_go_version(text):
@@ -178,18 +207,10 @@ def inspect(path):
                 return None
             data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
             try:
-                version = version_from_bytes(data)
-                try:
-                    elf = _Elf(data)
-                    dynamic = elf.interp
-                    if (
-                        version is None
-                        and data.find(MAGIC) < 0
-                        and (elf.section_offset(b".note.go.buildid") is not None or elf.section_offset(b".gopclntab") is not None)
-                    ):
-                        version = OLDER_THAN_BUILDINFO  # a Go binary from before build info existed
-                except (ValueError, struct.error):
-                    dynamic = None
+                elf, at, version = _scan(data)
+                if version is None and at < 0 and elf is not None and (_has_section(elf, b".note.go.buildid") or _has_section(elf, b".gopclntab")):
+                    version = OLDER_THAN_BUILDINFO  # a Go binary from before build info existed
+                dynamic = elf.interp if elf is not None else None
             finally:
                 data.close()
     except (IOError, OSError, ValueError):
