@@ -17,7 +17,7 @@ import tempfile
 from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, report_html
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules import SEVERITY_RANK
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules import SEVERITY_RANK, ordered_findings
 
 REPORT_SCHEMA_VERSION = 1
 COLLECTION_VERSION = "0.1.0"  # kept equal to galaxy.yml by a unit test
@@ -72,18 +72,10 @@ def build_report(result, generated_at, fail_on="error", collection_version=None)
     }
 
 
-def _ordered_findings(report):
-    items = []
-    for data in report["hosts"].values():
-        items.extend(data["findings"])
-    items.extend(report["fleet"]["findings"])
-    return sorted(items, key=lambda f: (SEVERITY_RANK[f["severity"]], f["id"], f.get("host") or ""))
-
-
 def console_lines(report, verbose=True):
     """(text, colour) pairs: kubeadm-style finding lines, worst first, then a summary."""
     lines = []
-    for finding in _ordered_findings(report):
+    for finding in ordered_findings(report):
         who = finding.get("host") or "fleet(%s)" % ", ".join(finding.get("hosts") or [])
         lines.append(("[%s %s] %s: %s" % (LABELS[finding["severity"]], finding["id"], who, finding["message"]), COLORS[finding["severity"]]))
         if verbose:
@@ -126,7 +118,7 @@ def render_markdown(report):
         ids = ", ".join("`%s`" % f["id"] for f in data["findings"]) or "-"
         out.append("| %s | %s | %s |" % (_md(name), data["status"].upper(), ids))
     out.append("")
-    for finding in _ordered_findings(report):
+    for finding in ordered_findings(report):
         who = finding.get("host") or "fleet"
         out.extend(
             [

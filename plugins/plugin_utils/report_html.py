@@ -11,7 +11,7 @@ __metaclass__ = type
 
 from html import escape
 
-SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules import SEVERITY_RANK, ordered_findings
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
@@ -68,11 +68,7 @@ def _finding_html(finding):
 
 def render_html(report):
     summary = report["summary"]
-    findings = []
-    for data in report["hosts"].values():
-        findings.extend(data["findings"])
-    findings.extend(report["fleet"]["findings"])
-    findings.sort(key=lambda f: (SEVERITY_RANK.get(f["severity"], 9), f["id"], f.get("host") or ""))
+    findings = ordered_findings(report)
     tiles = []
     for name, data in sorted(report["hosts"].items(), key=lambda item: (SEVERITY_RANK.get(item[1]["status"], 3), item[0])):
         count = len(data["findings"])

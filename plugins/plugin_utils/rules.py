@@ -793,8 +793,18 @@ def all_rules():
     return dict(sorted(rules.items()))
 
 
-def _sort_key(finding):
+def finding_sort_key(finding):
+    """Worst first, then by rule id and host."""
     return (SEVERITY_RANK[finding["severity"]], finding["id"], finding.get("host") or "")
+
+
+def ordered_findings(result):
+    """Every finding of an evaluate() result or a report (hosts', then the fleet's), worst first."""
+    items = []
+    for data in result["hosts"].values():
+        items.extend(data["findings"])
+    items.extend(result["fleet"]["findings"])
+    return sorted(items, key=finding_sort_key)
 
 
 def evaluate(facts_by_host, options=None):
@@ -825,7 +835,7 @@ def evaluate(facts_by_host, options=None):
             for item in host_rules:
                 findings.extend(item.check(host, facts, opts))
         hosts[host] = {
-            "findings": sorted((f.to_dict() for f in findings), key=_sort_key),
+            "findings": sorted((f.to_dict() for f in findings), key=finding_sort_key),
             "skipped_rules": sorted(skip),
         }
     opts["_recommendations"] = nodeip.recommend(valid, opts["node_cidr"], opts["ansible_hosts"]) if valid else {}
@@ -834,12 +844,12 @@ def evaluate(facts_by_host, options=None):
         for finding in item.check(valid, opts):
             if finding.host is not None:  # a fleet judgement about one host goes to that host
                 hosts[finding.host]["findings"].append(finding.to_dict())
-                hosts[finding.host]["findings"].sort(key=_sort_key)
+                hosts[finding.host]["findings"].sort(key=finding_sort_key)
             else:
                 fleet.append(finding.to_dict())
     return {
         "hosts": hosts,
-        "fleet": {"findings": sorted(fleet, key=_sort_key)},
+        "fleet": {"findings": sorted(fleet, key=finding_sort_key)},
         "rules": all_rules(),
         "recommendations": opts.pop("_recommendations"),
         "options": {k: (sorted(v) if isinstance(v, (set, tuple, list)) else v) for k, v in opts.items() if not k.startswith("_") and k != "ansible_hosts"},
