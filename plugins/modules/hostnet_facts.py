@@ -173,11 +173,11 @@ ansible_facts:
         libc:
           description: C(family) (glibc, musl, unknown), C(version) and where it was read.
           type: dict
+          sample: {family: glibc, version: "2.36", source: confstr}
         go_binaries:
           description: C(status) (ok, partial, not_scanned), C(scanned) and C(list) of Go programs with C(path),
             C(go_version), C(files_first_without_nsswitch) (Go 1.16 or later) and C(dynamic) (has an ELF interpreter).
           type: dict
-          sample: {family: glibc, version: "2.36", source: confstr}
         resolv_conf:
           description: C(nameservers), C(search), C(options), C(timeout), C(attempts), C(ndots), C(rotate),
             C(managed_by) and C(worst_case_lookup_s) per resolver model (glibc, musl, go).
