@@ -42,19 +42,7 @@ import testhosts
 
 BIN = os.path.dirname(sys.executable)
 MEASURES = ("ping", "setup", "facts", "audit", "remediate")
-
-
-def ansible_env(fleet, forks):
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.path.join(ROOT, "build", "collections"),
-        ANSIBLE_HOST_KEY_CHECKING="False",
-        ANSIBLE_PIPELINING="True",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORKS=str(forks),
-        ANSIBLE_LOCAL_TEMP=os.path.join(fleet.state_dir, "ansible-local"),
-    )
-    return env
+COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.path.join(ROOT, "build", "collections")
 
 
 def command(fleet, measure, report_dir):
@@ -121,7 +109,7 @@ def bench_size(size, repeat, payload_repeat, workdir):
         started = time.perf_counter()
         fleet.up(count=size)
         up_seconds = time.perf_counter() - started
-        env = ansible_env(fleet, forks=max(size, 5))
+        env = fleet.ansible_env(COLLECTIONS, forks=max(size, 5))
         report_dir = os.path.join(fleet.state_dir, "report")
         timed(command(fleet, "ping", report_dir), env)  # warm-up: SSH control masters, as a real run reuses them
         walls = {m: [] for m in MEASURES}

@@ -326,6 +326,20 @@ class Fleet:
         return path
 
     # -- using hosts -----------------------------------------------------------
+    def ansible_env(self, collections, forks=20, extra=None):
+        """Environment for ansible/ansible-playbook runs against this fleet's inventory."""
+        env = dict(os.environ)
+        env.update(
+            ANSIBLE_COLLECTIONS_PATH=collections,
+            ANSIBLE_HOST_KEY_CHECKING="False",
+            ANSIBLE_PIPELINING="True",
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_LOCAL_TEMP=os.path.join(self.state_dir, "ansible-local"),
+            ANSIBLE_FORKS=str(forks),
+        )
+        env.update(extra or {})
+        return env
+
     def exec(self, name, args, input_text=None, check=True, timeout=120):
         """Run args inside host ``name`` (its /etc overlay, netns and hostname)."""
         host = self.host(name)

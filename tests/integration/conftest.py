@@ -38,17 +38,7 @@ def make_fleet(tmp_path_factory):
 
 
 def ansible_env(fleet, extra=None):
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=COLLECTIONS,
-        ANSIBLE_HOST_KEY_CHECKING="False",
-        ANSIBLE_PIPELINING="True",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_LOCAL_TEMP=os.path.join(fleet.state_dir, "ansible-local"),
-        ANSIBLE_FORKS="20",
-    )
-    env.update(extra or {})
-    return env
+    return fleet.ansible_env(COLLECTIONS, extra=extra)
 
 
 def run_playbook(fleet, playbook, *args, inventory=None, timeout=600, env=None):
