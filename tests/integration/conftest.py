@@ -74,5 +74,10 @@ def run_adhoc(fleet, host, module, args, *extra, env=None, inventory=None):
 def run_module(fleet, host, module, args, *extra, inventory=None):
     """One module call, one-line output; returns (rc, parsed result)."""
     proc = run_adhoc(fleet, host, module, args, "-o", *extra, inventory=inventory)
+    return proc.returncode, oneline_result(proc, host)[1]
+
+
+def oneline_result(proc, host):
+    """(line, parsed result) of ``host`` in the one-line (-o) output of an ad-hoc run."""
     line = [x for x in proc.stdout.splitlines() if x.startswith(host + " |")][-1]
-    return proc.returncode, json.loads(line.split("=>", 1)[1])
+    return line, json.loads(line.split("=>", 1)[1])

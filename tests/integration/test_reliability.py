@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from conftest import run_adhoc, run_module
+from conftest import oneline_result, run_adhoc, run_module
 
 DRIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "files", "payload_driver.py")
 F1_HOSTS = b"::1 localhost localhost.localdomain\n# keep this comment \xe9\n10.1.2.3\tdb1\r\n"
@@ -231,8 +231,7 @@ def test_bad_input_is_a_clear_message_and_changes_nothing(bad_host, case):
         if undo:
             sh(fleet, "bad", undo)
     assert "Traceback" not in proc.stdout and "MODULE FAILURE" not in proc.stdout, proc.stdout[-3000:]
-    line = [x for x in proc.stdout.splitlines() if x.startswith("bad |")][-1]
-    result = json.loads(line.split("=>", 1)[1])
+    line, result = oneline_result(proc, "bad")
     assert (proc.returncode != 0) == fails, line[:2000]
     if fails:
         assert "nothing was changed" in result["msg"] or "Nothing was changed" in result["msg"] or module == "hostnet_route", result["msg"]
