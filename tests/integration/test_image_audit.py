@@ -42,7 +42,7 @@ def rootfs(tmp_path_factory):
     (root / "etc/resolv.conf").write_text("nameserver 10.213.255.201\n")
     shutil.copy(str(work / "hello"), str(root / "usr/local/bin/kube-apiserver"))
     data = bytearray((work / "hello").read_bytes())
-    native = subprocess.run([go, "version", str(work / "hello")], stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout.split()[-1]
+    native = go_version(go, str(work / "hello"))
     at = data.index(native.encode(), data.index(b"\xff Go buildinf:"))
     old = ("go1.15." + "2" * (len(native) - 7)).encode()
     data[at : at + len(native)] = old
