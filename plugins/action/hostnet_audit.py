@@ -18,27 +18,13 @@ from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, rules
+from ansible_collections.kubeprep.hostnet.plugins.modules import hostnet_audit as doc
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import docspec, nodeip, rules
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import report as reporting
 
 display = Display()
 
-ARGUMENT_SPEC = dict(
-    hosts=dict(type="list", elements="str"),
-    report_dir=dict(type="path", default="./hostnet-report"),
-    fail_on=dict(type="str", default="error", choices=list(reporting.FAIL_ON)),
-    skip_rules=dict(type="list", elements="str", default=[]),
-    resolver_max_seconds=dict(type="float", default=rules.DEFAULT_OPTIONS["resolver_max_seconds"]),
-    console=dict(type="str", default="full", choices=["full", "summary", "none"]),
-    node_cidr=dict(type="str"),
-    cluster_nodes=dict(type="int"),
-    requests_per_node=dict(type="int", default=rules.DEFAULT_OPTIONS["requests_per_node"]),
-    liveness_initial_delay=dict(type="int", default=rules.DEFAULT_OPTIONS["liveness_initial_delay"]),
-    liveness_period=dict(type="int", default=rules.DEFAULT_OPTIONS["liveness_period"]),
-    liveness_failure_threshold=dict(type="int", default=rules.DEFAULT_OPTIONS["liveness_failure_threshold"]),
-    probe_margin=dict(type="float", default=rules.DEFAULT_OPTIONS["probe_margin"]),
-    write_files=dict(type="bool", default=True),
-)
+ARGUMENT_SPEC = docspec.argument_spec(doc.DOCUMENTATION)
 
 RULE_OPTIONS = (
     "skip_rules",
@@ -53,7 +39,9 @@ RULE_OPTIONS = (
 )
 
 
-def _facts_of(hostvars, host):
+def _facts_of(hostvars, host, active=None):
+    if active is not None and host not in active:
+        return "the host left the play (unreachable, or a task failed) before this audit; its facts would be stale"
     try:
         facts = hostvars[host].get("ansible_facts", {})
     except KeyError:
@@ -62,6 +50,16 @@ def _facts_of(hostvars, host):
     if hostnet is None:
         return "facts were not gathered (host unreachable, or the facts task failed or was skipped)"
     return hostnet
+
+
+def _short(finding):
+    """A finding as the playbooks use it (the report files have the evidence)."""
+    short = {k: finding.get(k) for k in ("id", "severity", "host", "message", "fix")}
+    if finding.get("hosts"):
+        short["hosts"] = finding["hosts"]
+    if finding.get("data") is not None:
+        short["data"] = finding["data"]
+    return short
 
 
 class ActionModule(ActionBase):
@@ -84,7 +82,9 @@ class ActionModule(ActionBase):
             raise AnsibleError("hostnet_audit: unknown rule id(s) in skip_rules: %s (known: %s)" % (", ".join(unknown), ", ".join(rules.all_rules())))
         hosts = args["hosts"] if args["hosts"] is not None else task_vars.get("ansible_play_hosts_all", [])
         hostvars = task_vars.get("hostvars", {})
-        facts_by_host = {host: _facts_of(hostvars, host) for host in hosts}
+        active = task_vars.get("ansible_play_hosts")
+        active = set(active) if active is not None else None
+        facts_by_host = {host: _facts_of(hostvars, host, active) for host in hosts}
 
         if args["node_cidr"]:
             try:
@@ -117,8 +117,7 @@ class ActionModule(ActionBase):
             host_status={name: data["status"] for name, data in report["hosts"].items()},
             recommendations=report["recommendations"],
             shared_default_hosts=sorted({h for f in report["fleet"]["findings"] if f["id"] == "shared-default-address" for h in f.get("hosts") or []}),
-            findings=[{k: f[k] for k in ("id", "severity", "host", "message")} for data in report["hosts"].values() for f in data["findings"]]
-            + [{k: f.get(k) for k in ("id", "severity", "host", "message")} for f in report["fleet"]["findings"]],
+            findings=[_short(f) for data in report["hosts"].values() for f in data["findings"]] + [_short(f) for f in report["fleet"]["findings"]],
         )
         if summary["failed"]:
             result["failed"] = True

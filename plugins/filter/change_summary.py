@@ -7,8 +7,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-def change_summary(result, rule):
-    """A registered remediation result -> the short record the change report keeps."""
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import rules
+
+
+def change_summary(result, rule=None):
+    """A registered remediation result -> the short record the change report keeps.
+
+    Without ``rule``, a loop result names its rule in its loop item (``item.rule``)."""
+    if rule is None and isinstance(result, dict):
+        rule = (result.get(result.get("ansible_loop_var") or "item") or {}).get("rule")
     if not isinstance(result, dict):
         return {"rule": rule, "path": None, "actions": []}
     path = result.get("followed_symlink") or result.get("persisted_path") or result.get("path") or result.get("sysctl_file")
@@ -16,6 +23,8 @@ def change_summary(result, rule):
     if result.get("live_changed"):
         if "live_before" in result:
             actions.append("set %s (was %s)" % (result.get("invocation", {}).get("module_args", {}).get("name"), result.get("live_before")))
+        elif "loaded_before" in result:
+            pass  # hostnet_kernel_module lists its load in actions
         else:
             actions.append("added live route %s via %s dev %s" % (result.get("dest"), result.get("gateway"), result.get("interface")))
     summary = {"rule": rule, "path": path, "actions": actions}
@@ -24,13 +33,20 @@ def change_summary(result, rule):
     return summary
 
 
-ROLE_RECORDS = ("hostnet_localhost_changes", "hostnet_name_service_changes", "hostnet_service_route_changes", "hostnet_node_ip_changes")
+def role_records():
+    """The fact each remediation role of the rule registry keeps its change records in: <role>_changes."""
+    roles = []
+    for entry in rules.all_rules().values():
+        role = entry["fix"].get("role")
+        if role and role not in roles:
+            roles.append(role)
+    return tuple(role.split(".")[-1] + "_changes" for role in roles)
 
 
 def host_changes(hostvars_of_host):
     """Every remediation role's change records for one host, in role order."""
     changes = []
-    for key in ROLE_RECORDS:
+    for key in role_records():
         changes.extend(hostvars_of_host.get(key) or [])
     return changes
 

@@ -16,6 +16,11 @@ description:
   - Writes O(value) to C(/proc/sys/<name>) (when O(apply=true)) and sets C(name = value) in O(sysctl_file),
     keeping every other line of that file. A later duplicate of the key in the same file is commented out
     so it cannot win at boot.
+  - "Before changing anything it reads every sysctl file the boot applies after O(sysctl_file) (systemd-sysctl
+    and C(sysctl --system) order, /etc/sysctl.conf last). An assignment of the same key (or a glob matching it)
+    to another value there would undo the fix at the next boot: with O(conflicts=comment) such lines in files
+    under /etc are commented out (shown in the diff, backed up with O(backup)); a conflict elsewhere (/run,
+    /usr/lib) and every conflict with O(conflicts=fail) fails with the file and line, and nothing is changed."
   - ansible-core has no sysctl module and this collection depends on ansible-core alone, hence this small one.
   - Used to re-enable IPv6 on C(lo) (C(net.ipv6.conf.lo.disable_ipv6=0)) where a site allows it.
 extends_documentation_fragment:
@@ -39,6 +44,11 @@ options:
     description: Also set the running value.
     type: bool
     default: true
+  conflicts:
+    description: What to do with a later sysctl file that sets the key to another value (see above).
+    type: str
+    choices: [comment, fail]
+    default: comment
 """
 
 EXAMPLES = r"""
@@ -58,8 +68,13 @@ live_changed:
   description: Whether the running value was (or, in check mode, would be) changed.
   returned: always
   type: bool
+overridden:
+  description: The later assignments that were (or would be) commented out, as C(path:line).
+  returned: always
+  type: list
+  elements: str
 actions:
-  description: What was changed in the file.
+  description: What was changed in the files.
   returned: always
   type: list
   elements: str
@@ -69,9 +84,10 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import edits, filewrite
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import edits, filewrite, sysctlconf
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_VALUE = re.compile(r"[\x20-\x7e\t]+")
 
 
 def main():
@@ -81,6 +97,7 @@ def main():
             value=dict(type="str", required=True),
             sysctl_file=dict(type="path", default="/etc/sysctl.d/90-kubeprep-hostnet.conf"),
             apply=dict(type="bool", default=True),
+            conflicts=dict(type="str", default="comment", choices=["comment", "fail"]),
             backup=dict(type="bool", default=False),
         ),
         add_file_common_args=True,
@@ -88,7 +105,10 @@ def main():
     )
     name, value = module.params["name"], module.params["value"].strip()
     if not _NAME.match(name) or ".." in name:
-        module.fail_json(msg="invalid sysctl name %r" % name)
+        module.fail_json(msg="invalid sysctl name %r; nothing was changed" % name, changed=False)
+    if not _VALUE.fullmatch(value):
+        module.fail_json(msg="invalid value %r for %s: one line of printable characters; nothing was changed" % (value, name), changed=False)
+    sysctl_file = module.params["sysctl_file"]
     proc = "/proc/sys/" + name.replace(".", "/")
     live_before = None
     live_changed = False
@@ -97,27 +117,61 @@ def main():
             with open(proc) as handle:
                 live_before = handle.read().strip()
         except (IOError, OSError) as exc:
-            module.fail_json(msg="cannot read %s: %s (is the module loaded?); nothing was changed" % (proc, exc.strerror or exc))
-        live_changed = live_before != value
+            module.fail_json(msg="cannot read %s: %s (is the module loaded?); nothing was changed" % (proc, exc.strerror or exc), changed=False)
+        live_changed = " ".join(live_before.split()) != " ".join(value.split())
+
+    # Decide about every file the boot reads after ours before writing any of them.
+    later = sysctlconf.overrides(sysctl_file, name, value)
+    refused = [entry for entry in later if module.params["conflicts"] == "fail" or not entry[1].startswith("/etc/")]
+    if refused:
+        module.fail_json(
+            msg="%s would be undone at boot: %s. Remove or change %s, or set %s there; nothing was changed"
+            % (
+                name,
+                "; ".join("%s:%d sets %r (applied after %s)" % (path, line, raw.strip(), sysctl_file) for path, _real, line, raw in refused),
+                "that line" if len(refused) == 1 else "those lines",
+                "%s = %s" % (name, value),
+            ),
+            changed=False,
+            overridden=["%s:%d" % (path, line) for path, _real, line, _raw in refused],
+        )
     result = filewrite.apply_edit(
         module,
-        module.params["sysctl_file"],
+        sysctl_file,
         lambda data: edits.ensure_key_value(data, name, value),
         create=True,
         mode=0o644,
         backup=module.params["backup"],
     )
+    diffs = [result.pop("diff")] if result.get("diff") else []
+    actions = list(result.get("actions") or [])
+    changed = result["changed"]
+    for real in sorted({entry[1] for entry in later}):
+        other = filewrite.apply_edit(module, real, sysctlconf.comment_out(name, value, sysctl_file), backup=module.params["backup"])
+        changed = changed or other["changed"]
+        actions.extend(other.get("actions") or [])
+        if other.get("diff"):
+            diffs.append(other["diff"])
+        if other.get("backup_file"):
+            result.setdefault("other_backup_files", []).append(other["backup_file"])
     if live_changed and not module.check_mode:
         try:
             with open(proc, "w") as handle:
                 handle.write(value)
         except (IOError, OSError) as exc:
-            module.fail_json(msg="cannot write %s: %s" % (proc, exc.strerror or exc), **result)
-    if live_changed and module._diff:
-        result.setdefault("diff", [])
-        live = {"before_header": proc, "after_header": proc, "before": live_before + "\n", "after": value + "\n"}
-        result["diff"] = [result["diff"], live] if isinstance(result["diff"], dict) else [live]
-    result.update(changed=result["changed"] or live_changed, live_before=live_before, live_changed=live_changed)
+            module.fail_json(msg="cannot write %s: %s (the files above were written)" % (proc, exc.strerror or exc), **result)
+    if live_changed:
+        diffs.append({"before_header": proc, "after_header": proc, "before": live_before + "\n", "after": value + "\n"})
+    if diffs and module._diff:
+        result["diff"] = diffs
+    result.update(
+        changed=changed or live_changed,
+        actions=actions,
+        live_before=live_before,
+        live_changed=live_changed,
+        overridden=["%s:%d" % (path, line) for path, _real, line, _raw in later],
+        sysctl_file=sysctl_file,
+    )
     module.exit_json(**result)
 
 

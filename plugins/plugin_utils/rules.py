@@ -75,27 +75,74 @@ class Finding:
         return data
 
 
-class Rule:
-    __slots__ = ("id", "scope", "title", "check")
+class Fix:
+    """How a rule's findings get fixed: by a role of this collection, or by hand.
 
-    def __init__(self, rule_id, scope, title, check):
+    ``role``: the role ``kubeprep.hostnet.remediate`` runs on each host with the
+    finding. ``inputs``: variables the role cannot guess (unset: the host
+    "needs input" and the variable is named). ``opt_in``: a variable that must
+    be true before the role may run (unset: the finding is manual, with the way
+    to opt in). ``manual``: why no role can fix it; the finding's own ``fix``
+    text is then the exact step. ``only``: a finding data key/value pair the
+    role can fix (other findings of the rule are manual).
+    """
+
+    __slots__ = ("role", "inputs", "opt_in", "manual", "only")
+
+    def __init__(self, role=None, inputs=(), opt_in=None, manual=None, only=None):
+        if bool(role) == bool(manual):
+            raise ValueError("a fix has a role or a manual reason, not both")
+        self.role = role
+        self.inputs = tuple(inputs)
+        self.opt_in = opt_in
+        self.manual = manual
+        self.only = only
+
+    def to_dict(self):
+        if self.manual:
+            return {"kind": "manual", "reason": self.manual}
+        data = {"kind": "role", "role": "kubeprep.hostnet." + self.role, "inputs": list(self.inputs), "opt_in": self.opt_in}
+        if self.only:
+            data["only"] = dict([self.only])
+        return data
+
+
+class Rule:
+    __slots__ = ("id", "scope", "title", "check", "severities", "fix")
+
+    def __init__(self, rule_id, scope, title, check, severities, fix):
         self.id = rule_id
         self.scope = scope
         self.title = title
         self.check = check
+        self.severities = tuple(severities)
+        self.fix = fix
+
+    def to_dict(self):
+        return {
+            "scope": self.scope,
+            "title": self.title,
+            "severities": list(self.severities),
+            "fix": self.fix.to_dict(),
+            "docs": DOCS_BASE + self.id + ".md",
+        }
 
 
 RULES = {}
 
 
-def rule(rule_id, title, scope="host"):
-    """Register a rule. Host rules: check(host, facts, options) -> [Finding].
-    Fleet rules: check(facts_by_host, options) -> [Finding]."""
+def rule(rule_id, title, severities, fix, scope="host"):
+    """Register a rule with everything it means: the severities it reports, how it is
+    fixed, its docs page (docs/rules/<id>.md). Host rules: check(host, facts, options)
+    -> [Finding]. Fleet rules: check(facts_by_host, options) -> [Finding]."""
 
     def register(func):
         if rule_id in RULES:
             raise ValueError("duplicate rule id %s" % rule_id)
-        RULES[rule_id] = Rule(rule_id, scope, title, func)
+        unknown = set(severities) - set(SEVERITIES)
+        if unknown:
+            raise ValueError("rule %s: unknown severities %s" % (rule_id, sorted(unknown)))
+        RULES[rule_id] = Rule(rule_id, scope, title, func, severities, fix)
         return func
 
     return register
@@ -191,7 +238,12 @@ _FIX_LOCALHOST = (
 )
 
 
-@rule("localhost-unreachable", "localhost resolves to an address a client cannot connect to")
+@rule(
+    "localhost-unreachable",
+    "localhost resolves to an address a client cannot connect to",
+    severities=("error", "warning"),
+    fix=Fix(role="hostnet_localhost"),
+)
 def check_localhost(host, facts, options):
     hosts_file = facts.get("hosts_file") or {}
     if hosts_file.get("status") != "ok":
@@ -248,7 +300,12 @@ def check_localhost(host, facts, options):
     return []
 
 
-@rule("service-network-unroutable", "the kernel has no route to the Kubernetes Service network")
+@rule(
+    "service-network-unroutable",
+    "the kernel has no route to the Kubernetes Service network",
+    severities=("error",),
+    fix=Fix(role="hostnet_service_route", inputs=("hostnet_service_route_gateway",)),
+)
 def check_service_route(host, facts, options):
     lookups = _kernel_facts(facts, "service_route_lookups")
     if not isinstance(lookups, list):
@@ -283,7 +340,12 @@ def check_service_route(host, facts, options):
     return findings
 
 
-@rule("no-default-route", "the host has no default route")
+@rule(
+    "no-default-route",
+    "the host has no default route",
+    severities=("warning",),
+    fix=Fix(role="hostnet_service_route", inputs=("hostnet_service_route_gateway",)),
+)
 def check_default_route(host, facts, options):
     routes = _kernel_facts(facts, "routes")
     if not routes or routes.get("status") != "ok":
@@ -307,7 +369,12 @@ def check_default_route(host, facts, options):
     ]
 
 
-@rule("dns-before-files", "localhost can be looked up in DNS before /etc/hosts")
+@rule(
+    "dns-before-files",
+    "localhost can be looked up in DNS before /etc/hosts",
+    severities=("error", "warning"),
+    fix=Fix(role="hostnet_name_service"),
+)
 def check_dns_first(host, facts, options):
     ns = facts.get("nsswitch") or {}
     libc = facts.get("libc") or {}
@@ -388,7 +455,12 @@ def check_dns_first(host, facts, options):
     ]
 
 
-@rule("slow-resolver", "a failed lookup can outlive Kubernetes clients' timeouts")
+@rule(
+    "slow-resolver",
+    "a failed lookup can outlive Kubernetes clients' timeouts",
+    severities=("error", "warning", "info"),
+    fix=Fix(role="hostnet_name_service", inputs=("hostnet_name_service_resolver_timeout",)),
+)
 def check_slow_resolver(host, facts, options):
     findings = []
     res = _kernel_facts(facts, "localhost_resolution") or {}
@@ -451,7 +523,12 @@ def check_slow_resolver(host, facts, options):
     return findings
 
 
-@rule("ip-forward-disabled", "IPv4 forwarding is off")
+@rule(
+    "ip-forward-disabled",
+    "IPv4 forwarding is off",
+    severities=("error",),
+    fix=Fix(role="hostnet_sysctl"),
+)
 def check_ip_forward(host, facts, options):
     if sysctl_value(facts, "net.ipv4.ip_forward") != "0":
         return []
@@ -469,7 +546,12 @@ def check_ip_forward(host, facts, options):
     ]
 
 
-@rule("bridge-nf-call-iptables", "bridged traffic bypasses iptables")
+@rule(
+    "bridge-nf-call-iptables",
+    "bridged traffic bypasses iptables",
+    severities=("error", "warning"),
+    fix=Fix(role="hostnet_sysctl"),
+)
 def check_bridge_nf(host, facts, options):
     sysctl = _kernel_facts(facts, "sysctl") or {}
     entry = sysctl.get("net.bridge.bridge-nf-call-iptables") or {}
@@ -502,7 +584,12 @@ def check_bridge_nf(host, facts, options):
     return []
 
 
-@rule("facts-incomplete", "some facts could not be read, so some rules could not judge")
+@rule(
+    "facts-incomplete",
+    "some facts could not be read, so some rules could not judge",
+    severities=("warning",),
+    fix=Fix(manual="the missing access (become, iproute2, file permissions) is the operator's to grant"),
+)
 def check_facts_incomplete(host, facts, options):
     problems = facts.get("problems") or []
     if not problems:
@@ -538,7 +625,12 @@ def _pin_fix(recommendations, hosts):
     )
 
 
-@rule("shared-default-address", "the address on the default-route interface is the same on several hosts", scope="fleet")
+@rule(
+    "shared-default-address",
+    "the address on the default-route interface is the same on several hosts",
+    severities=("error", "info"),
+    fix=Fix(role="hostnet_node_ip", opt_in="hostnet_node_ip_enabled"), scope="fleet",
+)
 def check_shared_default_address(facts_by_host, options):
     groups = {}
     for host in sorted(facts_by_host):
@@ -582,7 +674,12 @@ def check_shared_default_address(facts_by_host, options):
     return findings
 
 
-@rule("duplicate-node-identity", "hostname, MAC, machine-id or product_uuid shared by hosts", scope="fleet")
+@rule(
+    "duplicate-node-identity",
+    "hostname, MAC, machine-id or product_uuid shared by hosts",
+    severities=("error",),
+    fix=Fix(role="hostnet_machine_id", opt_in="hostnet_machine_id_regenerate", only=("key", "machine_id")), scope="fleet",
+)
 def check_duplicate_identity(facts_by_host, options):
     groups = {}
     for host in sorted(facts_by_host):
@@ -616,13 +713,19 @@ def check_duplicate_identity(facts_by_host, options):
                     "product_uuid": "Give each VM its own SMBIOS UUID (clone VMs with a new UUID).",
                     "MAC": "Give each VM NIC its own MAC address (clone with new MACs).",
                 }[key],
-                hosts=[h.split(" ")[0] for h in hosts],
+                hosts=sorted({h.split(" ")[0] for h in hosts}),
+                data={"key": key, "value": value},
             )
         )
     return findings
 
 
-@rule("default-interface-not-cluster", "the default-route interface is not the one that reaches the other nodes", scope="fleet")
+@rule(
+    "default-interface-not-cluster",
+    "the default-route interface is not the one that reaches the other nodes",
+    severities=("warning",),
+    fix=Fix(role="hostnet_node_ip", opt_in="hostnet_node_ip_enabled"), scope="fleet",
+)
 def check_default_interface(facts_by_host, options):
     findings = []
     cidr = options.get("node_cidr")
@@ -650,7 +753,12 @@ def check_default_interface(facts_by_host, options):
     return findings
 
 
-@rule("docker-bip-mismatch", "docker's bridge does not match flannel's subnet")
+@rule(
+    "docker-bip-mismatch",
+    "docker's bridge does not match flannel's subnet",
+    severities=("error",),
+    fix=Fix(manual="docker must be restarted to apply it, which stops its containers: a change for a maintenance window"),
+)
 def check_docker_bip(host, facts, options):
     net = facts.get("container_network") or {}
     env = (net.get("flannel_subnet_env") or {}).get("values")
@@ -714,7 +822,12 @@ def recommend_probe(predicted_s, options):
     }
 
 
-@rule("probe-budget-exceeded", "calico-node's startup reads outlast its liveness budget")
+@rule(
+    "probe-budget-exceeded",
+    "calico-node's startup reads outlast its liveness budget",
+    severities=("error", "warning"),
+    fix=Fix(manual="the liveness probe belongs to calico-node's DaemonSet in the cluster, not to the host"),
+)
 def check_probe_budget(host, facts, options):
     measured = [m for m in facts.get("datastore_rtt") or [] if (m.get("request") or {}).get("median_ms") is not None]
     if not measured:
@@ -786,11 +899,25 @@ def _missing_facts_finding(host, reason):
     )
 
 
+@rule(
+    "facts-missing",
+    "the host could not be audited",
+    severities=("error",),
+    fix=Fix(manual="the host could not be reached or could not run the facts module"),
+)
+def check_facts_missing(host, facts, options):
+    """Reported by the engine itself for a host without facts (see evaluate)."""
+    return []
+
+
 def all_rules():
-    """Every rule id the engine can report, with scope and title."""
-    rules = {r.id: {"scope": r.scope, "title": r.title} for r in RULES.values()}
-    rules["facts-missing"] = {"scope": "host", "title": "the host could not be audited"}
-    return dict(sorted(rules.items()))
+    """The registry: every rule id the engine can report, with what it means
+    (scope, title, severities, fix path, docs page)."""
+    return {rule_id: RULES[rule_id].to_dict() for rule_id in sorted(RULES)}
+
+
+def rule_of(rule_id):
+    return RULES[rule_id]
 
 
 def finding_sort_key(finding):
@@ -833,7 +960,10 @@ def evaluate(facts_by_host, options=None):
         else:
             valid[host] = facts
             for item in host_rules:
-                findings.extend(item.check(host, facts, opts))
+                for finding in item.check(host, facts, opts):
+                    if finding.severity not in item.severities:
+                        raise ValueError("rule %s reported severity %s, not in its registry entry" % (item.id, finding.severity))
+                    findings.append(finding)
         hosts[host] = {
             "findings": sorted((f.to_dict() for f in findings), key=finding_sort_key),
             "skipped_rules": sorted(skip),

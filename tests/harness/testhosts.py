@@ -165,7 +165,8 @@ class Fleet:
         raise HarnessError("no test host %r" % name)
 
     # -- up --------------------------------------------------------------------
-    def up(self, count=1, names=None, nat_hosts=()):
+    def up(self, count=1, names=None, nat_hosts=(), stock=False):
+        """``stock``: leave the kernel's defaults of a new host (net.ipv4.ip_forward=0), as a fresh machine has."""
         for tool in ("ip", "unshare", "nsenter", SSHD, "ssh-keygen", PYTHON):
             if not shutil.which(tool):
                 raise HarnessError("%s is required (apt-get install iproute2 util-linux openssh-server python3)" % tool)
@@ -190,7 +191,7 @@ class Fleet:
         self._switch()
         self._keys()
         for index, name in enumerate(names, start=1):
-            self._host(index, name)
+            self._host(index, name, stock)
             self.save()
         for name in nat_hosts:
             self.add_nat_nic(name)
@@ -229,7 +230,7 @@ class Fleet:
                 run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path])
         self.state["identity_file"] = os.path.join(self.state_dir, "id_ed25519")
 
-    def _host(self, index, name):
+    def _host(self, index, name, stock=False):
         st = self.state
         ns = "%s%dh%d" % (PREFIX, st["slot"], index)
         address = "10.213.%d.%d" % (st["slot"], 10 + index)
@@ -259,8 +260,8 @@ class Fleet:
         ns_sh(st["switch_ns"], "ip link set {p} master br0; ip link set {p} up".format(p=peer))
         ns_sh(
             ns,
-            "ip link set lo up; ip addr add {a}/24 dev eth1; ip link set eth1 up; ip route add default via {gw}; echo 1 > /proc/sys/net/ipv4/ip_forward".format(
-                a=address, gw=st["gateway"]
+            "ip link set lo up; ip addr add {a}/24 dev eth1; ip link set eth1 up; ip route add default via {gw}{forward}".format(
+                a=address, gw=st["gateway"], forward="" if stock else "; echo 1 > /proc/sys/net/ipv4/ip_forward"
             ),
         )
         log = open(os.path.join(hostdir, "sshd.log"), "w")
@@ -427,6 +428,7 @@ def main(argv=None):
     p_up.add_argument("--state-dir", required=True)
     p_up.add_argument("--count", type=int, default=1)
     p_up.add_argument("--names", help="comma-separated host names (overrides --count)")
+    p_up.add_argument("--stock", action="store_true", help="kernel defaults of a fresh host (ip_forward=0)")
     p_up.add_argument("--nat-hosts", default="", help="comma-separated hosts that get a Vagrant-like NAT NIC (nat0 10.0.2.15, default route)")
     p_down = sub.add_parser("down")
     p_down.add_argument("--state-dir")
@@ -441,7 +443,7 @@ def main(argv=None):
             fleet = Fleet(args.state_dir)
             names = args.names.split(",") if args.names else None
             try:
-                fleet.up(count=args.count, names=names, nat_hosts=[n for n in args.nat_hosts.split(",") if n])
+                fleet.up(count=args.count, names=names, nat_hosts=[n for n in args.nat_hosts.split(",") if n], stock=args.stock)
             except BaseException:
                 fleet.down()
                 raise

@@ -24,10 +24,10 @@ def make_fleet(tmp_path_factory):
         pytest.skip("test hosts need root")
     made = []
 
-    def factory(names):
+    def factory(names, **kwargs):
         fleet = testhosts.Fleet(str(tmp_path_factory.mktemp("fleet")))
         made.append(fleet)
-        fleet.up(names=names)
+        fleet.up(names=names, **kwargs)
         return fleet
 
     try:

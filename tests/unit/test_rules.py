@@ -195,7 +195,7 @@ def test_missing_facts_and_skip_rules(tmp_path):
 def test_fleet_rules_see_every_host():
     seen = {}
 
-    @rules.rule("test-fleet-probe", "test only", scope="fleet")
+    @rules.rule("test-fleet-probe", "test only", severities=("info",), fix=rules.Fix(manual="test only"), scope="fleet")
     def probe(facts_by_host, options):
         seen.update(facts_by_host)
         return [rules.Finding("test-fleet-probe", "info", None, "m", ["e"], "w", "f", hosts=sorted(facts_by_host))]

@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side remediation planner and recorder. Documentation: plugins/modules/hostnet_remediation.py."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+from ansible.errors import AnsibleError
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.kubeprep.hostnet.plugins.filter.change_summary import host_changes
+from ansible_collections.kubeprep.hostnet.plugins.modules import hostnet_remediation as doc
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import docspec, remediation
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import report as reporting
+
+display = Display()
+ARGUMENT_SPEC = docspec.argument_spec(doc.DOCUMENTATION)
+COLORS = {"failed": "red", "needs_input": "bright purple", "manual": "bright purple", "fixed": "green", "would_fix": "cyan", "ok": "green"}
+
+
+def _host_var(hostvars, task_vars, host, name):
+    try:
+        value = hostvars[host].get(name)
+    except KeyError:
+        value = None
+    return task_vars.get(name) if value is None else value
+
+
+class ActionModule(ActionBase):
+    _requires_connection = False
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        hosts = list(task_vars.get("ansible_play_hosts_all") or [])
+        hostvars = task_vars.get("hostvars", {})
+        findings = args["audit"].get("findings")
+        if not isinstance(findings, list):
+            raise AnsibleError("hostnet_remediation: audit has no findings list; pass the registered result of kubeprep.hostnet.hostnet_audit")
+        if args["stage"] == "plan":
+            settings = {host: {name: _host_var(hostvars, task_vars, host, name) for name in remediation.settings_names()} for host in hosts}
+            result.update(changed=False, plan=remediation.plan(findings, hosts, settings))
+            return result
+        if args["plan"] is None:
+            raise AnsibleError("hostnet_remediation: stage=record needs plan (the result of stage=plan)")
+        active = set(task_vars.get("ansible_play_hosts") or [])
+        check_mode = bool(self._task.check_mode or self._play_context.check_mode)
+        mine = remediation.findings_by_host(findings, hosts)
+        outcomes = {}
+        for host in hosts:
+            try:
+                changes = host_changes(hostvars[host])
+                failure = hostvars[host].get("__hostnet_fix_failure")
+            except KeyError:
+                changes, failure = [], None
+            outcomes[host] = remediation.outcome_of(args["plan"].get(host) or {}, mine[host], changes, failure, host not in active, check_mode)
+        directory = os.path.abspath(args["report_dir"])
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, "hostnet-changes.json")
+        document = {"check_mode": check_mode, "outcome": remediation.worst(o["outcome"] for o in outcomes.values()), "hosts": outcomes}
+        reporting.atomic_write(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+        for host in sorted(outcomes):
+            display.display("[hostnet remediation] %s: %s" % (host, outcomes[host]["summary"]), color=COLORS[outcomes[host]["outcome"]])
+        display.display("[hostnet remediation] changes: %s" % path)
+        failing = sorted(h for h, o in outcomes.items() if o["outcome"] == "failed")
+        result.update(changed=False, outcomes=outcomes, failing_hosts=failing, changes_file=path)
+        return result
