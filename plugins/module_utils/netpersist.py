@@ -17,10 +17,23 @@ import glob
 import os
 import re
 
+try:
+    from shlex import quote
+except ImportError:  # pragma: no cover - Python 2
+    from pipes import quote
+
 from ansible_collections.kubeprep.hostnet.plugins.module_utils import edits
 
 MANAGERS = ("NetworkManager", "netplan", "systemd-networkd", "network-scripts", "ifupdown")
 HEADER = "# Managed by kubeprep.hostnet: route for the Kubernetes Service network (fault F2)."
+# What the kernel accepts as an interface name, minus what a config file or shell could misread.
+INTERFACE_NAME = re.compile(r"[A-Za-z0-9_.:@+-]{1,15}")
+
+
+def check_interface(interface):
+    if not INTERFACE_NAME.fullmatch(interface or "") or interface in (".", ".."):
+        raise ValueError("%r is not an interface name this module writes into configuration" % interface)
+    return interface
 
 
 def slug(dest):
@@ -38,17 +51,21 @@ def _whole_file(text):
 
 
 def ifupdown(dest, gateway, interface, root="/"):
-    """A hook in /etc/network/if-up.d: ifupdown runs it for every interface it brings up."""
+    """A hook in /etc/network/if-up.d: ifupdown runs it for every interface it brings up.
+    It adds the route only while none exists for the destination, so a route the
+    admin set later is never overwritten at the next ifup."""
     path = os.path.join(root, "etc/network/if-up.d", "kubeprep-hostnet-route-%s" % slug(dest))
-    text = ('#!/bin/sh\n{header}\n[ "$IFACE" = "{iface}" ] || exit 0\nip route replace {dest} via {gw} dev {iface}\n').format(
-        header=HEADER, iface=interface, dest=dest, gw=gateway
-    )
+    family = "-6 " if ":" in gateway else ""
+    text = (
+        '#!/bin/sh\n{header}\n[ "$IFACE" = {iface} ] || exit 0\n'
+        '[ -n "$(ip {family}route show exact {dest})" ] || ip {family}route add {dest} via {gw} dev {iface}\n'
+    ).format(header=HEADER, iface=quote(check_interface(interface)), dest=quote(dest), gw=quote(gateway), family=family)
     return path, _whole_file(text), 0o755
 
 
 def network_scripts(dest, gateway, interface, root="/"):
     """RHEL/CentOS initscripts: route-<iface> lines (``ADDRESS via GW dev IFACE``)."""
-    path = os.path.join(root, "etc/sysconfig/network-scripts", "route-%s" % interface)
+    path = os.path.join(root, "etc/sysconfig/network-scripts", "route-%s" % check_interface(interface))
     line = "%s via %s dev %s" % (dest, gateway, interface)
 
     def edit(data):
@@ -69,7 +86,7 @@ def netplan(dest, gateway, interface, root="/"):
     path = os.path.join(root, "etc/netplan", "90-kubeprep-hostnet-route-%s.yaml" % slug(dest))
     to = "default" if dest == "default" else dest
     text = ("{header}\nnetwork:\n  version: 2\n  ethernets:\n    {iface}:\n      routes:\n        - to: {to}\n          via: {gw}\n").format(
-        header=HEADER, iface=interface, to=to, gw=gateway
+        header=HEADER, iface=check_interface(interface), to=to, gw=gateway
     )
     return path, _whole_file(text), 0o600
 

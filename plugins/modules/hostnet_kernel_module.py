@@ -116,7 +116,9 @@ def main():
     if not loaded_before:
         modprobe = module.get_bin_path("modprobe", opt_dirs=["/sbin", "/usr/sbin"])
         if not modprobe:
-            module.fail_json(msg="%s is not in the kernel and there is no modprobe (kmod) to load it; nothing was changed" % name, changed=False, loaded_before=False)
+            module.fail_json(
+                msg="%s is not in the kernel and there is no modprobe (kmod) to load it; nothing was changed" % name, changed=False, loaded_before=False
+            )
         rc, out, err = module.run_command([modprobe, "--dry-run", name])
         if rc != 0:
             module.fail_json(
@@ -129,7 +131,9 @@ def main():
     if live_changed and not module.check_mode:
         rc, out, err = module.run_command([modprobe, name])
         if rc != 0:
-            module.fail_json(msg="modprobe %s failed: %s (%s lists it for the next boot)" % (name, (err or out).strip(), module.params["modules_file"]), **result)
+            module.fail_json(
+                msg="modprobe %s failed: %s (%s lists it for the next boot)" % (name, (err or out).strip(), module.params["modules_file"]), **result
+            )
     actions = list(result.get("actions") or []) + (["loaded %s" % name] if live_changed else [])
     result.update(changed=result["changed"] or live_changed, loaded_before=loaded_before, live_changed=live_changed, actions=actions)
     module.exit_json(**result)

@@ -86,7 +86,9 @@ def main():
     if current not in old_ids:
         module.exit_json(changed=False, machine_id=current, actions=[])
     new_id = uuid.uuid4().hex
-    result = filewrite.apply_edit(module, path, lambda data: ((new_id + "\n").encode(), ["wrote a new machine-id (was %s)" % current]), backup=module.params["backup"])
+    result = filewrite.apply_edit(
+        module, path, lambda data: ((new_id + "\n").encode(), ["wrote a new machine-id (was %s)" % current]), backup=module.params["backup"]
+    )
     actions = list(result["actions"])
     if os.path.isfile(DBUS) and not os.path.islink(DBUS) and os.path.realpath(DBUS) != os.path.realpath(path):
         with open(DBUS) as handle:

@@ -19,7 +19,12 @@ description:
     and persists it in the native configuration of the network manager in charge, detected from the host
     (NetworkManager through C(nmcli), netplan, systemd-networkd, RHEL network-scripts, ifupdown), so it
     survives a reboot. When none is detected it fails before changing anything, unless O(persist=none).
-  - "Safety: refuses a gateway that is not on a directly connected network; refuses a route whose
+  - "All or nothing: the persistence target (manager, file, directory, NetworkManager connection) is decided and
+    checked before the live route is added; if persisting then fails, the live route is removed again. Check
+    mode runs the same checks, so it predicts the real run's outcome. A route for O(dest) that already exists
+    with this gateway and interface is kept (any prefix length, IPv4 or IPv6): a second run changes nothing."
+  - "Safety: refuses a gateway on loopback, an address of the host itself, the network or broadcast address of
+    the interface's subnet, and a gateway that is not on a directly connected network; refuses a route whose
     destination contains the address of the Ansible controller's SSH connection (from C(SSH_CONNECTION));
     after adding the route, re-checks the kernel's route to the controller and removes the new route again
     if that path changed."
@@ -104,7 +109,7 @@ class Ip:
         self.module = module
         self.path = module.get_bin_path("ip", opt_dirs=["/sbin", "/usr/sbin"])
         if not self.path:
-            module.fail_json(msg="the ip command (iproute2) is required; nothing was changed")
+            module.fail_json(msg="the ip command (iproute2) is required; nothing was changed", changed=False)
 
     def json(self, *args):
         rc, out, err = self.module.run_command([self.path, "-json"] + list(args), environ_update={"LC_ALL": "C"})
@@ -119,12 +124,59 @@ class Ip:
         data, error = self.json("route", "get", address)
         return (data[0] if data else {}), error
 
+    def routes_for(self, dest, version):
+        """Routes whose destination is exactly ``dest`` (main table), of its family.
+        ``ip -json route`` prints a host route without /32 and IPv6 routes only with -6."""
+        data, error = self.json("-%d" % version, "route", "show", "exact", dest)
+        if error:
+            return None, error
+        wanted = "default" if dest == "default" else dest
+        found = []
+        for route in data or []:
+            dst = route.get("dst") or ""
+            if dst != "default" and "/" not in dst:
+                dst += "/%d" % (32 if version == 4 else 128)
+            if dst == wanted:
+                found.append(route)
+        return found, None
+
+    def addresses(self):
+        data, _error = self.json("address", "show")
+        found = {}
+        for link in data or []:
+            for info in link.get("addr_info") or []:
+                if info.get("local"):
+                    found[info["local"]] = (link.get("ifname"), info.get("prefixlen"))
+        return found
+
     def run(self, *args):
         return self.module.run_command([self.path] + list(args), environ_update={"LC_ALL": "C"})
 
 
 def _path_of(route):
     return {k: route.get(k) for k in ("dev", "gateway")}
+
+
+def check_gateway(gateway, via, addresses):
+    """Why ``gateway`` cannot be a next hop (None when it can): a route via loopback, via
+    the host itself, via a network or broadcast address, or off-link black-holes traffic."""
+    address = ipaddress.ip_address(gateway)
+    if address.is_loopback or address.is_unspecified or address.is_multicast:
+        return "%s is a loopback, unspecified or multicast address" % gateway
+    if gateway in addresses:
+        return "%s is an address of this host (%s)" % (gateway, addresses[gateway][0])
+    if via.get("dev") == "lo" or via.get("type") == "local":
+        return "%s is reached through lo (an address of this host)" % gateway
+    if via.get("gateway") or not via.get("dev"):
+        return "%s is not on a directly connected network (ip route get: via %s dev %s)" % (gateway, via.get("gateway"), via.get("dev"))
+    if address.version == 4:
+        for local, (dev, prefix) in addresses.items():
+            if dev != via.get("dev") or ":" in local or prefix is None or prefix >= 31:
+                continue
+            network = ipaddress.ip_network("%s/%s" % (local, prefix), strict=False)
+            if address in network and address in (network.network_address, network.broadcast_address):
+                return "%s is the %s address of %s" % (gateway, "network" if address == network.network_address else "broadcast", network)
+    return None
 
 
 def main():
@@ -141,25 +193,25 @@ def main():
     p = module.params
     dest = p["dest"].strip()
     try:
-        gateway = str(ipaddress.ip_address(p["gateway"]))
+        gateway = str(ipaddress.ip_address(p["gateway"].strip()))
+        version = ipaddress.ip_address(gateway).version
         if dest != "default":
             network = ipaddress.ip_network(dest, strict=False)
             dest = str(network)
-            if network.version != ipaddress.ip_address(gateway).version:
-                raise ValueError("dest and gateway are of different IP versions")
+            if network.version != version:
+                raise ValueError("dest %s and gateway %s are of different IP versions" % (dest, gateway))
+        if p["interface"]:
+            netpersist.check_interface(p["interface"])
     except ValueError as exc:
-        module.fail_json(msg="invalid dest or gateway: %s; nothing was changed" % exc)
+        module.fail_json(msg="invalid dest, gateway or interface: %s; nothing was changed" % exc, changed=False)
     ip = Ip(module)
     result = {"changed": False, "live_changed": False, "dest": dest, "gateway": gateway}
 
-    # 1. The gateway must be directly connected (never route via a guess).
+    # 1. The gateway must be a real next hop on a directly connected network (never a guess).
     via, error = ip.route_get(gateway)
-    if error or via.get("gateway") or not via.get("dev"):
-        module.fail_json(
-            msg="gateway %s is not on a directly connected network (ip route get: %s); refusing, nothing was changed"
-            % (gateway, error or "via %s dev %s" % (via.get("gateway"), via.get("dev"))),
-            **result,
-        )
+    problem = error and "ip route get %s: %s" % (gateway, error) or check_gateway(gateway, via, ip.addresses())
+    if problem:
+        module.fail_json(msg="refusing gateway %s: %s; nothing was changed" % (gateway, problem), **result)
     interface = p["interface"] or via["dev"]
     if via["dev"] != interface:
         module.fail_json(msg="gateway %s is reached through %s, not %s; nothing was changed" % (gateway, via["dev"], interface), **result)
@@ -178,27 +230,46 @@ def main():
                 **result,
             )
 
-    # 3. Decide persistence before changing anything.
+    # 3. Decide persistence, and check its target, before changing anything.
     manager = p["persist"]
     if manager == "auto":
         manager = netpersist.detect(interface, nm_running=os.path.isdir("/run/NetworkManager") and bool(module.get_bin_path("nmcli")))
         if manager is None:
             module.fail_json(
                 msg="no network manager detected (NetworkManager, netplan, systemd-networkd, network-scripts, ifupdown); "
-                "a route added only live is lost at reboot. Set persist explicitly, or persist=none. Nothing was changed",
+                "a route added only live is lost at reboot. Set persist (the role's hostnet_service_route_persist) to the "
+                "manager, or to none for a live-only route. Nothing was changed",
                 **result,
             )
     result["manager"] = None if manager == "none" else manager
+    persist = None
+    nm_connection = None
+    if manager == "NetworkManager":
+        nm_connection = _nm_connection(module, interface, result)
+    elif manager != "none":
+        try:
+            path, edit, mode = netpersist.RENDERERS[manager](dest, gateway, interface)
+        except ValueError as exc:
+            module.fail_json(msg="cannot persist with %s: %s; nothing was changed" % (manager, exc), **result)
+        directory = os.path.dirname(path)
+        parent = os.path.dirname(directory)
+        if not os.path.isdir(directory) and not os.path.isdir(parent):
+            module.fail_json(msg="cannot persist with %s: neither %s nor %s exists; nothing was changed" % (manager, directory, parent), **result)
+        if os.path.lexists(path) and not os.path.isfile(path):
+            module.fail_json(msg="cannot persist with %s: %s is not a regular file; nothing was changed" % (manager, path), **result)
+        persist = (path, edit, mode, directory)
 
     # 4. Live route: add when missing, never replace another one.
-    existing, error = ip.json("route", "show", dest)
-    match = [r for r in existing or [] if r.get("dst") == dest or (dest == "default" and r.get("dst") == "default")]
+    match, error = ip.routes_for(dest, version)
+    if match is None:
+        module.fail_json(msg="cannot list the routes for %s: %s; nothing was changed" % (dest, error), **result)
     if match and not any(r.get("gateway") == gateway and r.get("dev") == interface for r in match):
         module.fail_json(
             msg="a route for %s already exists (%s); it is not replaced. Nothing was changed"
             % (dest, ", ".join("via %s dev %s" % (r.get("gateway"), r.get("dev")) for r in match)),
             **result,
         )
+    added = False
     if p["live"] and not match:
         result["live_changed"] = True
         if module._diff:
@@ -208,52 +279,81 @@ def main():
         if not module.check_mode:
             rc, out, err = ip.run("route", "add", dest, "via", gateway, "dev", interface)
             if rc != 0:
-                module.fail_json(msg="ip route add %s via %s dev %s failed: %s" % (dest, gateway, interface, (err or out).strip()), **result)
+                failure = (err or out).strip()
+                module.fail_json(msg="ip route add %s via %s dev %s failed: %s; nothing was changed" % (dest, gateway, interface, failure), **result)
+            added = True
             if before is not None:
                 after, _error = ip.route_get(client[0])
                 if _path_of(after) != _path_of(before):
                     ip.run("route", "del", dest, "via", gateway, "dev", interface)
+                    result["live_changed"] = False
                     module.fail_json(
-                        msg="the new route changed the path to the controller %s (%s -> %s); it was removed again"
+                        msg="the new route changed the path to the controller %s (%s -> %s); it was removed again, nothing was changed"
                         % (client[0], _path_of(before), _path_of(after)),
                         **result,
                     )
 
-    # 5. Persist.
+    # 5. Persist; if that fails, the live route goes again: all or nothing.
+    fail_json = module.fail_json
+
+    def roll_back(**kwargs):
+        if added:
+            ip.run("route", "del", dest, "via", gateway, "dev", interface)
+            kwargs["live_changed"] = False
+            kwargs["msg"] = "%s; the live route %s via %s dev %s was removed again, nothing was changed" % (
+                kwargs.get("msg", "persisting failed").replace("; nothing was changed", ""),
+                dest,
+                gateway,
+                interface,
+            )
+        kwargs["changed"] = False
+        fail_json(**kwargs)
+
+    module.fail_json = roll_back
     if manager == "NetworkManager":
-        persisted = _persist_nm(module, dest, gateway, interface)
+        persisted = _persist_nm(module, nm_connection, dest, gateway, version)
         result["persisted_path"] = "nmcli"
         result["changed"] = result["live_changed"] or persisted
-    elif manager != "none":
-        try:
-            path, edit, mode = netpersist.RENDERERS[manager](dest, gateway, interface)
-        except ValueError as exc:
-            module.fail_json(msg="cannot persist with %s: %s" % (manager, exc), **result)
+    elif persist is not None:
+        path, edit, mode, directory = persist
+        if not os.path.isdir(directory) and not module.check_mode:
+            try:
+                os.mkdir(directory, 0o755)  # our own drop-in directory (systemd-networkd .network.d, if-up.d)
+            except OSError as exc:
+                module.fail_json(msg="cannot create %s: %s" % (directory, exc.strerror or exc), **result)
+            result.setdefault("actions", []).append("created %s" % directory)
         written = filewrite.apply_edit(module, path, edit, create=True, mode=mode)
         result["persisted_path"] = path
-        result["actions"] = written["actions"]
+        result["actions"] = result.get("actions", []) + written["actions"]
         if written.get("diff"):
             result.setdefault("diff", []).append(written["diff"])
         result["changed"] = result["live_changed"] or written["changed"]
     else:
         result["changed"] = result["live_changed"]
+    module.fail_json = fail_json
     module.exit_json(**result)
 
 
-def _persist_nm(module, dest, gateway, interface):
+def _nm_connection(module, interface, result):
     nmcli = module.get_bin_path("nmcli", required=True)
     rc, out, err = module.run_command([nmcli, "-g", "GENERAL.CONNECTION", "device", "show", interface])
     connection = out.strip()
     if rc != 0 or not connection:
-        module.fail_json(msg="NetworkManager has no connection on %s: %s" % (interface, (err or out).strip()))
-    key, value = ("ipv4.gateway", gateway) if dest == "default" else ("ipv4.routes", "%s %s" % (dest, gateway))
+        module.fail_json(msg="NetworkManager has no connection on %s (%s); nothing was changed" % (interface, (err or out).strip() or "none"), **result)
+    return connection
+
+
+def _persist_nm(module, connection, dest, gateway, version):
+    nmcli = module.get_bin_path("nmcli", required=True)
+    family = "ipv%d" % version
+    key, value = ("%s.gateway" % family, gateway) if dest == "default" else ("%s.routes" % family, "%s %s" % (dest, gateway))
     rc, out, err = module.run_command([nmcli, "-g", key, "connection", "show", connection])
-    if value in out:
+    if rc == 0 and value in [part.strip() for part in out.replace(",", "\n").splitlines()]:
         return False
     if not module.check_mode:
-        rc, out, err = module.run_command([nmcli, "connection", "modify", connection, ("+" if key == "ipv4.routes" else "") + key, value])
+        rc, out, err = module.run_command([nmcli, "connection", "modify", connection, ("+" if key.endswith(".routes") else "") + key, value])
         if rc != 0:
-            module.fail_json(msg="nmcli connection modify failed: %s" % (err or out).strip())
+            module.fail_json(msg="nmcli connection modify %s failed: %s" % (connection, (err or out).strip()))
     return True
 
 

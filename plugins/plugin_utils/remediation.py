@@ -112,14 +112,23 @@ def outcome_of(host_plan, after_findings, changes, failure, left_play, check_mod
     """One host's outcome and the reasons, from its plan and what happened."""
     fixed_rules = [rule_id for entry in host_plan.get("roles") or [] for rule_id in entry["rules"]]
     left = [f for f in after_findings if f["id"] in fixed_rules and f["severity"] == "error"]
+    still = {f["id"] for f in after_findings}
+
+    def current(items):  # a finding another fix cured needs nothing more (check mode fixed nothing)
+        return [item for item in items or [] if check_mode or item["rule"] in still]
+
     details = {
         "changes": changes,
-        "needs_input": host_plan.get("needs_input") or [],
-        "manual": host_plan.get("manual") or [],
+        "needs_input": current(host_plan.get("needs_input")),
+        "manual": current(host_plan.get("manual")),
         "roles": host_plan.get("roles") or [],
     }
     reasons = []
-    if left_play:
+    missing = [f for f in after_findings if f["id"] == "facts-missing"]
+    if missing:
+        outcome = "failed"
+        reasons.append("not remediated: %s" % missing[0].get("message"))
+    elif left_play:
         outcome = "failed"
         reasons.append("the host left the play (unreachable or failed) during remediation")
     elif failure:

@@ -313,9 +313,13 @@ def check_service_route(host, facts, options):
     routes = _kernel_facts(facts, "routes") or {}
     findings = []
     for lookup in lookups:
-        if lookup.get("reachable") is not False:
+        via_lo = lookup.get("reachable") and lookup.get("dev") == "lo" and lookup.get("type") not in ("local", None)
+        if lookup.get("reachable") is not False and not via_lo:
             continue
-        evidence = ["route lookup for %s: %s" % (lookup["address"], lookup.get("error"))]
+        if via_lo:
+            evidence = ["route lookup for %s: via %s dev lo (packets to it never leave the host)" % (lookup["address"], lookup.get("gateway"))]
+        else:
+            evidence = ["route lookup for %s: %s" % (lookup["address"], lookup.get("error"))]
         if lookup.get("ip_route_get"):
             evidence.append("ip route get %s: %s" % (lookup["address"], lookup["ip_route_get"]))
         defaults = routes.get("default_ipv4")
@@ -328,7 +332,7 @@ def check_service_route(host, facts, options):
                 "service-network-unroutable",
                 "error",
                 host,
-                "no route to Service IP %s" % lookup["address"],
+                ("Service IP %s is routed into lo, a black hole" if via_lo else "no route to Service IP %s") % lookup["address"],
                 evidence,
                 "The routing decision happens before kube-proxy's DNAT can apply, so pods and host-network "
                 "components (calico-node, CoreDNS) get `dial tcp %s:443: connect: network is unreachable`." % lookup["address"],
@@ -629,7 +633,8 @@ def _pin_fix(recommendations, hosts):
     "shared-default-address",
     "the address on the default-route interface is the same on several hosts",
     severities=("error", "info"),
-    fix=Fix(role="hostnet_node_ip", opt_in="hostnet_node_ip_enabled"), scope="fleet",
+    fix=Fix(role="hostnet_node_ip", opt_in="hostnet_node_ip_enabled"),
+    scope="fleet",
 )
 def check_shared_default_address(facts_by_host, options):
     groups = {}
@@ -678,7 +683,8 @@ def check_shared_default_address(facts_by_host, options):
     "duplicate-node-identity",
     "hostname, MAC, machine-id or product_uuid shared by hosts",
     severities=("error",),
-    fix=Fix(role="hostnet_machine_id", opt_in="hostnet_machine_id_regenerate", only=("key", "machine_id")), scope="fleet",
+    fix=Fix(role="hostnet_machine_id", opt_in="hostnet_machine_id_regenerate", only=("key", "machine_id")),
+    scope="fleet",
 )
 def check_duplicate_identity(facts_by_host, options):
     groups = {}
@@ -724,7 +730,8 @@ def check_duplicate_identity(facts_by_host, options):
     "default-interface-not-cluster",
     "the default-route interface is not the one that reaches the other nodes",
     severities=("warning",),
-    fix=Fix(role="hostnet_node_ip", opt_in="hostnet_node_ip_enabled"), scope="fleet",
+    fix=Fix(role="hostnet_node_ip", opt_in="hostnet_node_ip_enabled"),
+    scope="fleet",
 )
 def check_default_interface(facts_by_host, options):
     findings = []

@@ -136,7 +136,7 @@ def test_cloud_init_template_is_fixed_too_and_mode_is_kept(fleet, tmp_path):
     assert fleet.exec("bad", ["cat", "/etc/cloud/templates/hosts.debian.tmpl"]).stdout == template.replace("::1 {{fqdn}}", "127.0.0.1\tlocalhost\n::1 {{fqdn}}")
     assert sh(fleet, "bad", "stat -c %a /etc/hosts").stdout.strip() == "640"
     with open(tmp_path / "hostnet-changes.json") as handle:
-        paths = [c["path"] for c in json.load(handle)["hosts"]["bad"]]
+        paths = [c["path"] for c in json.load(handle)["hosts"]["bad"]["changes"]]
     assert paths == ["/etc/hosts", "/etc/cloud/templates/hosts.debian.tmpl"]
 
 

@@ -38,4 +38,4 @@ def test_resolver_bounded_on_the_faulty_host_only(host):
 def test_audit_clean_and_idempotent(host):
     name = host.backend.get_hostname()
     assert report()["hosts"][name]["findings"] == []
-    assert changes()["hosts"][name] == []
+    assert changes()["hosts"][name]["changes"] == []

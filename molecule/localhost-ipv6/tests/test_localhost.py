@@ -42,4 +42,4 @@ def test_audit_clean_and_idempotent(host):
     assert report()["hosts"][name]["findings"] == []
     # The idempotence run found nothing before and changed nothing.
     assert report("before")["hosts"][name]["findings"] == []
-    assert changes()["hosts"][name] == []
+    assert changes()["hosts"][name]["changes"] == []

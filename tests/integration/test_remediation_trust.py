@@ -1,0 +1,251 @@
+"""Remediation you can trust, on stock test hosts (net.ipv4.ip_forward=0, as a
+fresh machine boots): the README command run verbatim from a directory with no
+report dir fixes one fault per host and proves each cure with the incident's
+client; an unreachable host does not stop the others; a fix that cannot be
+done whole changes nothing."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import CONNECT_PROBE, LISTENER, VENV_BIN, ansible_env, load_report, run_adhoc, run_module, run_playbook
+
+F1_HOSTS = "::1         localhost localhost.localdomain localhost6 localhost6.localdomain6\n127.0.0.1   centos7.Localdomain\n"
+DNS_FIRST = "hosts:          dns files\n"
+
+
+def sh(fleet, host, script, **kw):
+    return fleet.exec(host, ["sh", "-c", script], **kw)
+
+
+def probe(fleet, host, name, port):
+    return fleet.exec(host, ["python3", "-c", CONNECT_PROBE, name, str(port)]).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def fleet(make_fleet):
+    fleet = make_fleet(["f1", "f2", "f3", "clean"], stock=True)
+    for name in ("f1", "f2"):
+        fleet.exec(name, ["python3", "-c", LISTENER])
+    return fleet
+
+
+def inject(fleet):
+    gateway = fleet.state["gateway"]
+    sh(fleet, "f1", "cat > /etc/hosts && echo 1 > /proc/sys/net/ipv6/conf/lo/disable_ipv6", input_text=F1_HOSTS)
+    sh(
+        fleet,
+        "f2",
+        "ip route del default; iptables -t nat -A OUTPUT -d 10.96.0.1 -p tcp --dport 443 -j DNAT --to-destination %s:6443" % fleet.host("f2")["address"],
+    )
+    # Silent nameservers, each tried once for 1 s: a DNS-first lookup of localhost waits 3 s.
+    ns = "".join("nameserver %s\n" % a for a in fleet.state["silent_nameservers"]) + "options timeout:1 attempts:1\n"
+    sh(fleet, "f3", "cat > /etc/resolv.conf", input_text=ns)
+    sh(fleet, "f3", "cat > /etc/nsswitch.conf", input_text=DNS_FIRST)
+    return gateway
+
+
+def readme_remediate(fleet, cwd, inventory, *extra):
+    """`ansible-playbook kubeprep.hostnet.remediate -i inventory.ini -e hostnet_service_route_gateway=...`, from cwd."""
+    cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "kubeprep.hostnet.remediate", "-i", inventory] + list(extra)
+    return subprocess.run(cmd, cwd=str(cwd), env=ansible_env(fleet), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=600)
+
+
+def test_readme_command_fixes_fresh_hosts_and_proves_each_cure(fleet, tmp_path):
+    gateway = inject(fleet)
+    # The symptoms first, with the incidents' clients.
+    assert probe(fleet, "f1", "localhost", 6443).split()[0:2] == ["FAIL", "::1"]
+    assert probe(fleet, "f2", "10.96.0.1", 443).split()[0:3] == ["FAIL", "10.96.0.1", "ENETUNREACH"]
+    assert sh(fleet, "clean", "cat /proc/sys/net/ipv4/ip_forward").stdout.strip() == "0"  # stock
+    shutil.copy(os.path.join(fleet.state_dir, "inventory.ini"), str(tmp_path / "inventory.ini"))
+
+    result = readme_remediate(fleet, tmp_path, "inventory.ini", "-e", "hostnet_service_route_gateway=%s" % gateway)
+    assert result.returncode == 0, result.stdout[-6000:]
+    changes = json.loads((tmp_path / "hostnet-report" / "hostnet-changes.json").read_text())
+    assert {h: o["outcome"] for h, o in changes["hosts"].items()} == {"f1": "fixed", "f2": "fixed", "f3": "fixed", "clean": "fixed"}
+    after = load_report(str(tmp_path / "hostnet-report"))
+    assert after["summary"]["errors"] == 0, after["summary"]
+    assert os.path.exists(tmp_path / "hostnet-report" / "before" / "hostnet-report.json")
+    # The cures, with the same clients.
+    assert probe(fleet, "f1", "localhost", 6443).startswith("CONNECTED 127.0.0.1 ")
+    assert probe(fleet, "f2", "10.96.0.1", 443).startswith("CONNECTED 10.96.0.1 ")
+    lookup = probe(fleet, "f3", "localhost", 9)  # nothing listens on 9: only the lookup time matters
+    assert float(lookup.split()[-1]) < 1.0, lookup
+    # What the boot applies keeps ip_forward on (sysctl --system reads /etc/sysctl.conf last).
+    for host in ("f1", "f2", "f3", "clean"):
+        assert (
+            sh(fleet, host, "echo 0 > /proc/sys/net/ipv4/ip_forward; sysctl -q --system >/dev/null 2>&1; cat /proc/sys/net/ipv4/ip_forward").stdout.strip()
+            == "1"
+        )
+    # A second run changes nothing.
+    again = readme_remediate(fleet, tmp_path, "inventory.ini", "-e", "hostnet_service_route_gateway=%s" % gateway)
+    assert again.returncode == 0, again.stdout[-4000:]
+    second = json.loads((tmp_path / "hostnet-report" / "hostnet-changes.json").read_text())
+    assert {h: (o["outcome"], o["changes"]) for h, o in second["hosts"].items()} == {h: ("ok", []) for h in ("f1", "f2", "f3", "clean")}
+
+
+def test_unreachable_host_does_not_stop_the_others(fleet, tmp_path):
+    sh(fleet, "f1", "cat > /etc/hosts", input_text=F1_HOSTS)
+    inventory = tmp_path / "inventory.ini"
+    text = open(os.path.join(fleet.state_dir, "inventory.ini")).read()
+    gone = fleet.state["gateway"].rsplit(".", 1)[0] + ".99"  # inside the test subnet, nothing answers there
+    inventory.write_text(text.replace("[testhosts]\n", "[testhosts]\ngone ansible_host=%s ansible_ssh_timeout=3\n" % gone))
+    result = readme_remediate(fleet, tmp_path, "inventory.ini", "-e", "hostnet_service_route_gateway=%s" % fleet.state["gateway"])
+    assert result.returncode != 0
+    changes = json.loads((tmp_path / "hostnet-report" / "hostnet-changes.json").read_text())["hosts"]
+    assert changes["f1"]["outcome"] == "fixed" and changes["f1"]["changes"], changes["f1"]
+    assert changes["gone"]["outcome"] == "failed" and "not remediated: no hostnet facts" in changes["gone"]["summary"]
+    assert [m["rule"] for m in changes["gone"]["manual"]] == ["facts-missing"]
+    assert probe(fleet, "f1", "localhost", 6443).startswith("CONNECTED 127.0.0.1 ")
+    after = load_report(str(tmp_path / "hostnet-report"))
+    assert [f["id"] for f in after["hosts"]["gone"]["findings"]] == ["facts-missing"]
+    assert after["hosts"]["f1"]["findings"] == []
+
+
+def test_missing_gateway_is_needs_input_and_names_the_variable(fleet, tmp_path):
+    sh(fleet, "f2", "ip route del default")
+    result = run_playbook(fleet, "kubeprep.hostnet.remediate", "-l", "f2", "-e", "hostnet_report_dir=%s" % tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]  # nothing it was allowed to fix failed
+    outcome = json.loads((tmp_path / "hostnet-changes.json").read_text())["hosts"]["f2"]
+    assert outcome["outcome"] == "needs_input"
+    assert {tuple(n["variables"]) for n in outcome["needs_input"]} == {("hostnet_service_route_gateway",)}
+    assert "nothing was changed" in outcome["summary"]
+    assert "f2: needs input" in result.stdout
+    assert "default" not in sh(fleet, "f2", "ip route").stdout
+
+
+@pytest.mark.parametrize("gateway", ["127.0.0.1", "127.0.0.5", "NETWORK", "OWN", "10.99.0.1"])
+def test_black_hole_gateways_are_refused_before_any_change(fleet, tmp_path, gateway):
+    sh(fleet, "f2", "ip route del default 2>/dev/null; true")
+    net = fleet.state["gateway"].rsplit(".", 1)[0]
+    gateway = {"NETWORK": net + ".0", "OWN": fleet.host("f2")["address"]}.get(gateway, gateway)
+    before = sh(fleet, "f2", "ip route; ls /etc/network/if-up.d").stdout
+    result = run_playbook(
+        fleet, "kubeprep.hostnet.remediate", "-l", "f2", "-e", "hostnet_report_dir=%s" % tmp_path, "-e", "hostnet_service_route_gateway=%s" % gateway
+    )
+    assert result.returncode != 0
+    outcome = json.loads((tmp_path / "hostnet-changes.json").read_text())["hosts"]["f2"]
+    assert outcome["outcome"] == "failed" and "refusing gateway %s" % gateway in outcome["summary"], outcome
+    assert sh(fleet, "f2", "ip route; ls /etc/network/if-up.d").stdout == before
+    assert probe(fleet, "f2", "10.96.0.1", 443).split()[2] == "ENETUNREACH"
+
+
+def routes(fleet, host="clean"):
+    return sh(fleet, host, "ip route; ip -6 route; ls -R /etc/systemd/network /etc/network 2>/dev/null").stdout
+
+
+def route(fleet, args, *extra):
+    return run_module(fleet, "clean", "kubeprep.hostnet.hostnet_route", args, *extra)
+
+
+def test_persistence_is_decided_before_the_live_route(fleet):
+    gateway = fleet.state["gateway"]
+    before = routes(fleet)
+    for extra in ((), ("--check",)):  # check mode predicts the same failure
+        rc, result = route(fleet, {"dest": "10.97.0.0/16", "gateway": gateway, "persist": "systemd-networkd"}, *extra)
+        assert rc != 0 and result["changed"] is False
+        assert "no systemd-networkd .network file matches eth1" in result["msg"] and "nothing was changed" in result["msg"]
+        assert routes(fleet) == before
+
+
+def test_networkd_drop_in_directory_is_created(fleet):
+    gateway = fleet.state["gateway"]
+    sh(fleet, "clean", "mkdir -p /etc/systemd/network && printf '[Match]\\nName=eth1\\n[Network]\\nDHCP=no\\n' > /etc/systemd/network/10-eth1.network")
+    try:
+        rc, result = route(fleet, {"dest": "10.98.0.0/16", "gateway": gateway, "persist": "systemd-networkd"})
+        assert rc == 0 and result["changed"], result
+        dropin = "/etc/systemd/network/10-eth1.network.d/90-kubeprep-hostnet-route-10_98_0_0_16.conf"
+        assert result["persisted_path"] == dropin
+        assert "Destination=10.98.0.0/16" in sh(fleet, "clean", "cat %s" % dropin).stdout
+        rc, result = route(fleet, {"dest": "10.98.0.0/16", "gateway": gateway, "persist": "systemd-networkd"})
+        assert rc == 0 and not result["changed"]
+    finally:
+        sh(fleet, "clean", "rm -rf /etc/systemd/network/10-eth1.network*; ip route del 10.98.0.0/16 2>/dev/null; true")
+
+
+def test_ifupdown_without_if_up_d(fleet):
+    sh(fleet, "clean", "rm -rf /etc/network/if-up.d")
+    rc, result = route(fleet, {"dest": "10.95.0.0/16", "gateway": fleet.state["gateway"], "persist": "ifupdown"})
+    assert rc == 0 and result["changed"], result
+    assert "created /etc/network/if-up.d" in result["actions"]
+    assert sh(fleet, "clean", "stat -c %a /etc/network/if-up.d/kubeprep-hostnet-route-10_95_0_0_16").stdout.strip() == "755"
+
+
+def test_live_route_is_rolled_back_when_persisting_fails(fleet):
+    sh(fleet, "clean", "mkdir -p /etc/network/if-up.d && mount --bind /etc/network /etc/network && mount -o remount,bind,ro /etc/network")
+    try:
+        before = routes(fleet)
+        rc, result = route(fleet, {"dest": "10.94.0.0/16", "gateway": fleet.state["gateway"], "persist": "ifupdown"})
+        assert rc != 0 and result["changed"] is False, result
+        assert "the live route 10.94.0.0/16 via %s dev eth1 was removed again, nothing was changed" % fleet.state["gateway"] in result["msg"]
+        assert routes(fleet) == before
+    finally:
+        sh(fleet, "clean", "umount /etc/network")
+
+
+def test_host_routes_and_ipv6_routes_are_idempotent(fleet):
+    sh(fleet, "clean", "ip -6 addr add fd00:213::11/64 dev eth1 nodad")
+    cases = [
+        {"dest": "10.96.0.1/32", "gateway": fleet.state["gateway"], "persist": "none"},
+        {"dest": "fd00:96::/108", "gateway": "fd00:213::1", "persist": "none"},
+        {"dest": "default", "gateway": "fd00:213::1", "persist": "none"},
+    ]
+    for args in cases:
+        rc, result = route(fleet, args)
+        assert rc == 0 and result["changed"], (args, result)
+        rc, result = route(fleet, args)
+        assert rc == 0 and not result["changed"], (args, result)
+    sh(fleet, "clean", "ip route del 10.96.0.1/32; ip -6 route del fd00:96::/108; ip -6 route del default; ip -6 addr del fd00:213::11/64 dev eth1")
+
+
+def test_ifupdown_hook_quotes_and_never_overwrites_a_later_route(fleet):
+    gateway = fleet.state["gateway"]
+    rc, result = route(fleet, {"dest": "10.93.0.0/16", "gateway": gateway, "persist": "ifupdown"})
+    assert rc == 0, result
+    hook = "/etc/network/if-up.d/kubeprep-hostnet-route-10_93_0_0_16"
+    # The admin changes the route later; the next ifup must keep it.
+    sh(fleet, "clean", "ip route del 10.93.0.0/16; ip route add 10.93.0.0/16 dev eth1")
+    sh(fleet, "clean", "IFACE=eth1 %s" % hook)
+    assert sh(fleet, "clean", "ip route show 10.93.0.0/16").stdout.strip().startswith("10.93.0.0/16 dev eth1")
+    rc, result = route(fleet, {"dest": "10.92.0.0/16", "gateway": gateway, "interface": "eth1;reboot", "persist": "ifupdown"})
+    assert rc != 0 and "not an interface name" in result["msg"] and result["changed"] is False
+    sh(fleet, "clean", "ip route del 10.93.0.0/16")
+
+
+def test_ipv6_method_survives_an_admins_sysctl_conf(fleet, tmp_path):
+    """Debian links /etc/sysctl.conf as 99-sysctl.conf and sysctl --system reads it last: its
+    disable_ipv6 = 1 would undo the fix at every boot unless the remediation deals with it."""
+    sh(fleet, "f1", "cat > /etc/hosts && echo 1 > /proc/sys/net/ipv6/conf/lo/disable_ipv6", input_text=F1_HOSTS)
+    sh(fleet, "f1", "printf '# admin\\nnet.ipv6.conf.lo.disable_ipv6 = 1\\nvm.swappiness = 10\\n' > /etc/sysctl.conf")
+    result = run_playbook(
+        fleet, "kubeprep.hostnet.remediate", "-l", "f1", "-e", "hostnet_report_dir=%s" % tmp_path, "-e", "hostnet_localhost_method=ipv6", "--diff"
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "-net.ipv6.conf.lo.disable_ipv6 = 1" in result.stdout  # the diff shows the admin's line going
+    assert sh(fleet, "f1", "cat /etc/sysctl.conf").stdout.splitlines()[2] == "vm.swappiness = 10"
+    # What the boot does, then the client.
+    sh(fleet, "f1", "echo 1 > /proc/sys/net/ipv6/conf/lo/disable_ipv6; sysctl -q --system >/dev/null 2>&1; true")
+    assert probe(fleet, "f1", "localhost", 6443).startswith("CONNECTED ::1 ")
+    sh(fleet, "f1", "rm -f /etc/sysctl.conf")
+
+
+def test_sysctl_conflict_outside_etc_is_refused_with_nothing_changed(fleet):
+    sh(fleet, "clean", "mkdir -p /run/sysctl.d && echo 'net.ipv4.ip_forward = 0' > /run/sysctl.d/95-site.conf; echo 0 > /proc/sys/net/ipv4/ip_forward")
+    before = sh(fleet, "clean", "cat /etc/sysctl.d/90-kubeprep-hostnet.conf").stdout
+    try:
+        rc, result = run_module(fleet, "clean", "kubeprep.hostnet.hostnet_sysctl", {"name": "net.ipv4.ip_forward", "value": "1"})
+        assert rc != 0 and result["changed"] is False
+        assert "/run/sysctl.d/95-site.conf:1 sets 'net.ipv4.ip_forward = 0'" in result["msg"] and "nothing was changed" in result["msg"]
+        assert sh(fleet, "clean", "cat /proc/sys/net/ipv4/ip_forward").stdout.strip() == "0"
+        assert sh(fleet, "clean", "cat /etc/sysctl.d/90-kubeprep-hostnet.conf").stdout == before
+    finally:
+        sh(fleet, "clean", "rm -f /run/sysctl.d/95-site.conf; echo 1 > /proc/sys/net/ipv4/ip_forward")
+
+
+def test_sysctl_value_with_a_newline_is_refused(fleet):
+    proc = run_adhoc(fleet, "clean", "kubeprep.hostnet.hostnet_sysctl", {"name": "net.ipv4.ip_forward", "value": "1\nkernel.panic = 1"}, "-o")
+    assert proc.returncode != 0 and "one line of printable characters" in proc.stdout
+    assert "kernel.panic" not in sh(fleet, "clean", "cat /etc/sysctl.d/90-kubeprep-hostnet.conf").stdout
