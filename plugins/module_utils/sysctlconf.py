@@ -105,7 +105,7 @@ def comment_out(key, value, our_file):
 
     def edit(data):
         lines = (data or b"").splitlines(True)
-        wanted = dict((index, file_key) for index, file_key, file_value in assignments(data) if matches(file_key, key) and file_value != value)
+        wanted = {index for index, file_key, file_value in assignments(data) if matches(file_key, key) and file_value != value}
         actions = []
         for index in sorted(wanted):
             line = lines[index]
