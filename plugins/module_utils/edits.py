@@ -252,42 +252,158 @@ def ensure_resolv_options(data, timeout=None, attempts=None):
 # -- VAR="--flag=value ..." lines (/etc/default/kubelet, /etc/sysconfig/flanneld) ---------
 
 
-def ensure_env_flag(data, variable, flag, value):
-    """Make ``VARIABLE`` carry ``flag=value`` (replacing another value of that flag),
-    keeping its other arguments in order and every other line; add the line when missing."""
-    import shlex
+_SHELL_STOP = frozenset(" \t;&|<>()`")
 
+
+def shell_word(text, start):
+    """Scan the shell word at ``text[start:]`` as sh does for ``VAR=word``.
+
+    Returns ``(end, chars)``: ``chars`` is the value after quote removal, one
+    ``(char, raw_start, raw_end, context)`` per value character, context ``sq``,
+    ``dq`` or ``uq``. Expansions (``$HOME``) stay text: they are never evaluated here,
+    and an edit keeps them where they were, in the same quotes."""
+    chars = []
+    i = start
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c in _SHELL_STOP:
+            break
+        if c == "'":
+            j = text.find("'", i + 1)
+            if j < 0:
+                raise ValueError("unterminated ' quote")
+            chars.extend((text[k], k, k + 1, "sq") for k in range(i + 1, j))
+            i = j + 1
+        elif c == '"':
+            k = i + 1
+            while True:
+                if k >= n:
+                    raise ValueError('unterminated " quote')
+                d = text[k]
+                if d == '"':
+                    break
+                if d == "\\" and k + 1 < n and text[k + 1] in '$`"\\':
+                    chars.append((text[k + 1], k, k + 2, "dq"))
+                    k += 2
+                    continue
+                chars.append((d, k, k + 1, "dq"))
+                k += 1
+            i = k + 1
+        elif c == "\\":
+            if i + 1 >= n:
+                raise ValueError("a backslash ends the line")
+            chars.append((text[i + 1], i, i + 2, "uq"))
+            i += 2
+        else:
+            chars.append((c, i, i + 1, "uq"))
+            i += 1
+    return i, chars
+
+
+def _words(chars):
+    """The value split at whitespace (how $VAR expands unquoted, in sh and in systemd): lists of chars."""
+    words, current = [], []
+    for item in chars:
+        if item[0] in " \t\n":
+            if current:
+                words.append(current)
+                current = []
+        else:
+            current.append(item)
+    if current:
+        words.append(current)
+    return words
+
+
+def ensure_env_flag(data, variable, flag, value):
+    """Make ``VARIABLE`` carry ``flag=value`` in a shell-sourced environment file.
+
+    The shell uses the last assignment, so that line is edited. Only the flag's own
+    text changes: the last occurrence (``--flag=x`` or ``--flag x``) is replaced in
+    place and earlier ones are removed; without one, `` flag=value`` is added at the
+    end of the value, inside its quotes. Every other argument keeps its bytes and
+    quoting (``'$HOME'`` stays single-quoted), and a trailing comment stays. A
+    flag whose text mixes quoting styles is a clear error, not a guess. ``value``
+    must be shell-safe (the module checks it)."""
     lines = split_lines(data)
     nl = newline_of(lines)
-    pattern = re.compile(rb"^(\s*(?:export\s+)?" + re.escape(variable.encode()) + rb"=)(.*?)(\r?\n)?$")
+    pattern = re.compile(r"^(\s*(?:export\s+)?" + re.escape(variable) + r"=)")
     wanted = "%s=%s" % (flag, value)
-    for index, line in enumerate(lines):
-        match = pattern.match(line)
-        if not match:
+    index = None
+    for number, line in enumerate(lines):
+        if pattern.match(line.decode("utf-8", "replace")):
+            index = number
+    if index is None:
+        if lines and not lines[-1].endswith((b"\n", b"\r")):
+            lines[-1] += nl
+        lines.append(('%s="%s"' % (variable, wanted)).encode("utf-8") + nl)
+        return b"".join(lines), ['added %s="%s"' % (variable, wanted)]
+    raw = lines[index]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError("cannot parse %s on line %d: not UTF-8" % (variable, index + 1)) from exc
+    body = text.rstrip("\r\n")
+    ending = text[len(body) :]
+    start = pattern.match(body).end()
+    try:
+        end, chars = shell_word(body, start)
+    except ValueError as exc:
+        raise ValueError("cannot parse %s on line %d: %s" % (variable, index + 1, exc)) from exc
+    words = _words(chars)
+    spans = []  # (first word, last word) of each occurrence of the flag
+    position = 0
+    while position < len(words):
+        word = "".join(c[0] for c in words[position])
+        if word == flag and position + 1 < len(words):
+            spans.append((position, position + 1))
+            position += 2
             continue
-        try:
-            # The shell value first (VAR="a b" -> "a b"), then the arguments inside it.
-            args = shlex.split(" ".join(shlex.split(match.group(2).decode("utf-8"), comments=True)))
-        except ValueError as exc:
-            raise ValueError("cannot parse %s on line %d: %s" % (variable, index + 1, exc)) from exc
-        kept = []
-        skip_next = False
-        for arg in args:
-            if skip_next:
-                skip_next = False
-                continue
-            if arg == flag:
-                skip_next = True  # "--flag value" form
-                continue
-            if arg.startswith(flag + "="):
-                continue
-            kept.append(arg)
-        new_args = kept + [wanted]
-        if new_args == args:
-            return data, []
-        lines[index] = match.group(1) + ('"%s"' % " ".join(new_args)).encode("utf-8") + (match.group(3) or nl)
-        return b"".join(lines), ["%s: set %s" % (variable, wanted)]
-    if lines and not lines[-1].endswith((b"\n", b"\r")):
-        lines[-1] += nl
-    lines.append(('%s="%s"' % (variable, wanted)).encode("utf-8") + nl)
-    return b"".join(lines), ['added %s="%s"' % (variable, wanted)]
+        if word.startswith(flag + "=") or word == flag:
+            spans.append((position, position))
+        position += 1
+    if spans and len(spans) == 1 and "".join(c[0] for c in words[spans[0][0]]) == wanted and spans[0][0] == spans[0][1]:
+        return data, []
+    edits_at = []  # (raw start, raw end, replacement), applied right to left
+    for number, (first, last) in enumerate(spans):
+        items = [c for w in words[first : last + 1] for c in w]
+        contexts = {c[3] for c in items}
+        raw_start, raw_end = items[0][1], items[-1][2]
+        inner = [c for c in chars if raw_start <= c[1] < raw_end]
+        if len(contexts) != 1 or {c[3] for c in inner} != contexts or any(body[k] in "'\"" for k in range(raw_start, raw_end) if contexts == {"uq"}):
+            raise ValueError("cannot edit %s in %s on line %d safely: its text mixes quoting styles; set it by hand" % (flag, variable, index + 1))
+        if number == len(spans) - 1:
+            replacement = wanted
+        else:  # an earlier occurrence goes, with the whitespace before it
+            replacement = ""
+            previous = [c for c in chars if c[2] <= raw_start]
+            following = [c for c in chars if c[1] >= raw_end]
+            if previous and previous[-1][0] in " \t" and previous[-1][3] == items[0][3]:
+                while previous and previous[-1][0] in " \t" and previous[-1][3] == items[0][3]:
+                    raw_start = previous.pop()[1]
+            else:
+                while following and following[0][0] in " \t" and following[0][3] == items[0][3]:
+                    raw_end = following.pop(0)[2]
+        edits_at.append((raw_start, raw_end, replacement))
+    if not spans:
+        has_value = any(c[0] not in " \t\n" for c in chars)
+        addition = (" " if has_value else "") + wanted
+        if not chars:
+            if end > start:  # VAR="" or VAR='': inside the quotes
+                edits_at.append((end - 1, end - 1, addition))
+            else:
+                edits_at.append((end, end, '"%s"' % addition))
+        else:
+            last = chars[-1]
+            if last[3] == "uq":
+                edits_at.append((last[2], last[2], '"%s"' % addition))
+            else:
+                edits_at.append((last[2], last[2], addition))
+    for raw_start, raw_end, replacement in sorted(edits_at, reverse=True):
+        body = body[:raw_start] + replacement + body[raw_end:]
+    new_line = (body + (ending or nl)).encode("utf-8")
+    if new_line == raw:
+        return data, []
+    lines[index] = new_line
+    return b"".join(lines), ["%s: set %s" % (variable, wanted)]

@@ -88,8 +88,11 @@ def main():
     p = module.params
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", p["variable"]):
         module.fail_json(msg="invalid variable name %r" % p["variable"])
-    if not re.match(r"^--?[A-Za-z0-9][A-Za-z0-9_.-]*$", p["flag"]) or any(c in p["value"] for c in "\"'\\$`\n"):
-        module.fail_json(msg="invalid flag or value: %r %r" % (p["flag"], p["value"]))
+    if not re.fullmatch(r"--?[A-Za-z0-9][A-Za-z0-9_.-]*", p["flag"]) or not re.fullmatch(r"[A-Za-z0-9_.:/@%+,=-]+", p["value"]):
+        module.fail_json(
+            msg="invalid flag or value: %r %r (a value is one shell-safe word: letters, digits and _.:/@%%+,=-); nothing was changed" % (p["flag"], p["value"]),
+            changed=False,
+        )
     result = filewrite.apply_edit(
         module, p["path"], lambda data: edits.ensure_env_flag(data, p["variable"], p["flag"], p["value"]), create=p["create"], backup=p["backup"]
     )

@@ -83,15 +83,26 @@ def main():
     )
     p = module.params
     if p["timeout"] is not None and not 1 <= p["timeout"] <= resolvconf.MAX_TIMEOUT:
-        module.fail_json(msg="timeout must be 1-%d" % resolvconf.MAX_TIMEOUT)
+        module.fail_json(msg="timeout must be 1-%d; nothing was changed" % resolvconf.MAX_TIMEOUT, changed=False)
     if p["attempts"] is not None and not 1 <= p["attempts"] <= resolvconf.MAX_ATTEMPTS:
-        module.fail_json(msg="attempts must be 1-%d" % resolvconf.MAX_ATTEMPTS)
+        module.fail_json(msg="attempts must be 1-%d; nothing was changed" % resolvconf.MAX_ATTEMPTS, changed=False)
     path = p["path"]
     owner = None
-    target = os.readlink(path) if os.path.islink(path) else ""
+    # Every link of the chain (/etc/resolv.conf -> ../run/resolv.conf -> /run/systemd/resolve/stub-resolv.conf).
+    chain = []
+    current = path
+    for _hop in range(40):
+        if not os.path.islink(current):
+            break
+        link = os.readlink(current)
+        current = os.path.normpath(os.path.join(os.path.dirname(current), link))
+        chain.append(link)
+        chain.append(current)
+    chain.append(os.path.realpath(path))
     for marker, name in (("systemd/resolve", "systemd-resolved"), ("NetworkManager", "NetworkManager"), ("resolvconf", "resolvconf")):
-        if marker in target:
+        if any(marker in hop for hop in chain):
             owner = name
+            break
     if owner is None and os.path.isfile(path):
         try:
             with open(path) as handle:

@@ -209,7 +209,7 @@ def main():
 
     # 1. The gateway must be a real next hop on a directly connected network (never a guess).
     via, error = ip.route_get(gateway)
-    problem = error and "ip route get %s: %s" % (gateway, error) or check_gateway(gateway, via, ip.addresses())
+    problem = error and "%s is not on a directly connected network (ip route get: %s)" % (gateway, error) or check_gateway(gateway, via, ip.addresses())
     if problem:
         module.fail_json(msg="refusing gateway %s: %s; nothing was changed" % (gateway, problem), **result)
     interface = p["interface"] or via["dev"]
@@ -316,15 +316,9 @@ def main():
         result["changed"] = result["live_changed"] or persisted
     elif persist is not None:
         path, edit, mode, directory = persist
-        if not os.path.isdir(directory) and not module.check_mode:
-            try:
-                os.mkdir(directory, 0o755)  # our own drop-in directory (systemd-networkd .network.d, if-up.d)
-            except OSError as exc:
-                module.fail_json(msg="cannot create %s: %s" % (directory, exc.strerror or exc), **result)
-            result.setdefault("actions", []).append("created %s" % directory)
-        written = filewrite.apply_edit(module, path, edit, create=True, mode=mode)
+        written = filewrite.apply_edit(module, path, edit, create=True, mode=mode, create_dir=True)
         result["persisted_path"] = path
-        result["actions"] = result.get("actions", []) + written["actions"]
+        result["actions"] = written["actions"]
         if written.get("diff"):
             result.setdefault("diff", []).append(written["diff"])
         result["changed"] = result["live_changed"] or written["changed"]

@@ -133,16 +133,16 @@ def test_two_runs_at_once_lose_no_update(fleet):
     pauses 1 s after reading the file, so without the lock the second would write
     back what it read and drop the first one's key."""
     conf = "/etc/sysctl.d/90-kubeprep-hostnet.conf"
-    lock = "/run/lock/kubeprep-hostnet-etc_sysctl.d_90-kubeprep-hostnet.conf.lock"
+    lock_dir = "/run/kubeprep-hostnet"
     args = [{"name": "net.ipv4.ip_forward", "value": "1", "apply": False}, {"name": "net.ipv6.conf.lo.disable_ipv6", "value": "0", "apply": False}]
     payloads = kept_payload(fleet, "race", "hostnet_sysctl", args[0], copies=2)
     for index, item in enumerate(args):
         sh(fleet, "race", "cat > /root/args%d.json" % index, input_text=json.dumps(item))
 
     def race(lock_usable):
-        sh(fleet, "race", "rm -rf /run/lock; mkdir -p /run/lock; printf '# mine\\n' > %s" % conf)
-        if not lock_usable:  # a directory where the lock file goes: open() fails, no lock is taken
-            sh(fleet, "race", "mkdir " + lock)
+        sh(fleet, "race", "rm -rf %s; printf '# mine\\n' > %s" % (lock_dir, conf))
+        if not lock_usable:  # a lock directory others could write to is refused: no lock is taken
+            sh(fleet, "race", "mkdir -m 0777 %s && chmod 0777 %s" % (lock_dir, lock_dir))
         runs = " & ".join(
             "python3 /root/driver.py %s /etc/sysctl.d pause 1.0 < /root/args%d.json > /root/out%d.json" % (p, i, i) for i, p in enumerate(payloads)
         )
@@ -156,6 +156,29 @@ def test_two_runs_at_once_lose_no_update(fleet):
     # The control: the same race with no lock loses one key, so the test above can fail.
     lines = race(lock_usable=False)
     assert len(lines) == 2, lines
+
+
+def test_a_local_user_cannot_stall_a_run_with_a_lock_file(fleet):
+    """The old lock place, /run/lock (mode 1777), let any user hold the lock; the new one is root's, 0700."""
+    sh(
+        fleet,
+        "race",
+        "id kpuser >/dev/null 2>&1 || useradd -M -d /tmp -s /bin/sh kpuser; mkdir -p /run/lock; chmod 1777 /run/lock; rm -rf /run/kubeprep-hostnet",
+    )
+    holder = "import fcntl, time; h = open('/run/lock/kubeprep-hostnet-etc_hosts.lock', 'a'); fcntl.flock(h, fcntl.LOCK_EX); time.sleep(60)"
+    sh(fleet, "race", 'su kpuser -c "python3 -c \\"%s\\"" >/dev/null 2>&1 &' % holder)
+    try:
+        rc, result = run_module(fleet, "race", "kubeprep.hostnet.hostnet_hosts", {})
+        assert rc == 0, result
+        info = sh(fleet, "race", "stat -c '%a %U' /run/kubeprep-hostnet").stdout.split()
+        assert info == ["700", "root"]
+        # A lock directory another user could write to is not used at all.
+        sh(fleet, "race", "rm -rf /run/kubeprep-hostnet && mkdir -m 0777 /run/kubeprep-hostnet && chmod 0777 /run/kubeprep-hostnet")
+        rc, result = run_module(fleet, "race", "kubeprep.hostnet.hostnet_hosts", {})
+        assert rc == 0, result
+        assert sh(fleet, "race", "ls /run/kubeprep-hostnet").stdout == ""
+    finally:
+        sh(fleet, "race", "pkill -u kpuser python3; rm -rf /run/kubeprep-hostnet; true")
 
 
 # -- bad input --------------------------------------------------------------------------

@@ -95,6 +95,37 @@ def test_read_only_bind_mounted_hosts_file(fleet):
         sh(fleet, "bad", "umount /etc/hosts")
 
 
+def test_bind_mounted_hosts_file_names_unsafe_writes(fleet):
+    """Without unsafe_writes a rename cannot replace a bind-mounted file: say so, before any write."""
+    sh(fleet, "bad", "cat > /etc/hosts", input_text=F1_HOSTS)
+    sh(fleet, "bad", "mount --bind /etc/hosts /etc/hosts")
+    try:
+        for extra in ((), ("--check",)):
+            rc, result = run_module(fleet, "bad", "kubeprep.hostnet.hostnet_hosts", {}, *extra)
+            assert rc != 0 and result["changed"] is False, result
+            assert "is a mount point" in result["msg"] and "unsafe_writes: true" in result["msg"] and "nothing was changed" in result["msg"]
+            assert "failed final rename" not in result["msg"]
+        assert fleet.exec("bad", ["cat", "/etc/hosts"]).stdout == F1_HOSTS
+    finally:
+        sh(fleet, "bad", "umount /etc/hosts")
+
+
+def test_resolv_conf_through_a_chain_of_links_is_left_to_its_owner(fleet):
+    """/etc/resolv.conf -> ../run/resolv.conf -> /run/systemd/resolve/stub-resolv.conf: the owner is the last hop."""
+    sh(fleet, "bad", "mkdir -p /run/systemd/resolve && echo 'nameserver 127.0.0.53' > /run/systemd/resolve/stub-resolv.conf")
+    sh(
+        fleet,
+        "bad",
+        "cp /etc/resolv.conf /root/resolv.saved; ln -sfn /run/systemd/resolve/stub-resolv.conf /run/resolv.conf; rm -f /etc/resolv.conf; ln -s ../run/resolv.conf /etc/resolv.conf",
+    )
+    try:
+        rc, result = run_module(fleet, "bad", "kubeprep.hostnet.hostnet_resolv_conf", {"timeout": 1})
+        assert rc != 0 and result["owner"] == "systemd-resolved" and result["changed"] is False, result
+        assert fleet.exec("bad", ["cat", "/run/systemd/resolve/stub-resolv.conf"]).stdout == "nameserver 127.0.0.53\n"
+    finally:
+        sh(fleet, "bad", "rm -f /etc/resolv.conf; cp /root/resolv.saved /etc/resolv.conf")
+
+
 def test_bind_mounted_hosts_file_with_unsafe_writes(fleet):
     """Containers bind-mount /etc/hosts: a rename cannot replace it, unsafe_writes writes in place."""
     sh(fleet, "bad", "cat > /etc/hosts", input_text=F1_HOSTS)

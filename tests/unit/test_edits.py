@@ -144,9 +144,19 @@ def test_key_value():
         (b"KUBELET_EXTRA_ARGS=\n", b'KUBELET_EXTRA_ARGS="--node-ip=10.1.1.1"\n'),
         (
             b'# keep\nKUBELET_EXTRA_ARGS="--max-pods=200 --node-ip=10.0.2.15 --v=2"\r\n',
-            b'# keep\nKUBELET_EXTRA_ARGS="--max-pods=200 --v=2 --node-ip=10.1.1.1"\r\n',
+            b'# keep\nKUBELET_EXTRA_ARGS="--max-pods=200 --node-ip=10.1.1.1 --v=2"\r\n',
         ),
-        (b"KUBELET_EXTRA_ARGS='--node-ip 10.0.2.15 --v=2'\n", b'KUBELET_EXTRA_ARGS="--v=2 --node-ip=10.1.1.1"\n'),
+        (b"KUBELET_EXTRA_ARGS='--node-ip 10.0.2.15 --v=2'\n", b"KUBELET_EXTRA_ARGS='--node-ip=10.1.1.1 --v=2'\n"),
+        # The shell uses the last assignment; a comment stays.
+        (
+            b'KUBELET_EXTRA_ARGS="--v=2"\nKUBELET_EXTRA_ARGS="--v=4" # last wins\n',
+            b'KUBELET_EXTRA_ARGS="--v=2"\nKUBELET_EXTRA_ARGS="--v=4 --node-ip=10.1.1.1" # last wins\n',
+        ),
+        # Single quotes keep $HOME unexpanded; quotes inside double quotes are kept byte for byte.
+        (b"KUBELET_EXTRA_ARGS='--root-dir=$HOME/kubelet'\n", b"KUBELET_EXTRA_ARGS='--root-dir=$HOME/kubelet --node-ip=10.1.1.1'\n"),
+        (b"KUBELET_EXTRA_ARGS=--foo='a b'\n", b"KUBELET_EXTRA_ARGS=--foo='a b --node-ip=10.1.1.1'\n"),
+        (b'KUBELET_EXTRA_ARGS=""\n', b'KUBELET_EXTRA_ARGS="--node-ip=10.1.1.1"\n'),
+        (b'export KUBELET_EXTRA_ARGS="--node-ip=1.1.1.1 --v=2 --node-ip=2.2.2.2"\n', b'export KUBELET_EXTRA_ARGS="--v=2 --node-ip=10.1.1.1"\n'),
         (b"OTHER=1", b'OTHER=1\nKUBELET_EXTRA_ARGS="--node-ip=10.1.1.1"\n'),
     ],
 )
@@ -154,6 +164,36 @@ def test_env_flag(before, after):
     new, actions = edits.ensure_env_flag(before, "KUBELET_EXTRA_ARGS", "--node-ip", "10.1.1.1")
     assert new == after and actions
     assert edits.ensure_env_flag(new, "KUBELET_EXTRA_ARGS", "--node-ip", "10.1.1.1") == (new, [])
+
+
+def shell_value(data, variable):
+    """What sh computes for the variable after sourcing the file (the consumer's view)."""
+    import subprocess
+
+    return subprocess.run(["sh", "-c", '. /dev/stdin; printf %s "$' + variable + '"'], input=data, stdout=subprocess.PIPE, check=True).stdout
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        b"KUBELET_EXTRA_ARGS='--root-dir=$HOME/kubelet --node-ip=10.0.2.15'\n",
+        b"KUBELET_EXTRA_ARGS=--foo='a b'\n",
+        b'KUBELET_EXTRA_ARGS="--v=2"\nKUBELET_EXTRA_ARGS="--cgroup-driver=systemd --node-ip 10.0.2.15"  # pinned\n',
+        b'KUBELET_EXTRA_ARGS="--a=\\$x --b=\\"q\\""\n',
+    ],
+)
+def test_env_flag_keeps_what_the_shell_computes_for_other_arguments(before):
+    new, _actions = edits.ensure_env_flag(before, "KUBELET_EXTRA_ARGS", "--node-ip", "10.1.1.1")
+    old_value, new_value = shell_value(before, "KUBELET_EXTRA_ARGS"), shell_value(new, "KUBELET_EXTRA_ARGS")
+    others = [w for w in old_value.split() if not w.startswith(b"--node-ip") and w != b"10.0.2.15"]
+    assert new_value.split() == others + [b"--node-ip=10.1.1.1"] or new_value.split()[: len(others)] == others
+    assert b"--node-ip=10.1.1.1" in new_value.split()
+    assert [w for w in new_value.split() if not w.startswith(b"--node-ip")] == others
+
+
+def test_env_flag_mixed_quoting_is_refused():
+    with pytest.raises(ValueError, match="mixes quoting styles"):
+        edits.ensure_env_flag(b"KUBELET_EXTRA_ARGS=--node-ip='1.1.1.1'\n", "KUBELET_EXTRA_ARGS", "--node-ip", "10.1.1.1")
 
 
 def test_env_flag_unparsable_is_a_clear_error():

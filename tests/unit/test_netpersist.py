@@ -23,8 +23,15 @@ def apply(renderer, root, dest="10.96.0.0/12", gw="192.168.56.1", iface="enp0s8"
 def test_ifupdown_hook(tmp_path):
     path, text, mode = apply(netpersist.ifupdown, tmp_path)
     assert path.endswith("etc/network/if-up.d/kubeprep-hostnet-route-10_96_0_0_12") and mode == 0o755
-    assert '[ "$IFACE" = "enp0s8" ] || exit 0' in text
-    assert "ip route replace 10.96.0.0/12 via 192.168.56.1 dev enp0s8" in text
+    assert '[ "$IFACE" = enp0s8 ] || exit 0' in text
+    # Add-only: a route the admin set later for the same destination is never overwritten at ifup.
+    assert '[ -n "$(ip route show exact 10.96.0.0/12)" ] || ip route add 10.96.0.0/12 via 192.168.56.1 dev enp0s8' in text
+
+
+@pytest.mark.parametrize("name", ["eth1;reboot", "a b", "$(id)", "x" * 16, ".."])
+def test_interface_names_that_config_or_shell_could_misread_are_refused(name):
+    with pytest.raises(ValueError, match="not an interface name"):
+        netpersist.ifupdown("10.96.0.0/12", "192.168.56.1", name)
 
 
 def test_network_scripts_keeps_existing_routes(tmp_path):

@@ -167,7 +167,8 @@ def test_ifupdown_hook_is_valid_shell(dest, gateway, iface):
     text, _actions = edit(None)
     assert mode == 0o755 and os.path.basename(path) == "kubeprep-hostnet-route-%s" % netpersist.slug(dest)
     assert subprocess.run(["sh", "-n"], input=text, check=False).returncode == 0
-    assert ("ip route replace %s via %s dev %s\n" % (dest, gateway, iface)).encode() in text
+    assert ("|| ip route add %s via %s dev %s\n" % (dest, gateway, iface)).encode() in text
+    assert ('[ "$IFACE" = %s ] || exit 0\n' % iface).encode() in text
 
 
 @SETTINGS
