@@ -113,11 +113,8 @@ def test_bind_mounted_hosts_file_names_unsafe_writes(fleet):
 def test_resolv_conf_through_a_chain_of_links_is_left_to_its_owner(fleet):
     """/etc/resolv.conf -> ../run/resolv.conf -> /run/systemd/resolve/stub-resolv.conf: the owner is the last hop."""
     sh(fleet, "bad", "mkdir -p /run/systemd/resolve && echo 'nameserver 127.0.0.53' > /run/systemd/resolve/stub-resolv.conf")
-    sh(
-        fleet,
-        "bad",
-        "cp /etc/resolv.conf /root/resolv.saved; ln -sfn /run/systemd/resolve/stub-resolv.conf /run/resolv.conf; rm -f /etc/resolv.conf; ln -s ../run/resolv.conf /etc/resolv.conf",
-    )
+    sh(fleet, "bad", "cp /etc/resolv.conf /root/resolv.saved; ln -sfn /run/systemd/resolve/stub-resolv.conf /run/resolv.conf")
+    sh(fleet, "bad", "rm -f /etc/resolv.conf; ln -s ../run/resolv.conf /etc/resolv.conf")
     try:
         rc, result = run_module(fleet, "bad", "kubeprep.hostnet.hostnet_resolv_conf", {"timeout": 1})
         assert rc != 0 and result["owner"] == "systemd-resolved" and result["changed"] is False, result
