@@ -89,6 +89,10 @@ persisted_path:
   description: The file written (or C(nmcli) for NetworkManager).
   returned: success
   type: str
+gateway_neighbour:
+  description: The gateway's neighbour state when it was checked (for example C(REACHABLE)).
+  returned: when checked
+  type: str
 management_connection:
   description: The controller address seen in C(SSH_CONNECTION) and its route before the change.
   returned: when connected over SSH
@@ -98,6 +102,8 @@ management_connection:
 import ipaddress
 import json
 import os
+import socket
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -152,6 +158,32 @@ class Ip:
     def run(self, *args):
         return self.module.run_command([self.path] + list(args), environ_update={"LC_ALL": "C"})
 
+    def neighbour(self, gateway, interface, timeout):
+        """Whether ``gateway`` answers ARP / neighbour discovery on ``interface``: (ok, state seen).
+        A datagram to its discard port makes the kernel resolve it; the neighbour table says how that went."""
+        links, _error = self.json("link", "show", "dev", interface)
+        if links and "NOARP" in (links[0].get("flags") or []):
+            return True, "NOARP interface"
+        family = socket.AF_INET6 if ":" in gateway else socket.AF_INET
+        deadline = time.monotonic() + timeout
+        state = "none"
+        while True:
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            try:
+                sock.sendto(b"kubeprep.hostnet neighbour check", (gateway, 9))
+            except (IOError, OSError):
+                pass
+            finally:
+                sock.close()
+            data, _error = self.json("neigh", "show", gateway, "dev", interface)
+            states = (data[0].get("state") or []) if data else []
+            state = ",".join(states) or "none"
+            if set(states) & {"REACHABLE", "STALE", "DELAY", "PROBE", "PERMANENT", "NOARP"}:
+                return True, state
+            if "FAILED" in states or time.monotonic() > deadline:
+                return False, state
+            time.sleep(0.1)
+
 
 def _path_of(route):
     return {k: route.get(k) for k in ("dev", "gateway")}
@@ -187,6 +219,7 @@ def main():
             interface=dict(type="str"),
             persist=dict(type="str", default="auto", choices=["auto", "none"] + list(netpersist.MANAGERS)),
             live=dict(type="bool", default=True),
+            neighbour_timeout=dict(type="float", default=4.0),
         ),
         supports_check_mode=True,
     )
@@ -216,6 +249,15 @@ def main():
     if via["dev"] != interface:
         module.fail_json(msg="gateway %s is reached through %s, not %s; nothing was changed" % (gateway, via["dev"], interface), **result)
     result["interface"] = interface
+    if p["neighbour_timeout"] > 0:
+        answers, state = ip.neighbour(gateway, interface, p["neighbour_timeout"])
+        result["gateway_neighbour"] = state
+        if not answers:
+            module.fail_json(
+                msg="refusing gateway %s: it does not answer %s on %s (neighbour state %s after %.0f s): every packet routed to it "
+                "would be lost; nothing was changed" % (gateway, "neighbour discovery" if version == 6 else "ARP", interface, state, p["neighbour_timeout"]),
+                **result,
+            )
 
     # 2. The management connection must not be captured by the new route.
     client = (os.environ.get("SSH_CONNECTION") or "").split()[:1]

@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from conftest import CONNECT_PROBE, LISTENER, VENV_BIN, ansible_env, load_report, run_adhoc, run_module, run_playbook
+from testhosts import run as harness_run
 
 F1_HOSTS = "::1         localhost localhost.localdomain localhost6 localhost6.localdomain6\n127.0.0.1   centos7.Localdomain\n"
 DNS_FIRST = "hosts:          dns files\n"
@@ -119,11 +120,12 @@ def test_missing_gateway_is_needs_input_and_names_the_variable(fleet, tmp_path):
     assert "default" not in sh(fleet, "f2", "ip route").stdout
 
 
-@pytest.mark.parametrize("gateway", ["127.0.0.1", "127.0.0.5", "NETWORK", "OWN", "10.99.0.1"])
+@pytest.mark.parametrize("gateway", ["127.0.0.1", "127.0.0.5", "NETWORK", "OWN", "10.99.0.1", "SILENT"])
 def test_black_hole_gateways_are_refused_before_any_change(fleet, tmp_path, gateway):
     sh(fleet, "f2", "ip route del default 2>/dev/null; true")
     net = fleet.state["gateway"].rsplit(".", 1)[0]
-    gateway = {"NETWORK": net + ".0", "OWN": fleet.host("f2")["address"]}.get(gateway, gateway)
+    # SILENT: on the subnet, but nothing there answers ARP (a gateway that is down, or a typo).
+    gateway = {"NETWORK": net + ".0", "OWN": fleet.host("f2")["address"], "SILENT": net + ".77"}.get(gateway, gateway)
     before = sh(fleet, "f2", "ip route; ls /etc/network/if-up.d").stdout
     result = run_playbook(
         fleet, "kubeprep.hostnet.remediate", "-l", "f2", "-e", "hostnet_report_dir=%s" % tmp_path, "-e", "hostnet_service_route_gateway=%s" % gateway
@@ -190,6 +192,7 @@ def test_live_route_is_rolled_back_when_persisting_fails(fleet):
 
 def test_host_routes_and_ipv6_routes_are_idempotent(fleet):
     sh(fleet, "clean", "ip -6 addr add fd00:213::11/64 dev eth1 nodad")
+    harness_run(["ip", "-n", fleet.state["switch_ns"], "addr", "add", "fd00:213::1/64", "dev", "br0", "nodad"])
     cases = [
         {"dest": "10.96.0.1/32", "gateway": fleet.state["gateway"], "persist": "none"},
         {"dest": "fd00:96::/108", "gateway": "fd00:213::1", "persist": "none"},
@@ -201,6 +204,7 @@ def test_host_routes_and_ipv6_routes_are_idempotent(fleet):
         rc, result = route(fleet, args)
         assert rc == 0 and not result["changed"], (args, result)
     sh(fleet, "clean", "ip route del 10.96.0.1/32; ip -6 route del fd00:96::/108; ip -6 route del default; ip -6 addr del fd00:213::11/64 dev eth1")
+    harness_run(["ip", "-n", fleet.state["switch_ns"], "addr", "del", "fd00:213::1/64", "dev", "br0"])
 
 
 def test_ifupdown_hook_quotes_and_never_overwrites_a_later_route(fleet):
