@@ -192,6 +192,18 @@ ansible_facts:
           description: Network configuration systems found, each with the files that show it.
           type: list
           elements: dict
+        container_network:
+          description: C(docker_daemon_json) (C(/etc/docker/daemon.json)), C(docker_options) when docker's options file
+            is present, and C(flannel_subnet_env) (C(/run/flannel/subnet.env)), each a file fact (C(status), C(path),
+            and the values read, for example C(bip), C(mtu), C(FLANNEL_SUBNET)).
+          type: dict
+        node_pinning:
+          description: What pins the node's interface today, C(kubelet_file) and C(kubelet_node_ip) (C(--node-ip) in
+            C(KUBELET_EXTRA_ARGS)), C(flannel_iface) (C(-iface) in C(FLANNEL_OPTIONS)); null where unset.
+          type: dict
+        tools:
+          description: C(ip), the path of the iproute2 command used (null when missing). Only for the running system.
+          type: dict
         datastore_rtt:
           description: Per endpoint, C(connect) and C(request) with C(samples_ms), C(median_ms), C(worst_ms), the
             C(http_status), and C(errors). Only when O(datastore_endpoints) is set.
