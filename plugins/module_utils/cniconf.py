@@ -65,3 +65,47 @@ def flag_values(arguments):
             value = args[index + 1]
         values[name] = value
     return values
+
+
+def set_daemon_json_keys(data, values):
+    """Set top-level keys of a daemon.json in place: an existing key's value token is
+    replaced, a missing key is inserted after the opening brace; every other byte
+    stays. ``values``: key -> JSON-serialisable value. ValueError when the text is not
+    a JSON object or the edit would not parse back to the wanted values."""
+    text = (data or b"{}\n").decode("utf-8")
+    current = json.loads(text) if text.strip() else {}
+    if not isinstance(current, dict):
+        raise ValueError("daemon.json is not a JSON object")
+    actions = []
+    for key, value in values.items():
+        if current.get(key) == value:
+            continue
+        token = json.dumps(value)
+        if key in current:
+            # The key's string token at the top level, then its value (a string, number, true/false/null).
+            pattern = re.compile(r'("%s"\s*:\s*)("(?:[^"\\]|\\.)*"|-?[0-9.eE+-]+|true|false|null)' % re.escape(key))
+            matches = list(pattern.finditer(text))
+            if len(matches) != 1:
+                raise ValueError("cannot find the one %r value to replace in daemon.json" % key)
+            match = matches[0]
+            text = text[: match.start(2)] + token + text[match.end(2) :]
+            actions.append("daemon.json: %s %s -> %s" % (key, json.dumps(current[key]), token))
+        else:
+            brace = text.index("{")
+            rest = text[brace + 1 :]
+            indent = re.match(r"\s*", rest).group(0)
+            separator = "," if rest.strip() != "}" else ""
+            inner = indent if "\n" in indent else "\n  "
+            text = (
+                text[: brace + 1]
+                + inner.rstrip(" ").rstrip("\t")
+                + (inner.lstrip("\n") or "  ")
+                + '"%s": %s%s' % (key, token, separator)
+                + (rest if separator or "\n" in indent else "\n" + rest.lstrip())
+            )
+            actions.append("daemon.json: set %s = %s" % (key, token))
+        current = json.loads(text)
+    parsed = json.loads(text)
+    if any(parsed.get(k) != v for k, v in values.items()):
+        raise ValueError("the edited daemon.json does not hold the wanted values")
+    return text.encode("utf-8"), actions

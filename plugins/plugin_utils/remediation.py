@@ -164,7 +164,7 @@ def summary_line(outcome, details, check_mode):
     for item in details["needs_input"]:
         parts.append("%s needs %s" % (item["rule"], ", ".join(item["variables"])))
     for item in details["manual"]:
-        parts.append("%s is manual: %s" % (item["rule"], item["step"]))
+        parts.append("%s is manual (%s): %s" % (item["rule"], item["reason"], item["step"]))
     return " - ".join(parts)
 
 

@@ -764,7 +764,7 @@ def check_default_interface(facts_by_host, options):
     "docker-bip-mismatch",
     "docker's bridge does not match flannel's subnet",
     severities=("error",),
-    fix=Fix(manual="docker must be restarted to apply it, which stops its containers: a change for a maintenance window"),
+    fix=Fix(role="hostnet_docker_bip", opt_in="hostnet_docker_bip_enabled"),
 )
 def check_docker_bip(host, facts, options):
     net = facts.get("container_network") or {}

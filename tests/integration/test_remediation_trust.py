@@ -255,3 +255,52 @@ def test_sysctl_value_with_a_newline_is_refused(fleet):
     proc = run_adhoc(fleet, "clean", "kubeprep.hostnet.hostnet_sysctl", {"name": "net.ipv4.ip_forward", "value": "1\nkernel.panic = 1"}, "-o")
     assert proc.returncode != 0 and "one line of printable characters" in proc.stdout
     assert "kernel.panic" not in sh(fleet, "clean", "cat /etc/sysctl.d/90-kubeprep-hostnet.conf").stdout
+
+
+def changes_of(directory):
+    return json.loads((directory / "hostnet-changes.json").read_text())["hosts"]
+
+
+def test_cloned_machine_id_is_manual_until_opted_in_then_regenerated(fleet, tmp_path):
+    cloned = "4c4c4544004d4810804eb8c04f4e3232"
+    for host in ("f1", "clean"):
+        sh(fleet, host, "echo %s > /etc/machine-id" % cloned)
+    args = ["-l", "f1,clean", "-e", "hostnet_report_dir=%s" % tmp_path]
+    result = run_playbook(fleet, "kubeprep.hostnet.remediate", *args)
+    assert result.returncode == 0, result.stdout[-3000:]
+    outcome = changes_of(tmp_path)
+    assert outcome["f1"]["outcome"] == "manual" and "hostnet_machine_id_regenerate=true" in outcome["f1"]["summary"]
+    assert sh(fleet, "f1", "cat /etc/machine-id").stdout.strip() == cloned
+    result = run_playbook(fleet, "kubeprep.hostnet.remediate", *(args + ["-e", "hostnet_machine_id_regenerate=true"]))
+    assert result.returncode == 0, result.stdout[-3000:]
+    outcome = changes_of(tmp_path)
+    assert outcome["clean"]["changes"] == [] and outcome["f1"]["outcome"] == "fixed", outcome
+    assert sh(fleet, "clean", "cat /etc/machine-id").stdout.strip() == cloned  # the first host of the group keeps it
+    new = sh(fleet, "f1", "cat /etc/machine-id").stdout.strip()
+    assert new != cloned and len(new) == 32
+    assert "duplicate-node-identity" not in json.dumps(load_report(str(tmp_path))["fleet"])
+    result = run_playbook(fleet, "kubeprep.hostnet.remediate", *(args + ["-e", "hostnet_machine_id_regenerate=true"]))
+    assert [o["changes"] for o in changes_of(tmp_path).values()] == [[], []]
+
+
+def test_docker_bip_is_set_from_flannel_only_when_opted_in(fleet, tmp_path):
+    daemon = '{\n  "log-driver": "json-file",\n  "bip": "172.17.0.1/16",\n  "log-opts": {"max-size": "10m"}\n}\n'
+    sh(
+        fleet,
+        "f3",
+        "mkdir -p /run/flannel /etc/docker && printf 'FLANNEL_NETWORK=10.244.0.0/16\\nFLANNEL_SUBNET=10.244.3.1/24\\nFLANNEL_MTU=1450\\n' > /run/flannel/subnet.env",
+    )
+    sh(fleet, "f3", "cat > /etc/docker/daemon.json", input_text=daemon)
+    args = ["-l", "f3", "-e", "hostnet_report_dir=%s" % tmp_path]
+    result = run_playbook(fleet, "kubeprep.hostnet.remediate", *args)
+    assert result.returncode == 0 and changes_of(tmp_path)["f3"]["outcome"] == "manual", result.stdout[-3000:]
+    assert sh(fleet, "f3", "cat /etc/docker/daemon.json").stdout == daemon
+    result = run_playbook(fleet, "kubeprep.hostnet.remediate", *(args + ["-e", "hostnet_docker_bip_enabled=true", "--diff"]))
+    assert result.returncode == 0, result.stdout[-3000:]
+    outcome = changes_of(tmp_path)["f3"]
+    assert outcome["outcome"] == "fixed"
+    assert "docker must be restarted to apply it (systemctl restart docker)" in outcome["changes"][0]["actions"]
+    assert sh(fleet, "f3", "cat /etc/docker/daemon.json").stdout == daemon.replace('"172.17.0.1/16"', '"10.244.3.1/24"').replace(
+        "{\n", '{\n  "mtu": 1450,\n', 1
+    )
+    sh(fleet, "f3", "rm -rf /etc/docker /run/flannel")
