@@ -285,11 +285,8 @@ def test_cloned_machine_id_is_manual_until_opted_in_then_regenerated(fleet, tmp_
 
 def test_docker_bip_is_set_from_flannel_only_when_opted_in(fleet, tmp_path):
     daemon = '{\n  "log-driver": "json-file",\n  "bip": "172.17.0.1/16",\n  "log-opts": {"max-size": "10m"}\n}\n'
-    sh(
-        fleet,
-        "f3",
-        "mkdir -p /run/flannel /etc/docker && printf 'FLANNEL_NETWORK=10.244.0.0/16\\nFLANNEL_SUBNET=10.244.3.1/24\\nFLANNEL_MTU=1450\\n' > /run/flannel/subnet.env",
-    )
+    subnet_env = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.3.1/24\nFLANNEL_MTU=1450\n"
+    sh(fleet, "f3", "mkdir -p /run/flannel /etc/docker && cat > /run/flannel/subnet.env", input_text=subnet_env)
     sh(fleet, "f3", "cat > /etc/docker/daemon.json", input_text=daemon)
     args = ["-l", "f3", "-e", "hostnet_report_dir=%s" % tmp_path]
     result = run_playbook(fleet, "kubeprep.hostnet.remediate", *args)
