@@ -24,8 +24,10 @@ description:
     mode runs the same checks, so it predicts the real run's outcome. A route for O(dest) that already exists
     with this gateway and interface is kept (any prefix length, IPv4 or IPv6): a second run changes nothing."
   - "Safety: refuses a gateway on loopback, an address of the host itself, the network or broadcast address of
-    the interface's subnet, and a gateway that is not on a directly connected network; refuses a route whose
-    destination contains the address of the Ansible controller's SSH connection (from C(SSH_CONNECTION));
+    the interface's subnet, a gateway that is not on a directly connected network, and one that does not answer
+    ARP / neighbour discovery (see O(neighbour_timeout)); refuses a route whose
+    destination contains the address of the Ansible controller's SSH connection (from C(SSH_CONNECTION), read
+    from the nearest ancestor process when C(become) through sudo or su removed it);
     after adding the route, re-checks the kernel's route to the controller and removes the new route again
     if that path changed."
 extends_documentation_fragment:
@@ -189,6 +191,26 @@ def _path_of(route):
     return {k: route.get(k) for k in ("dev", "gateway")}
 
 
+def ssh_client():
+    """The controller's address from SSH_CONNECTION: ours, or (sudo and su strip it) the nearest ancestor's,
+    up to the sshd session that started us. [] when not connected over SSH."""
+    value = os.environ.get("SSH_CONNECTION")
+    pid = os.getppid()
+    for _hop in range(16):
+        if value or pid <= 1:
+            break
+        try:
+            with open("/proc/%d/environ" % pid, "rb") as handle:
+                for item in handle.read().split(b"\0"):
+                    if item.startswith(b"SSH_CONNECTION="):
+                        value = item.split(b"=", 1)[1].decode("ascii", "replace")
+            with open("/proc/%d/stat" % pid) as handle:
+                pid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (IOError, OSError, ValueError, IndexError):
+            break
+    return (value or "").split()[:1]
+
+
 def check_gateway(gateway, via, addresses):
     """Why ``gateway`` cannot be a next hop (None when it can): a route via loopback, via
     the host itself, via a network or broadcast address, or off-link black-holes traffic."""
@@ -249,18 +271,8 @@ def main():
     if via["dev"] != interface:
         module.fail_json(msg="gateway %s is reached through %s, not %s; nothing was changed" % (gateway, via["dev"], interface), **result)
     result["interface"] = interface
-    if p["neighbour_timeout"] > 0:
-        answers, state = ip.neighbour(gateway, interface, p["neighbour_timeout"])
-        result["gateway_neighbour"] = state
-        if not answers:
-            module.fail_json(
-                msg="refusing gateway %s: it does not answer %s on %s (neighbour state %s after %.0f s): every packet routed to it "
-                "would be lost; nothing was changed" % (gateway, "neighbour discovery" if version == 6 else "ARP", interface, state, p["neighbour_timeout"]),
-                **result,
-            )
-
     # 2. The management connection must not be captured by the new route.
-    client = (os.environ.get("SSH_CONNECTION") or "").split()[:1]
+    client = ssh_client()
     before = None
     if client:
         before, error = ip.route_get(client[0])
@@ -311,6 +323,16 @@ def main():
             % (dest, ", ".join("via %s dev %s" % (r.get("gateway"), r.get("dev")) for r in match)),
             **result,
         )
+    if p["neighbour_timeout"] > 0 and not match:
+        answers, state = ip.neighbour(gateway, interface, p["neighbour_timeout"])
+        result["gateway_neighbour"] = state
+        if not answers:
+            module.fail_json(
+                msg="refusing gateway %s: it does not answer %s on %s (neighbour state %s after %.0f s): every packet routed to it "
+                "would be lost; nothing was changed" % (gateway, "neighbour discovery" if version == 6 else "ARP", interface, state, p["neighbour_timeout"]),
+                **result,
+            )
+
     added = False
     if p["live"] and not match:
         result["live_changed"] = True

@@ -81,7 +81,7 @@ SSHD_CONFIG = """ListenAddress {address}:22
 HostKey /root/.sshd/ssh_host_ed25519_key
 PidFile /run/sshd.pid
 PermitRootLogin prohibit-password
-AuthorizedKeysFile /root/.ssh/authorized_keys
+AuthorizedKeysFile /root/.ssh/authorized_keys /etc/kubeprep-testhosts/keys/%u
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
@@ -357,6 +357,19 @@ class Fleet:
         if check and proc.returncode != 0:
             raise HarnessError("%s on %s failed (%d): %s %s" % (args, name, proc.returncode, proc.stdout, proc.stderr))
         return proc
+
+    def add_user(self, name, user, sudo=True):
+        """A login user on host ``name`` with the fleet's key (and passwordless sudo), as real inventories have."""
+        with open(self.state["identity_file"] + ".pub") as handle:
+            key = handle.read()
+        script = (
+            # usermod -p '*': sshd without PAM refuses a locked ('!') account even for key logins.
+            "id {u} >/dev/null 2>&1 || useradd -M -d /tmp -s /bin/sh {u}; usermod -p '*' {u}; mkdir -p /etc/kubeprep-testhosts/keys; "
+            "cat > /etc/kubeprep-testhosts/keys/{u}; chmod 0644 /etc/kubeprep-testhosts/keys/{u}"
+        ).format(u=user)
+        if sudo:
+            script += "; echo '{u} ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/{u}; chmod 0440 /etc/sudoers.d/{u}".format(u=user)
+        self.exec(name, ["sh", "-c", script], input_text=key)
 
     def sshd_pid(self, host):
         """sshd's pid: ip netns exec, unshare and the init script all exec, so

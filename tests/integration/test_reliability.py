@@ -332,3 +332,28 @@ def test_route_fixes_never_cut_a_connection_over_the_default_route(fleet, over_d
     assert sh(fleet, "mgmt", "ip route; ls /etc/network/if-up.d").stdout == before
     rc, result = mgmt_module(fleet, inventory, "ansible.builtin.ping", {})
     assert rc == 0 and result["ping"] == "pong"
+
+
+def test_the_guard_sees_the_ssh_client_through_sudo(fleet, over_default_route):
+    """Real inventories log in as a user and become root with sudo, which drops SSH_CONNECTION:
+    the guard must still know where Ansible connects from."""
+    inventory, client = over_default_route
+    fleet.add_user("mgmt", "deploy")
+    deploy = inventory.replace(".ini", "-deploy.ini")
+    with open(inventory) as handle, open(deploy, "w") as out:
+        out.write(handle.read().replace("ansible_user=root", "ansible_user=deploy"))
+    become = ["--become", "--become-method", "sudo"]
+    proc = run_adhoc(fleet, "mgmt", "ansible.builtin.command", {"argv": ["sh", "-c", 'id -u; echo "SSH=$SSH_CONNECTION"']}, *become, inventory=deploy)
+    assert proc.returncode == 0 and "\n0\n" in proc.stdout and "SSH=\n" in proc.stdout + "\n", proc.stdout  # root, and sudo dropped it
+    before = sh(fleet, "mgmt", "ip route").stdout
+    rc, result = run_module(
+        fleet,
+        "mgmt",
+        "kubeprep.hostnet.hostnet_route",
+        {"dest": "10.208.0.0/12", "gateway": fleet.state["gateway"], "persist": "none"},
+        *become,
+        inventory=deploy,
+    )
+    assert rc != 0 and "the address Ansible connects from" in result["msg"], result
+    assert result["management_connection"]["client"] == client
+    assert sh(fleet, "mgmt", "ip route").stdout == before
