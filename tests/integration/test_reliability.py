@@ -6,6 +6,7 @@ default route."""
 
 import json
 import os
+import time
 
 import pytest
 
@@ -179,6 +180,28 @@ def test_a_local_user_cannot_stall_a_run_with_a_lock_file(fleet):
         assert sh(fleet, "race", "ls /run/kubeprep-hostnet").stdout == ""
     finally:
         sh(fleet, "race", "pkill -u kpuser python3; rm -rf /run/kubeprep-hostnet; true")
+
+
+def test_a_held_lock_is_waited_for_then_named(fleet):
+    """Another run that never lets go: the module waits its 30 s, names the holder, changes nothing."""
+    sh(fleet, "race", "rm -rf /run/kubeprep-hostnet; mkdir -m 0700 /run/kubeprep-hostnet")
+    holder = (
+        "import fcntl, os, time; h = open('/run/kubeprep-hostnet/etc_hosts.lock', 'a+'); fcntl.flock(h, fcntl.LOCK_EX); "
+        "h.write(str(os.getpid())); h.flush(); time.sleep(45)"
+    )
+    sh(fleet, "race", "cat > /etc/hosts", input_text="::1 localhost\n")
+    sh(fleet, "race", 'python3 -c "%s" >/dev/null 2>&1 & echo $! > /root/holder.pid; sleep 0.5' % holder)
+    pid = sh(fleet, "race", "cat /root/holder.pid").stdout.strip()
+    try:
+        started = time.monotonic()
+        rc, result = run_module(fleet, "race", "kubeprep.hostnet.hostnet_hosts", {})
+        waited = time.monotonic() - started
+        assert rc != 0 and result["changed"] is False, result
+        assert "another run is editing /etc/hosts" in result["msg"] and "held by pid %s" % pid in result["msg"], result["msg"]
+        assert "Nothing was changed" in result["msg"] and waited >= 30
+        assert sh(fleet, "race", "cat /etc/hosts").stdout == "::1 localhost\n"
+    finally:
+        sh(fleet, "race", "kill %s 2>/dev/null; rm -rf /run/kubeprep-hostnet; true" % pid)
 
 
 # -- bad input --------------------------------------------------------------------------

@@ -301,3 +301,25 @@ def test_docker_bip_is_set_from_flannel_only_when_opted_in(fleet, tmp_path):
         "{\n", '{\n  "mtu": 1450,\n', 1
     )
     sh(fleet, "f3", "rm -rf /etc/docker /run/flannel")
+
+
+KUBELET_DEFAULTS = (
+    "# kubelet flags\nKUBELET_EXTRA_ARGS=\"--v=2\"\nKUBELET_EXTRA_ARGS='--root-dir=$HOME/kubelet --node-ip=10.0.2.15' # the one in effect\nOTHER=--foo='a b'\n"
+)
+
+
+def test_env_flag_edits_the_assignment_the_shell_uses(fleet):
+    """Two assignments: the shell uses the last. $HOME stays unexpanded in its single quotes, the comment stays."""
+    sh(fleet, "clean", "mkdir -p /etc/default && cat > /etc/default/kubelet", input_text=KUBELET_DEFAULTS)
+    args = {"path": "/etc/default/kubelet", "variable": "KUBELET_EXTRA_ARGS", "flag": "--node-ip", "value": "10.213.0.5"}
+    rc, result = run_module(fleet, "clean", "kubeprep.hostnet.hostnet_env_flag", args)
+    assert rc == 0 and result["changed"], result
+    text = sh(fleet, "clean", "cat /etc/default/kubelet").stdout
+    assert text == KUBELET_DEFAULTS.replace("--node-ip=10.0.2.15'", "--node-ip=10.213.0.5'")
+    seen = sh(fleet, "clean", 'HOME=/home/x; . /etc/default/kubelet; printf "%s|%s" "$KUBELET_EXTRA_ARGS" "$OTHER"').stdout
+    assert seen == "--root-dir=$HOME/kubelet --node-ip=10.213.0.5|--foo=a b"
+    rc, result = run_module(fleet, "clean", "kubeprep.hostnet.hostnet_env_flag", args)
+    assert rc == 0 and not result["changed"]
+    rc, result = run_module(fleet, "clean", "kubeprep.hostnet.hostnet_env_flag", dict(args, value="1.2.3.4 --v=9"))
+    assert rc != 0 and result["changed"] is False and "one shell-safe word" in result["msg"]
+    sh(fleet, "clean", "rm -f /etc/default/kubelet")
