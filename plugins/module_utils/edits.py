@@ -17,6 +17,8 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import hostsfile
+
 MARKER = "kubeprep.hostnet"
 
 
@@ -83,7 +85,7 @@ def ensure_localhost(data, address="127.0.0.1"):
             continue
         if addr == wanted:
             have = True
-        if not addr.is_loopback:
+        if not hostsfile.is_loopback(addr):
             out.append(_drop_name(line, fields, b"localhost", nl))
             actions.append("removed localhost from %r (not a loopback address)" % line.rstrip(b"\r\n").decode("utf-8", "replace"))
             continue
@@ -153,24 +155,39 @@ def files_before_dns(sources_text):
     return b" ".join(b" ".join(g) for g in groups)
 
 
+def _nl_lines(data):
+    """bytes -> lines split at b"\\n" only (as glibc reads nsswitch.conf), each with its ending."""
+    parts = data.split(b"\n")
+    lines = [part + b"\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
 def ensure_nsswitch_files_first(data):
-    """Make the hosts: line ask files before dns; create the line/file if missing."""
+    """Leave exactly one effective hosts: line, asking files before dns; create the line/file if missing.
+
+    glibc and Go use the last hosts: line, so that is the one fixed; earlier ones are
+    commented out (naming why) so the file says what it does."""
     if data is None:
         return b"hosts:          files dns\n", ["created the file with 'hosts: files dns'"]
-    lines = split_lines(data)
-    for index, line in enumerate(lines):
-        match = _HOSTS_LINE.match(line)
-        if not match:
-            continue
-        key, space, sources, trail, comment, ending = match.groups()
+    lines = _nl_lines(data)
+    found = [index for index, line in enumerate(lines) if _HOSTS_LINE.match(line)]
+    actions = []
+    if found:
+        index = found[-1]
+        key, space, sources, trail, comment, ending = _HOSTS_LINE.match(lines[index]).groups()
         fixed = files_before_dns(sources)
-        if fixed is None:
-            return data, []
-        lines[index] = key + (space or b" ") + fixed + (trail or b"") + (comment or b"") + (ending or b"")
-        old = line.rstrip(b"\r\n").decode("utf-8", "replace")
-        return b"".join(lines), ["hosts: line %d %r -> files before dns" % (index + 1, old)]
+        if fixed is not None:
+            old = lines[index].rstrip(b"\r\n").decode("utf-8", "replace")
+            lines[index] = key + (space or b" ") + fixed + (trail or b"") + (comment or b"") + (ending or b"")
+            actions.append("hosts: line %d -> files before dns (was %r)" % (index + 1, old))
+        for other in found[:-1]:
+            lines[other] = b"# kubeprep.hostnet: ignored (the last hosts: line wins): " + lines[other]
+            actions.append("commented out hosts: line %d (line %d is the one glibc and Go use)" % (other + 1, index + 1))
+        return (b"".join(lines), actions) if actions else (data, [])
     nl = newline_of(lines)
-    if lines and not lines[-1].endswith((b"\n", b"\r")):
+    if lines and not lines[-1].endswith(b"\n"):  # only a newline ends a line for glibc
         lines[-1] += nl
     lines.append(b"hosts:          files dns" + nl)
     return b"".join(lines), ["added 'hosts: files dns' (the file had no hosts: line)"]

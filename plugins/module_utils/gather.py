@@ -128,6 +128,7 @@ class Collector:
                 info["hosts_sources"] = nsswitch.source_names(entry)
                 info["hosts_line"] = entry["line"]
                 info["hosts_raw"] = entry["raw"]
+                info["hosts_lines"] = entry["lines"]  # every hosts: line; the last is the effective one
         sources, dns_first = nsswitch.default_hosts_sources(libc_info["family"], libc_info["version"])
         info["libc_default_sources"] = sources
         if info["hosts_sources"] is not None:

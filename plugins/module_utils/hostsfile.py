@@ -19,6 +19,15 @@ def _strip_comment(line):
     return line if idx < 0 else line[:idx]
 
 
+def is_loopback(addr):
+    """Loopback, counting IPv4-mapped ``::ffff:127.0.0.1`` (a socket connects it to 127.0.0.1;
+    Python's ipaddress only says so from 3.13 on)."""
+    if addr.is_loopback:
+        return True
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return bool(mapped is not None and mapped.is_loopback)
+
+
 def classify_address(text):
     """Return (family, is_loopback) for an address, or (None, False) if invalid.
 
@@ -29,7 +38,7 @@ def classify_address(text):
         addr = ipaddress.ip_address(base)
     except ValueError:
         return None, False
-    return addr.version, addr.is_loopback
+    return addr.version, is_loopback(addr)
 
 
 def parse_hosts(text):

@@ -23,14 +23,25 @@ GO_FILES_FIRST_SINCE = (1, 16)
 _ACTION = re.compile(r"\[[^\]]*\]")
 
 
+def lines_of(text):
+    """The file's lines as glibc and Go read them: split at newline only (a form feed or
+    vertical tab is just a character inside a line), a trailing carriage return dropped."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def parse_nsswitch(text):
-    """Return {"databases": {db: {"line": n, "raw": raw, "sources": [...]}}}.
+    """Return {"databases": {db: {"line": n, "raw": raw, "sources": [...], "lines": [n, ...]}}}.
 
     Sources keep their order; bracketed actions such as ``[NOTFOUND=return]``
-    are attached to the source before them under ``actions``.
+    are attached to the source before them under ``actions``. When a database is
+    defined on several lines, the last one is effective (glibc 2.31 and 2.36 and Go's
+    resolver all keep the last); ``lines`` lists every line that defines it.
     """
     databases = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(lines_of(text), start=1):
         body = raw.split("#", 1)[0].strip()
         if not body or ":" not in body:
             continue
@@ -45,8 +56,9 @@ def parse_nsswitch(text):
                     sources[-1]["actions"].append(token)
                 continue
             sources.append({"name": token.lower(), "actions": []})
-        # The first definition of a database wins (as glibc does).
-        databases.setdefault(db, {"line": number, "raw": raw, "sources": sources})
+        # The last definition of a database wins (glibc's getent and Go both showed it).
+        previous = databases.get(db, {}).get("lines", [])
+        databases[db] = {"line": number, "raw": raw, "sources": sources, "lines": previous + [number]}
     return {"databases": databases}
 
 

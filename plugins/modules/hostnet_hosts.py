@@ -101,6 +101,8 @@ def main():
         module,
         module.params["path"],
         lambda data: edits.ensure_localhost(data or b"", module.params["address"]),
+        create=True,  # a missing (or dangling) /etc/hosts: every localhost lookup fails until it exists
+        mode=0o644,
         backup=module.params["backup"],
     )
     module.exit_json(**result)

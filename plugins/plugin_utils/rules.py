@@ -17,6 +17,7 @@ __metaclass__ = type
 
 import ipaddress
 
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import hostsfile
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip
 
 SEVERITIES = ("error", "warning", "info")
@@ -219,7 +220,7 @@ def _resolution_evidence(facts):
 
 def _is_loopback(address):
     try:
-        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+        return hostsfile.is_loopback(ipaddress.ip_address(address.split("%")[0]))
     except ValueError:
         return False
 
@@ -246,11 +247,29 @@ _FIX_LOCALHOST = (
 )
 def check_localhost(host, facts, options):
     hosts_file = facts.get("hosts_file") or {}
+    if hosts_file.get("status") == "missing":
+        res = _kernel_facts(facts, "localhost_resolution") or {}
+        works = any(a.get("usable") and _is_loopback(a["address"]) for a in res.get("addresses") or [])
+        target = hosts_file.get("symlink_target")
+        return [
+            Finding(
+                "localhost-unreachable",
+                "warning" if works else "error",
+                host,
+                "/etc/hosts is missing%s" % (" (a dangling link to %s)" % target if target else "")
+                + (" (another name service answers for now)" if works else ": localhost does not resolve from files"),
+                ["/etc/hosts: %s" % (hosts_file.get("error") or "missing")] + _resolution_evidence(facts),
+                _WHY_LOCALHOST,
+                "Create /etc/hosts with `127.0.0.1 localhost` (kubeprep.hostnet.remediate does this).",
+            )
+        ]
     if hosts_file.get("status") != "ok":
         return []  # facts-incomplete reports the unreadable file
     addresses = (hosts_file.get("names") or {}).get("localhost") or []
     v4_ok, v6_ok, lo_evidence = loopback_state(facts)
     evidence = _hosts_lines(facts, "localhost") + lo_evidence + _resolution_evidence(facts)
+    if hosts_file.get("truncated_at_bytes"):
+        evidence.append("/etc/hosts is larger than %d bytes and was read only that far: lines after it were not judged" % hosts_file["truncated_at_bytes"])
     cloud = facts.get("cloud_init") or {}
     fix = _FIX_LOCALHOST
     if cloud.get("manages_hosts"):
@@ -398,7 +417,16 @@ def check_dns_first(host, facts, options):
                 "error",
                 host,
                 "nsswitch.conf asks DNS before /etc/hosts (hosts: %s)" % " ".join(ns["hosts_sources"]),
-                ["/etc/nsswitch.conf:%s: %s" % (ns.get("hosts_line"), (ns.get("hosts_raw") or "").strip())] + _resolution_evidence(facts),
+                ["/etc/nsswitch.conf:%s: %s" % (ns.get("hosts_line"), (ns.get("hosts_raw") or "").strip())]
+                + (
+                    [
+                        "hosts: is defined on lines %s; glibc and Go use the last one, line %s"
+                        % (", ".join(str(n) for n in ns["hosts_lines"]), ns.get("hosts_line"))
+                    ]
+                    if len(ns.get("hosts_lines") or []) > 1
+                    else []
+                )
+                + _resolution_evidence(facts),
                 why,
                 fix,
             )

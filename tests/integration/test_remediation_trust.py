@@ -323,3 +323,51 @@ def test_env_flag_edits_the_assignment_the_shell_uses(fleet):
     rc, result = run_module(fleet, "clean", "kubeprep.hostnet.hostnet_env_flag", dict(args, value="1.2.3.4 --v=9"))
     assert rc != 0 and result["changed"] is False and "one shell-safe word" in result["msg"]
     sh(fleet, "clean", "rm -f /etc/default/kubelet")
+
+
+def test_the_last_hosts_line_is_the_one_judged_and_fixed(fleet, tmp_path):
+    """glibc uses the last hosts: line: `files dns` then `dns files` asks DNS first (getent waits on the
+    silent nameservers); the audit says so with both lines, the fix leaves one effective line."""
+    ns = "".join("nameserver %s\n" % a for a in fleet.state["silent_nameservers"]) + "options timeout:1 attempts:1\n"
+    sh(fleet, "f3", "cat > /etc/resolv.conf", input_text=ns)
+    sh(fleet, "f3", "cat > /etc/nsswitch.conf", input_text="passwd: files\nhosts: files dns\nhosts: dns files\n")
+
+    def getent_seconds():
+        timer = (
+            "import subprocess, time; s = time.monotonic(); "
+            "subprocess.run(['getent', 'ahosts', 'localhost'], stdout=subprocess.DEVNULL); print(time.monotonic() - s)"
+        )
+        return float(fleet.exec("f3", ["python3", "-c", timer]).stdout)
+
+    assert getent_seconds() > 2.5  # the symptom: three silent nameservers, 1 s each
+    result = run_playbook(fleet, "kubeprep.hostnet.remediate", "-l", "f3", "-e", "hostnet_report_dir=%s" % tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    before = load_report(str(tmp_path / "before"))["hosts"]["f3"]["findings"]
+    dns_first = [f for f in before if f["id"] == "dns-before-files"]
+    assert dns_first and "glibc and Go use the last one, line 3" in " ".join(dns_first[0]["evidence"])
+    text = sh(fleet, "f3", "cat /etc/nsswitch.conf").stdout
+    assert [line for line in text.splitlines() if line.startswith("hosts:")] == ["hosts: files dns"]
+    assert getent_seconds() < 1.0
+    assert load_report(str(tmp_path))["hosts"]["f3"]["findings"] == []
+
+
+@pytest.mark.parametrize("state", ["missing", "dangling"])
+def test_missing_hosts_file_is_found_and_fixed(fleet, tmp_path, state):
+    sh(fleet, "clean", "rm -f /etc/hosts" + ("; ln -s /run/hosts.gone /etc/hosts" if state == "dangling" else ""))
+    assert fleet.exec("clean", ["getent", "ahosts", "localhost"], check=False).returncode != 0  # the symptom
+    result = run_playbook(fleet, "kubeprep.hostnet.remediate", "-l", "clean", "-e", "hostnet_report_dir=%s" % tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    [finding] = [f for f in load_report(str(tmp_path / "before"))["hosts"]["clean"]["findings"] if f["id"] == "localhost-unreachable"]
+    assert finding["severity"] == "error" and finding["message"].startswith("/etc/hosts is missing")
+    assert "127.0.0.1" in fleet.exec("clean", ["getent", "ahosts", "localhost"]).stdout
+    assert load_report(str(tmp_path))["hosts"]["clean"]["findings"] == []
+    sh(fleet, "clean", "rm -f /etc/hosts /run/hosts.gone; printf '127.0.0.1\\tlocalhost\\n::1\\tlocalhost\\n' > /etc/hosts")
+
+
+def test_ipv4_mapped_localhost_is_left_alone(fleet, tmp_path):
+    text = "::ffff:127.0.0.1 localhost\n127.0.0.1 localhost\n"
+    sh(fleet, "clean", "cat > /etc/hosts", input_text=text)
+    result = run_playbook(fleet, "kubeprep.hostnet.audit", "-l", "clean", "-e", "hostnet_report_dir=%s" % tmp_path, "-e", "hostnet_fail_on=never")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "localhost-unreachable" not in [f["id"] for f in load_report(str(tmp_path))["hosts"]["clean"]["findings"]]
+    assert sh(fleet, "clean", "cat /etc/hosts").stdout == text

@@ -199,3 +199,24 @@ def test_env_flag_mixed_quoting_is_refused():
 def test_env_flag_unparsable_is_a_clear_error():
     with pytest.raises(ValueError, match="cannot parse KUBELET_EXTRA_ARGS on line 1"):
         edits.ensure_env_flag(b'KUBELET_EXTRA_ARGS="--v=2\n', "KUBELET_EXTRA_ARGS", "--node-ip", "1.1.1.1")
+
+
+def test_ipv4_mapped_loopback_localhost_is_kept():
+    data = b"::ffff:127.0.0.1 localhost\n"
+    new, _actions = edits.ensure_localhost(data)
+    assert new == b"127.0.0.1\tlocalhost\n" + data  # added before it, never commented out
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        (b"hosts: files dns\nhosts: dns files\n", b"# kubeprep.hostnet: ignored (the last hosts: line wins): hosts: files dns\nhosts: files dns\n"),
+        (b"hosts: dns files\nhosts: files dns\n", b"# kubeprep.hostnet: ignored (the last hosts: line wins): hosts: dns files\nhosts: files dns\n"),
+        # A form feed does not end a line for glibc: the comment hides no hosts: line, the edit converges.
+        (b"# note\x0chosts: dns files\nhosts: dns files\n", b"# note\x0chosts: dns files\nhosts: files dns\n"),
+    ],
+)
+def test_nsswitch_fix_leaves_one_effective_hosts_line(before, after):
+    new, actions = edits.ensure_nsswitch_files_first(before)
+    assert new == after and actions
+    assert edits.ensure_nsswitch_files_first(new) == (new, [])

@@ -73,12 +73,15 @@ def test_nsswitch_hosts_sources(distro, sources, dns_first):
     assert nsswitch.dns_before_files(sources) is dns_first
 
 
-def test_nsswitch_actions_and_first_definition_wins():
-    parsed = nsswitch.parse_nsswitch("hosts: dns [!UNAVAIL=return] files\nhosts: files dns\n")
+def test_nsswitch_actions_and_last_definition_wins():
+    """glibc (getent on 2.31 and 2.36) and Go's resolver use the last hosts: line."""
+    parsed = nsswitch.parse_nsswitch("hosts: files dns\nhosts: dns [!UNAVAIL=return] files\n")
     hosts = parsed["databases"]["hosts"]
-    assert hosts["line"] == 1
+    assert hosts["line"] == 2 and hosts["lines"] == [1, 2]
     assert hosts["sources"][0] == {"name": "dns", "actions": ["[!UNAVAIL=return]"]}
     assert nsswitch.dns_before_files(nsswitch.source_names(hosts))
+    # A form feed is a character inside a line for glibc, not a line break.
+    assert nsswitch.parse_nsswitch("# note\x0chosts: dns files\nhosts: files dns\n")["databases"]["hosts"]["lines"] == [2]
     assert nsswitch.dns_before_files(["dns"])
     assert not nsswitch.dns_before_files(["files"])
 

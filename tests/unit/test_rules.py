@@ -214,3 +214,25 @@ def test_every_rule_has_a_doc_page():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     for rule_id in rules.all_rules():
         assert os.path.isfile(os.path.join(root, "docs", "rules", rule_id + ".md")), rule_id
+
+
+def test_missing_hosts_file_is_an_error_not_ok(tmp_path):
+    """A missing (or dangling) /etc/hosts: getent ahosts localhost fails, the audit must not say OK."""
+    facts = host_facts(tmp_path, "debian12")
+    facts["hosts_file"] = {"path": "/etc/hosts", "status": "missing", "error": "ENOENT: No such file or directory", "symlink_target": "/run/hosts"}
+    facts["localhost_resolution"] = {"status": "error", "addresses": [], "duration_ms": 0.3, "error": "Name or service not known"}
+    [finding] = judge(facts)
+    assert (finding["id"], finding["severity"]) == ("localhost-unreachable", "error")
+    assert finding["message"] == "/etc/hosts is missing (a dangling link to /run/hosts): localhost does not resolve from files"
+
+
+def test_ipv4_mapped_loopback_is_loopback(tmp_path):
+    facts = host_facts(tmp_path, "debian12", overrides={"etc/hosts": "::ffff:127.0.0.1 localhost\n::1 localhost\n"})
+    assert judge(facts) == []
+
+
+def test_truncated_hosts_file_says_so(tmp_path):
+    facts = host_facts(tmp_path, "debian12", overrides={"etc/hosts": "10.0.0.1 other\n"})
+    facts["hosts_file"]["truncated_at_bytes"] = 8388608
+    [finding] = judge(facts)
+    assert "/etc/hosts is larger than 8388608 bytes and was read only that far: lines after it were not judged" in finding["evidence"]
