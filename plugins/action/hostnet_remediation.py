@@ -36,6 +36,24 @@ class ActionModule(ActionBase):
     _requires_connection = False
     TRANSFERS_FILES = False
 
+    @staticmethod
+    def _copy_reports(source, directory):
+        copied = []
+        for name in sorted(os.listdir(source)):
+            path = os.path.join(source, name)
+            if name.startswith("hostnet-report.") and os.path.isfile(path):
+                with open(path) as handle:
+                    reporting.atomic_write(os.path.join(directory, name), handle.read())
+                copied.append(os.path.join(directory, name))
+        vars_dir = os.path.join(source, "host_vars")  # the F4 pinning files, when the audit wrote them
+        if os.path.isdir(vars_dir):
+            os.makedirs(os.path.join(directory, "host_vars"), exist_ok=True)
+            for name in sorted(os.listdir(vars_dir)):
+                with open(os.path.join(vars_dir, name)) as handle:
+                    reporting.atomic_write(os.path.join(directory, "host_vars", name), handle.read())
+            copied.append(os.path.join(directory, "host_vars/"))
+        return copied
+
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -47,7 +65,8 @@ class ActionModule(ActionBase):
             raise AnsibleError("hostnet_remediation: audit has no findings list; pass the registered result of kubeprep.hostnet.hostnet_audit")
         if args["stage"] == "plan":
             settings = {host: {name: _host_var(hostvars, task_vars, host, name) for name in remediation.settings_names()} for host in hosts}
-            result.update(changed=False, plan=remediation.plan(findings, hosts, settings))
+            plan = remediation.plan(findings, hosts, settings)
+            result.update(changed=False, plan=plan, anything_to_fix=any(entry["roles"] for entry in plan.values()))
             return result
         if args["plan"] is None:
             raise AnsibleError("hostnet_remediation: stage=record needs plan (the result of stage=plan)")
@@ -64,6 +83,9 @@ class ActionModule(ActionBase):
             outcomes[host] = remediation.outcome_of(args["plan"].get(host) or {}, mine[host], changes, failure, host not in active, check_mode)
         directory = os.path.abspath(args["report_dir"])
         os.makedirs(directory, exist_ok=True)
+        if args["reports_from"]:
+            copied = self._copy_reports(os.path.abspath(args["reports_from"]), directory)
+            display.display("[hostnet remediation] nothing to fix on any host: %s are the after-reports" % ", ".join(copied))
         path = os.path.join(directory, "hostnet-changes.json")
         document = {"check_mode": check_mode, "outcome": remediation.worst(o["outcome"] for o in outcomes.values()), "hosts": outcomes}
         reporting.atomic_write(path, json.dumps(document, indent=2, sort_keys=True) + "\n")

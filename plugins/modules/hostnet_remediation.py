@@ -41,6 +41,11 @@ options:
     description: Where C(hostnet-changes.json) is written (O(stage=record)).
     type: path
     default: ./hostnet-report
+  reports_from:
+    description:
+      - With O(stage=record), a directory of report files (the audit before the fixes) to copy into O(report_dir)
+        as the after-reports; used when no host had anything to fix, so nothing was audited again.
+    type: path
 seealso:
   - module: kubeprep.hostnet.hostnet_audit
 """
@@ -61,6 +66,10 @@ plan:
   type: dict
   sample: {node1: {roles: [{role: kubeprep.hostnet.hostnet_sysctl, rules: [ip-forward-disabled]}],
            needs_input: [{rule: service-network-unroutable, variables: [hostnet_service_route_gateway]}], manual: []}}
+anything_to_fix:
+  description: Whether any host has a role to run (O(stage=plan)).
+  returned: O(stage=plan)
+  type: bool
 outcomes:
   description: Per host, C(outcome), C(summary) (one line), C(changes), C(needs_input), C(manual), C(errors_left), C(reasons).
   returned: O(stage=record)

@@ -332,6 +332,20 @@ def check_service_route(host, facts, options):
     routes = _kernel_facts(facts, "routes") or {}
     findings = []
     for lookup in lookups:
+        if lookup.get("reachable") is None and lookup.get("error"):
+            # Defence in depth: hostnet_inputs refuses such entries before any host is contacted.
+            findings.append(
+                Finding(
+                    "service-network-unroutable",
+                    "error",
+                    host,
+                    "Service IP entry %r could not be checked: %s" % (lookup.get("address"), lookup.get("error")),
+                    ["service_ips entry %r: %s" % (lookup.get("address"), lookup.get("error"))],
+                    "An entry the audit cannot use must not pass the gate: the route it names was never looked up.",
+                    "Set hostnet_service_ips to Service IPs or CIDRs (for example 10.96.0.1 or 10.233.0.0/18).",
+                )
+            )
+            continue
         via_lo = lookup.get("reachable") and lookup.get("dev") == "lo" and lookup.get("type") not in ("local", None)
         if lookup.get("reachable") is not False and not via_lo:
             continue

@@ -1,0 +1,208 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every user input of the playbooks and roles, checked on the controller before any
+host is contacted: an input the audit cannot use is an error that names the variable
+and the value, never a check silently turned off.
+
+Types, choices and defaults come from the roles' meta/argument_specs.yml (declared
+once); FORMATS adds what a type cannot say (an IP address, a CIDR, a rule id).
+List variables accept what Ansible users pass: a list, a JSON list in a string
+(``-e 'x=["a"]'`` arrives as a string on ansible-core 2.19), or a comma-separated
+string.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import glob
+import ipaddress
+import json
+import os
+import re
+
+import yaml
+
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import rules
+
+COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_TRUE = ("true", "yes", "on", "1", "y", "t")
+_FALSE = ("false", "no", "off", "0", "n", "f")
+
+# Beyond the argument specs: what each value must be.
+FORMATS = {
+    "hostnet_service_ips": "ip_or_cidr",
+    "hostnet_node_cidr": "cidr",
+    "hostnet_service_route_gateway": "ip",
+    "hostnet_service_route_cidr": "cidr",
+    "hostnet_service_route_interface": "interface",
+    "hostnet_localhost_address": "loopback",
+    "hostnet_skip_rules": "rule_or_all",
+    "hostnet_warn_rules": "rule",
+    "hostnet_datastore_endpoints": "endpoint",
+    "kube_service_addresses": "cidr",
+}
+# Lists that must not be empty: an empty one turns the check off (`-e "hostnet_service_ips= x"` parses as empty).
+NON_EMPTY = ("hostnet_service_ips",)
+# Variables of the playbooks (not of a role), and what the collection itself sets.
+PLAYBOOK_VARS = {"hostnet_targets": {"type": "str"}}
+OUTPUTS = re.compile(r"^hostnet_(audit_result|fix_rules|\w+_changes)$")
+_INTERFACE = re.compile(r"[A-Za-z0-9_.:@+-]{1,15}")
+
+
+class InputError(ValueError):
+    pass
+
+
+def role_specs(root=COLLECTION_ROOT):
+    """variable -> its argument spec, across every role of the collection."""
+    specs = dict(PLAYBOOK_VARS)
+    for path in sorted(glob.glob(os.path.join(root, "roles", "*", "meta", "argument_specs.yml"))):
+        with open(path) as handle:
+            doc = yaml.safe_load(handle) or {}
+        for entry in (doc.get("argument_specs") or {}).values():
+            for name, spec in (entry.get("options") or {}).items():
+                specs.setdefault(name, spec)
+    return specs
+
+
+def _as_list(name, value):
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except ValueError as exc:
+                raise InputError("%s: %r looks like a JSON list but does not parse: %s" % (name, value, exc)) from exc
+            if not isinstance(parsed, list):
+                raise InputError("%s: %r is not a list" % (name, value))
+            return parsed
+        return [part for part in (p.strip() for p in text.split(",")) if part] if text else []
+    raise InputError("%s: %r is not a list (pass a list, a JSON list or a comma-separated string)" % (name, value))
+
+
+def _check_format(name, kind, value):
+    text = value.strip() if isinstance(value, str) else value
+    try:
+        if kind == "ip":
+            return str(ipaddress.ip_address(text))
+        if kind == "loopback":
+            if not ipaddress.ip_address(text).is_loopback:
+                raise ValueError("not a loopback address")
+            return text
+        if kind == "cidr":
+            return str(ipaddress.ip_network(text, strict=False))
+        if kind == "ip_or_cidr":
+            if "/" in text:
+                ipaddress.ip_network(text, strict=False)
+            else:
+                ipaddress.ip_address(text)
+            return text
+        if kind == "interface":
+            if not _INTERFACE.fullmatch(text):
+                raise ValueError("not an interface name")
+            return text
+        if kind in ("rule", "rule_or_all"):
+            if text == "all" and kind == "rule_or_all":
+                return text
+            if text not in rules.RULES:
+                raise ValueError("not a rule id (known: %s%s)" % (", ".join(sorted(rules.RULES)), ", all" if kind == "rule_or_all" else ""))
+            return text
+        if kind == "endpoint":
+            url = value.get("url") if isinstance(value, dict) else value
+            if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+", url.strip()):
+                raise ValueError("not an http(s) URL or a dict with url")
+            return value
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise InputError("%s: %r is %s" % (name, value, _reason(kind, exc))) from exc
+    return value
+
+
+def _reason(kind, exc):
+    plain = {"ip": "not an IP address", "cidr": "not a CIDR (address/prefix)", "ip_or_cidr": "not an IP address or CIDR"}
+    return plain.get(kind) or str(exc)
+
+
+def normalise(name, value, spec):
+    """The value as the roles use it, or InputError naming the variable and the value."""
+    kind = spec.get("type", "str")
+    if value is None:
+        return None
+    if kind == "list":
+        items = _as_list(name, value)
+        if not items and name in NON_EMPTY:
+            raise InputError("%s: %r is empty, so nothing would be checked" % (name, value))
+        fmt = FORMATS.get(name)
+        return [_check_format(name, fmt, item) if fmt else item for item in items]
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise InputError("%s: %r is not a boolean (true or false)" % (name, value))
+    if kind in ("int", "float"):
+        try:
+            number = int(str(value).strip()) if kind == "int" else float(str(value).strip())
+        except ValueError as exc:
+            raise InputError("%s: %r is not a%s number" % (name, value, "n integer" if kind == "int" else "")) from exc
+        if isinstance(value, bool) or number < 0:
+            raise InputError("%s: %r is not a non-negative number" % (name, value))
+        return number
+    if kind in ("str", "path"):
+        if isinstance(value, (dict, list)):
+            raise InputError("%s: %r is not a string" % (name, value))
+        text = str(value)
+        if not text.strip() and kind == "path":
+            raise InputError("%s: an empty path" % name)
+        choices = spec.get("choices")
+        if choices and text.strip() not in [str(c) for c in choices]:
+            raise InputError("%s: %r is not one of %s" % (name, value, ", ".join(str(c) for c in choices)))
+        fmt = FORMATS.get(name)
+        return _check_format(name, fmt, text) if fmt and text.strip() else (text.strip() if choices else text)
+    return value
+
+
+def close_names(name, known):
+    """Known names that a mistyped one probably meant (same words, or one edit away)."""
+    words = set(name.split("_"))
+    scored = sorted(known, key=lambda k: -len(words & set(k.split("_"))))
+    return [k for k in scored[:3] if len(words & set(k.split("_"))) >= 2]
+
+
+def validate(values_by_host, specs=None):
+    """values_by_host: host -> {variable: value} (the hostnet_* variables set for it, and
+    kube_service_addresses). Returns (normalised values by host, errors)."""
+    specs = specs if specs is not None else role_specs()
+    known = set(specs) | set(FORMATS)
+    normalised, found = {}, {}
+    for host in sorted(values_by_host):
+        mine = {}
+        for name, value in sorted(values_by_host[host].items()):
+            if name not in known:
+                if name.startswith("hostnet_") and not name.startswith("hostnet__") and not OUTPUTS.match(name):
+                    hint = close_names(name, [k for k in known if k.startswith("hostnet_")])
+                    found.setdefault("%s: unknown variable%s" % (name, " - did you mean %s?" % " or ".join(hint) if hint else ""), []).append(host)
+                continue
+            try:
+                mine[name] = normalise(name, value, specs.get(name) or {"type": "str"})
+            except InputError as exc:
+                found.setdefault(str(exc), []).append(host)
+        normalised[host] = mine
+    total = len(values_by_host)
+    errors = [
+        "%s (%s)"
+        % (
+            message,
+            "every host"
+            if len(hosts) == total and total > 1
+            else "host%s %s" % ("s" if len(hosts) > 1 else "", ", ".join(hosts[:5]) + (" and %d more" % (len(hosts) - 5) if len(hosts) > 5 else "")),
+        )
+        for message, hosts in sorted(found.items())
+    ]
+    return normalised, errors

@@ -1,0 +1,56 @@
+"""Inputs as users type them, through ansible-playbook: key=value and JSON -e forms work,
+a bad value fails before any host is contacted and names the variable and the value,
+and a host with no route never passes the gate because of an input the audit could not use."""
+
+import os
+
+import pytest
+
+from conftest import load_report, run_playbook
+
+
+@pytest.fixture(scope="module")
+def fleet(make_fleet):
+    fleet = make_fleet(["in1"])
+    fleet.exec("in1", ["sh", "-c", "ip route del default"])  # no route at all: only a used input passes it
+    return fleet
+
+
+def unreachable_inventory(fleet, tmp_path):
+    """The fleet plus a host that would show UNREACHABLE if anything tried to contact it."""
+    text = open(os.path.join(fleet.state_dir, "inventory.ini")).read()
+    path = tmp_path / "inventory.ini"
+    path.write_text(text.replace("[testhosts]\n", "[testhosts]\nghost ansible_host=%s.99 ansible_ssh_timeout=2\n" % fleet.state["gateway"].rsplit(".", 1)[0]))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["-e", "hostnet_service_ips=banana"], "hostnet_service_ips: 'banana' is not an IP address or CIDR"),
+        (["-e", 'hostnet_service_ips=["10.233.0.0/40"]'], "hostnet_service_ips: '10.233.0.0/40' is not an IP address or CIDR"),
+        (["-e", "hostnet_service_ips= 10.233.0.0/18"], "hostnet_service_ips: '' is empty, so nothing would be checked"),
+        (["-e", "hostnet_fail_on=eror"], "hostnet_fail_on"),
+        (["-e", "hostnet_skip_rules=ip-forward"], "hostnet_skip_rules: 'ip-forward' is not a rule id"),
+        (["-e", "hostnet_servce_ips=10.96.0.1"], "hostnet_servce_ips: unknown variable - did you mean hostnet_service_ips"),
+    ],
+    ids=["banana", "prefix-40", "empty", "fail-on-typo", "rule-typo", "variable-typo"],
+)
+def test_bad_input_fails_before_any_host_is_contacted(fleet, tmp_path, extra, message):
+    result = run_playbook(fleet, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=%s" % tmp_path, *extra, inventory=unreachable_inventory(fleet, tmp_path))
+    assert result.returncode != 0
+    assert message in result.stdout, result.stdout[-3000:]
+    assert "UNREACHABLE" not in result.stdout and "Gather hostnet facts" not in result.stdout
+    assert not os.path.exists(tmp_path / "hostnet-report.json")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['["10.233.0.0/18"]', "10.233.0.0/18", "10.96.0.1,10.233.0.0/18", '[" 10.233.0.0/18 "]'],
+    ids=["json-string", "plain", "comma-separated", "spaces"],
+)
+def test_the_forms_users_type_are_used_and_the_gate_holds(fleet, tmp_path, value):
+    result = run_playbook(fleet, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=%s" % tmp_path, "-e", "hostnet_service_ips=%s" % value)
+    assert result.returncode != 0, result.stdout[-3000:]  # fail_on=error: no route to the Service network
+    messages = [f["message"] for f in load_report(str(tmp_path))["hosts"]["in1"]["findings"] if f["id"] == "service-network-unroutable"]
+    assert "no route to Service IP 10.233.0.1" in messages, messages

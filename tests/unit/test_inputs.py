@@ -1,0 +1,57 @@
+"""Inputs are checked on the controller: the forms users type are accepted, a bad value is
+an error naming the variable and the value, a typo is not silently ignored."""
+
+import pytest
+
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import inputs
+
+
+def check(**values):
+    return inputs.validate({"n1": values})
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (["10.233.0.0/18"], ["10.233.0.0/18"]),
+        ('["10.233.0.0/18"]', ["10.233.0.0/18"]),  # -e 'x=["..."]' arrives as a string on ansible-core 2.19
+        ("10.96.0.1, 10.233.0.0/18", ["10.96.0.1", "10.233.0.0/18"]),
+        (["10.96.0.1 "], ["10.96.0.1"]),
+    ],
+)
+def test_list_forms_are_accepted(value, expected):
+    normalised, errors = check(hostnet_service_ips=value)
+    assert errors == [] and normalised["n1"]["hostnet_service_ips"] == expected
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("hostnet_service_ips", "banana", "hostnet_service_ips: 'banana' is not an IP address or CIDR"),
+        ("hostnet_service_ips", ["10.96.0.1/40"], "hostnet_service_ips: '10.96.0.1/40' is not an IP address or CIDR"),
+        ("hostnet_service_ips", '["10.233.0.0/18"', "hostnet_service_ips: '[\"10.233.0.0/18\"' looks like a JSON list but does not parse"),
+        ("hostnet_service_ips", "", "hostnet_service_ips: '' is empty, so nothing would be checked"),
+        ("hostnet_fail_on", "eror", "hostnet_fail_on: 'eror' is not one of error, warning, never"),
+        ("hostnet_skip_rules", "ip-forward", "hostnet_skip_rules: 'ip-forward' is not a rule id"),
+        ("hostnet_resolver_timeout", "2s", "hostnet_resolver_timeout: '2s' is not a number"),
+        ("hostnet_node_ip_enabled", "ture", "hostnet_node_ip_enabled: 'ture' is not a boolean"),
+        ("hostnet_service_route_gateway", "192.168.56.300", "hostnet_service_route_gateway: '192.168.56.300' is not an IP address"),
+        ("hostnet_node_cidr", "192.168.56/24", "hostnet_node_cidr: '192.168.56/24' is not a CIDR"),
+        ("kube_service_addresses", "10.233.0.0/33", "kube_service_addresses: '10.233.0.0/33' is not a CIDR"),
+        ("hostnet_servce_ips", ["10.96.0.1"], "hostnet_servce_ips: unknown variable - did you mean hostnet_service_ips"),
+    ],
+)
+def test_bad_values_name_the_variable_and_the_value(name, value, message):
+    _normalised, errors = check(**{name: value})
+    assert len(errors) == 1 and errors[0].startswith(message), errors
+    assert errors[0].endswith("(host n1)")
+
+
+def test_one_error_for_every_host_and_outputs_are_not_inputs():
+    _normalised, errors = inputs.validate({h: {"hostnet_fail_on": "x", "hostnet_audit_result": {}, "hostnet_sysctl_changes": []} for h in ("a", "b")})
+    assert errors == ["hostnet_fail_on: 'x' is not one of error, warning, never (every host)"]
+
+
+def test_every_formatted_variable_is_declared_by_a_role():
+    specs = inputs.role_specs()
+    assert set(inputs.FORMATS) - set(specs) <= {"kube_service_addresses", "hostnet_warn_rules"}
