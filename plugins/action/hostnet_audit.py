@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import os
 
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
@@ -28,6 +29,7 @@ ARGUMENT_SPEC = docspec.argument_spec(doc.DOCUMENTATION)
 
 RULE_OPTIONS = (
     "skip_rules",
+    "warn_rules",
     "resolver_max_seconds",
     "node_cidr",
     "cluster_nodes",
@@ -77,9 +79,10 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        unknown = sorted(set(args["skip_rules"]) - set(rules.all_rules()))
-        if unknown:
-            raise AnsibleError("hostnet_audit: unknown rule id(s) in skip_rules: %s (known: %s)" % (", ".join(unknown), ", ".join(rules.all_rules())))
+        for option in ("skip_rules", "warn_rules"):
+            unknown = sorted(set(args[option]) - set(rules.all_rules()) - {"all"})
+            if unknown:
+                raise AnsibleError("hostnet_audit: unknown rule id(s) in %s: %s (known: all, %s)" % (option, ", ".join(unknown), ", ".join(rules.all_rules())))
         hosts = args["hosts"] if args["hosts"] is not None else task_vars.get("ansible_play_hosts_all", [])
         hostvars = task_vars.get("hostvars", {})
         active = task_vars.get("ansible_play_hosts")
@@ -104,10 +107,13 @@ class ActionModule(ActionBase):
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
         report = reporting.build_report(outcome, now, args["fail_on"], reporting.COLLECTION_VERSION)
 
+        paths = reporting.write_report(report, args["report_dir"]) if args["write_files"] else {}
+        gate = reporting.gate(report, paths.get("markdown"))
         if args["console"] != "none":
             for text, color in reporting.console_lines(report, verbose=args["console"] == "full"):
                 display.display(text, color=color)
-        paths = reporting.write_report(report, args["report_dir"]) if args["write_files"] else {}
+            if paths:
+                display.display("report: %s" % ", ".join(os.path.abspath(paths[k]) for k in ("markdown", "html", "json", "junit")))
 
         summary = report["summary"]
         result.update(
@@ -118,8 +124,9 @@ class ActionModule(ActionBase):
             recommendations=report["recommendations"],
             shared_default_hosts=sorted({h for f in report["fleet"]["findings"] if f["id"] == "shared-default-address" for h in f.get("hosts") or []}),
             findings=[_short(f) for data in report["hosts"].values() for f in data["findings"]] + [_short(f) for f in report["fleet"]["findings"]],
+            gate=gate,
         )
-        if summary["failed"]:
+        if summary["failed"] and args["fail_task"]:
             result["failed"] = True
             result["msg"] = "hostnet audit found %d error(s) and %d warning(s); failing (fail_on=%s) on: %s" % (
                 summary["errors"],

@@ -65,7 +65,7 @@ class ActionModule(ActionBase):
             raise AnsibleError("hostnet_remediation: audit has no findings list; pass the registered result of kubeprep.hostnet.hostnet_audit")
         if args["stage"] == "plan":
             settings = {host: {name: _host_var(hostvars, task_vars, host, name) for name in remediation.settings_names()} for host in hosts}
-            plan = remediation.plan(findings, hosts, settings)
+            plan = remediation.plan(findings, hosts, settings, task_vars.get("ansible_run_tags"), task_vars.get("ansible_skip_tags"))
             result.update(changed=False, plan=plan, anything_to_fix=any(entry["roles"] for entry in plan.values()))
             return result
         if args["plan"] is None:

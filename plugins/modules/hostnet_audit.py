@@ -44,7 +44,15 @@ options:
     default: error
   skip_rules:
     description:
-      - Rule ids not to evaluate, like kubeadm's C(--ignore-preflight-errors). Unknown ids are an error.
+      - Rule ids not to evaluate, or C(all), like kubeadm's C(--ignore-preflight-errors). Unknown ids are an error.
+        Skipped rules are listed in the report and the console, never dropped silently.
+    type: list
+    elements: str
+    default: []
+  warn_rules:
+    description:
+      - Rule ids (or C(all)) whose errors are reported as warnings, marked C(downgraded_from=error) in the report,
+        so they no longer fail O(fail_on=error).
     type: list
     elements: str
     default: []
@@ -93,6 +101,13 @@ options:
       - Write the report files to O(report_dir).
     type: bool
     default: true
+  fail_task:
+    description:
+      - Fail this task when the O(fail_on) gate is not passed. The C(kubeprep.hostnet.audit) role sets it to
+        false and fails each host the gate stops in a task of its own (one short line per host, a right
+        C(PLAY RECAP)), using RV(gate).
+    type: bool
+    default: true
 seealso:
   - module: kubeprep.hostnet.hostnet_facts
 """
@@ -135,6 +150,11 @@ shared_default_hosts:
   returned: always
   type: list
   elements: str
+gate:
+  description: The hosts the O(fail_on) gate stops, each with a one-line reason that names the report.
+  returned: always
+  type: dict
+  sample: {node1: "2 finding(s) at or above fail_on=error: ip-forward-disabled, localhost-unreachable - report: /work/hostnet-report/hostnet-report.md"}
 host_status:
   description: Each host's worst severity, or C(ok).
   returned: always

@@ -39,7 +39,7 @@ FORMATS = {
     "hostnet_service_route_interface": "interface",
     "hostnet_localhost_address": "loopback",
     "hostnet_skip_rules": "rule_or_all",
-    "hostnet_warn_rules": "rule",
+    "hostnet_warn_rules": "rule_or_all",
     "hostnet_datastore_endpoints": "endpoint",
     "kube_service_addresses": "cidr",
 }

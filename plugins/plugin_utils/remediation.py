@@ -65,7 +65,16 @@ def _manual(finding, reason, step=None):
     return {"rule": finding["id"], "message": finding.get("message"), "reason": reason, "step": step or finding.get("fix")}
 
 
-def plan_host(findings, settings):
+def selected(role, run_tags=None, skip_tags=None):
+    """Whether --tags / --skip-tags let the role's tasks run (each role's tasks carry its name as a tag)."""
+    run_tags = set(run_tags or ["all"])
+    skip_tags = set(skip_tags or [])
+    if role in skip_tags or "hostnet_remediate" in skip_tags:
+        return False
+    return bool(run_tags & {"all", "hostnet_remediate", role})
+
+
+def plan_host(findings, settings, run_tags=None, skip_tags=None):
     roles = {}
     needs_input = []
     manual = []
@@ -83,6 +92,9 @@ def plan_host(findings, settings):
             continue
         if fix.opt_in and not is_true(settings.get(fix.opt_in)):
             manual.append(_manual(finding, "opt-in: set %s=true to let kubeprep.hostnet.remediate run kubeprep.hostnet.%s" % (fix.opt_in, fix.role)))
+            continue
+        if not selected(fix.role, run_tags, skip_tags):
+            manual.append(_manual(finding, "not run: --tags/--skip-tags did not select %s" % fix.role))
             continue
         missing = [name for name in fix.inputs if not is_set(settings.get(name))]
         if missing:
@@ -102,10 +114,10 @@ def plan_host(findings, settings):
     return {"roles": ordered, "needs_input": needs_input, "manual": manual}
 
 
-def plan(findings, hosts, settings_by_host):
+def plan(findings, hosts, settings_by_host, run_tags=None, skip_tags=None):
     """host -> {roles: [{role, rules}], needs_input: [...], manual: [...]}."""
     mine = findings_by_host(findings, hosts)
-    return {host: plan_host(mine[host], settings_by_host.get(host) or {}) for host in hosts}
+    return {host: plan_host(mine[host], settings_by_host.get(host) or {}, run_tags, skip_tags) for host in hosts}
 
 
 def outcome_of(host_plan, after_findings, changes, failure, left_play, check_mode):

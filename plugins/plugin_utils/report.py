@@ -66,9 +66,31 @@ def build_report(result, generated_at, fail_on="error", collection_version=None)
             "failed": bool(failing),
         },
         "rules": result["rules"],
+        "skipped_rules": result.get("skipped_rules", []),
+        "warn_rules": result.get("warn_rules", []),
         "recommendations": result.get("recommendations", {}),
         "hosts": hosts,
         "fleet": {"findings": fleet},
+    }
+
+
+def gate(report, report_path=None):
+    """host -> one line saying why the fail_on gate stops it (a fleet finding stops every host it names,
+    or every host when it names none)."""
+    threshold = report["fail_on"]
+    reasons = {}
+    for name, data in report["hosts"].items():
+        for finding in data["findings"]:
+            if at_or_above(finding["severity"], threshold):
+                reasons.setdefault(name, []).append(finding["id"])
+    for finding in report["fleet"]["findings"]:
+        if at_or_above(finding["severity"], threshold):
+            for name in finding.get("hosts") or sorted(report["hosts"]):
+                if name in report["hosts"]:
+                    reasons.setdefault(name, []).append(finding["id"])
+    where = " - report: %s" % os.path.abspath(report_path) if report_path else ""
+    return {
+        name: "%d finding(s) at or above fail_on=%s: %s%s" % (len(ids), threshold, ", ".join(sorted(set(ids))), where) for name, ids in sorted(reasons.items())
     }
 
 
@@ -83,6 +105,10 @@ def console_lines(report, verbose=True):
                 lines.append(("    seen: %s" % item, None))
             lines.append(("    why:  %s" % finding["why"], None))
             lines.append(("    fix:  %s" % finding["fix"], None))
+    if report.get("skipped_rules"):
+        lines.append(("[SKIPPED] not evaluated on any host (hostnet_skip_rules): %s" % ", ".join(report["skipped_rules"]), COLORS["info"]))
+    if report.get("warn_rules"):
+        lines.append(("[WARN-ONLY] errors reported as warnings (hostnet_warn_rules): %s" % ", ".join(report["warn_rules"]), COLORS["info"]))
     for name, data in sorted(report["hosts"].items()):
         if data["status"] == "ok":
             lines.append(("[OK] %s: no findings" % name, COLORS["ok"]))

@@ -26,6 +26,7 @@ DOCS_BASE = "docs/rules/"
 
 DEFAULT_OPTIONS = {
     "skip_rules": (),
+    "warn_rules": (),
     "node_cidr": None,
     "ansible_hosts": None,
     "resolver_max_seconds": 20,
@@ -993,9 +994,14 @@ def evaluate(facts_by_host, options=None):
     """
     opts = dict(DEFAULT_OPTIONS)
     opts.update({k: v for k, v in (options or {}).items() if v is not None})
+    # kubeadm's --ignore-preflight-errors: ids, or "all". Skipped rules are listed in the report, never silent.
     skip = set(opts["skip_rules"] or ())
+    skip = set(RULES) if "all" in skip else skip
+    warn = set(opts["warn_rules"] or ())
+    warn = set(RULES) if "all" in warn else warn
     host_rules = [r for r in RULES.values() if r.scope == "host" and r.id not in skip]
     fleet_rules = [r for r in RULES.values() if r.scope == "fleet" and r.id not in skip]
+    needs_netaddr = bool(fleet_rules) or bool(opts["node_cidr"])
     hosts = {}
     valid = {}
     opts["_fleet_size"] = sum(1 for f in facts_by_host.values() if isinstance(f, dict) and "schema_version" in f)
@@ -1017,7 +1023,7 @@ def evaluate(facts_by_host, options=None):
             "findings": sorted((f.to_dict() for f in findings), key=finding_sort_key),
             "skipped_rules": sorted(skip),
         }
-    opts["_recommendations"] = nodeip.recommend(valid, opts["node_cidr"], opts["ansible_hosts"]) if valid else {}
+    opts["_recommendations"] = nodeip.recommend(valid, opts["node_cidr"], opts["ansible_hosts"]) if valid and needs_netaddr else {}
     fleet = []
     for item in fleet_rules:
         for finding in item.check(valid, opts):
@@ -1026,9 +1032,18 @@ def evaluate(facts_by_host, options=None):
                 hosts[finding.host]["findings"].sort(key=finding_sort_key)
             else:
                 fleet.append(finding.to_dict())
+    if warn:
+        for finding in [f for data in hosts.values() for f in data["findings"]] + fleet:
+            if finding["id"] in warn and finding["severity"] == "error":
+                finding.update(severity="warning", downgraded_from="error", message=finding["message"] + " (downgraded to a warning by hostnet_warn_rules)")
+        for data in hosts.values():
+            data["findings"].sort(key=finding_sort_key)
+        fleet.sort(key=finding_sort_key)
     return {
         "hosts": hosts,
         "fleet": {"findings": sorted(fleet, key=finding_sort_key)},
+        "skipped_rules": sorted(skip),
+        "warn_rules": sorted(warn),
         "rules": all_rules(),
         "recommendations": opts.pop("_recommendations"),
         "options": {k: (sorted(v) if isinstance(v, (set, tuple, list)) else v) for k, v in opts.items() if not k.startswith("_") and k != "ansible_hosts"},

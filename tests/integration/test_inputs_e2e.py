@@ -3,6 +3,7 @@ a bad value fails before any host is contacted and names the variable and the va
 and a host with no route never passes the gate because of an input the audit could not use."""
 
 import os
+import re
 
 import pytest
 
@@ -54,3 +55,43 @@ def test_the_forms_users_type_are_used_and_the_gate_holds(fleet, tmp_path, value
     assert result.returncode != 0, result.stdout[-3000:]  # fail_on=error: no route to the Service network
     messages = [f["message"] for f in load_report(str(tmp_path))["hosts"]["in1"]["findings"] if f["id"] == "service-network-unroutable"]
     assert "no route to Service IP 10.233.0.1" in messages, messages
+
+
+@pytest.fixture(scope="module")
+def pair(make_fleet):
+    """Two hosts with ip_forward=0 (stock): the gate stops both."""
+    return make_fleet(["g1", "g2"], stock=True)
+
+
+def test_a_failing_gate_ends_with_one_line_per_host_and_the_report_paths(pair, tmp_path):
+    result = run_playbook(pair, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=%s" % tmp_path, "-e", "hostnet_console=summary")
+    assert result.returncode == 2, result.stdout[-3000:]
+    fatal = [line for line in result.stdout.splitlines() if line.startswith("fatal: ")]
+    assert len(fatal) == 2 and all(len(line) < 400 for line in fatal), fatal
+    for host in ("g1", "g2"):
+        line = [f for f in fatal if f.startswith("fatal: [%s]" % host)][0]
+        assert "1 finding(s) at or above fail_on=error: ip-forward-disabled - report: %s/hostnet-report.md" % tmp_path in line
+        assert re.search(r"^%s\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=1 " % host, result.stdout, re.M), result.stdout[-1500:]
+    assert "report: %s/hostnet-report.md" % tmp_path in result.stdout
+
+
+def test_skip_all_and_warn_rules_are_shown_as_such(pair, tmp_path):
+    result = run_playbook(pair, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=%s" % tmp_path, "-e", "hostnet_warn_rules=ip-forward-disabled")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "[WARN-ONLY] errors reported as warnings (hostnet_warn_rules): ip-forward-disabled" in result.stdout
+    [finding] = load_report(str(tmp_path))["hosts"]["g1"]["findings"]
+    assert (finding["severity"], finding["downgraded_from"]) == ("warning", "error")
+    assert "report: %s/hostnet-report.md" % tmp_path in result.stdout  # printed on a pass too
+    result = run_playbook(pair, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=%s" % tmp_path, "-e", "hostnet_skip_rules=all")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "[SKIPPED] not evaluated on any host (hostnet_skip_rules): " in result.stdout
+    report = load_report(str(tmp_path))
+    assert "ip-forward-disabled" in report["skipped_rules"] and report["hosts"]["g1"]["findings"] == []
+
+
+def test_tags_of_a_role_run_that_fix_only(pair, tmp_path):
+    pair.exec("g2", ["sh", "-c", "printf '::1 localhost\\n' > /etc/hosts; echo 1 > /proc/sys/net/ipv6/conf/lo/disable_ipv6"])
+    result = run_playbook(pair, "kubeprep.hostnet.remediate", "-l", "g2", "-e", "hostnet_report_dir=%s" % tmp_path, "--tags", "hostnet_localhost")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert pair.exec("g2", ["cat", "/etc/hosts"]).stdout.startswith("127.0.0.1\tlocalhost\n")
+    assert pair.exec("g2", ["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout.strip() == "0"  # hostnet_sysctl's tasks did not run

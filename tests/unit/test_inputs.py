@@ -54,4 +54,4 @@ def test_one_error_for_every_host_and_outputs_are_not_inputs():
 
 def test_every_formatted_variable_is_declared_by_a_role():
     specs = inputs.role_specs()
-    assert set(inputs.FORMATS) - set(specs) <= {"kube_service_addresses", "hostnet_warn_rules"}
+    assert set(inputs.FORMATS) - set(specs) == {"kube_service_addresses"}

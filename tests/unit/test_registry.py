@@ -71,7 +71,7 @@ def test_audit_action_options_come_from_the_module_docs_and_match_the_engine():
     for name, default in rules.DEFAULT_OPTIONS.items():
         if name in doc and "default" in doc[name]:
             assert doc[name]["default"] == (list(default) if isinstance(default, tuple) else default), name
-    judge = open(os.path.join(ROOT, "roles", "audit", "tasks", "02-judge.yml")).read()
+    judge = open(os.path.join(ROOT, "roles", "audit", "tasks", "02-judge.yml")).read().split("\n- name:")[0]  # the judge task
     audit_spec = load("roles", "audit", "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
     for option in [o for o in re.findall(r"^    (\w+): ", judge, re.MULTILINE) if not o.startswith("__")]:
         assert option in doc, option
@@ -118,3 +118,23 @@ def test_outcomes():
     assert remediation.outcome_of(plan, [finding("ip-forward-disabled")], [], None, False, True)["outcome"] == "needs_input"
     gone = remediation.outcome_of({}, [finding("facts-missing")], [], None, False, False)
     assert gone["outcome"] == "failed" and "not remediated" in gone["summary"]
+
+
+def test_plan_honours_tags():
+    findings = [finding("ip-forward-disabled"), finding("localhost-unreachable")]
+    plan = remediation.plan(findings, ["n1"], {}, run_tags=["hostnet_localhost"])["n1"]
+    assert plan["roles"] == [{"role": "kubeprep.hostnet.hostnet_localhost", "rules": ["localhost-unreachable"]}]
+    assert [m["reason"] for m in plan["manual"]] == ["not run: --tags/--skip-tags did not select hostnet_sysctl"]
+    plan = remediation.plan(findings, ["n1"], {}, skip_tags=["hostnet_localhost"])["n1"]
+    assert [r["role"] for r in plan["roles"]] == ["kubeprep.hostnet.hostnet_sysctl"]
+
+
+def test_engine_needs_netaddr_only_for_fleet_rules(monkeypatch):
+    from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip
+
+    monkeypatch.setattr(nodeip, "HAS_NETADDR", False)
+    fleet_rules = [r for r, e in REGISTRY.items() if e["scope"] == "fleet"]
+    result = rules.evaluate({"h": {"schema_version": 1}}, {"skip_rules": fleet_rules})
+    assert result["recommendations"] == {}
+    with pytest.raises(RuntimeError, match="netaddr is required"):
+        rules.evaluate({"h": {"schema_version": 1}}, {})
