@@ -14,9 +14,8 @@ __metaclass__ = type
 import json
 import os
 import tempfile
-from xml.sax.saxutils import escape, quoteattr
 
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, report_html
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, report_html, templates
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules import SEVERITY_RANK, ordered_findings
 
 REPORT_SCHEMA_VERSION = 1
@@ -172,44 +171,25 @@ def render_markdown(report):
 
 
 def render_junit(report):
-    """One testcase per host x rule; findings at or above fail_on are failures."""
+    """One testcase per host x rule and per fleet finding, from roles/audit/templates/hostnet-report.junit.xml.j2.
+    A finding at or above fail_on is a failure with its evidence, why and fix; one below it is
+    system-out with the same; a skipped rule is skipped."""
     cases = []
-    failures = 0
-    rule_ids = sorted(report["rules"])
     for name, data in sorted(report["hosts"].items()):
         by_rule = {}
         for finding in data["findings"]:
             by_rule.setdefault(finding["id"], []).append(finding)
-        for rule_id in rule_ids:
-            attrs = "classname=%s name=%s" % (quoteattr(name), quoteattr(rule_id))
-            if rule_id in data["skipped_rules"]:
-                cases.append('    <testcase %s><skipped message="skipped by hostnet_skip_rules"/></testcase>' % attrs)
-                continue
+        for rule_id in sorted(report["rules"]):
             found = by_rule.get(rule_id, [])
             failing = [f for f in found if at_or_above(f["severity"], report["fail_on"])]
-            body = ""
-            for finding in failing:
-                failures += 1
-                body += "<failure type=%s message=%s>%s</failure>" % (
-                    quoteattr(finding["severity"]),
-                    quoteattr(finding["message"]),
-                    escape("\n".join(finding["evidence"] + ["fix: " + finding["fix"]])),
-                )
-            passing = [f for f in found if f not in failing]
-            if passing:
-                body += "<system-out>%s</system-out>" % escape("\n".join("%s: %s" % (f["severity"], f["message"]) for f in passing))
-            cases.append("    <testcase %s>%s</testcase>" % (attrs, body))
+            skipped = "not evaluated (hostnet_skip_rules)" if rule_id in data["skipped_rules"] else None
+            cases.append({"classname": name, "name": rule_id, "skipped": skipped, "failures": failing, "passing": [f for f in found if f not in failing]})
     for finding in report["fleet"]["findings"]:
         failing = at_or_above(finding["severity"], report["fail_on"])
-        failures += 1 if failing else 0
-        body = "<failure type=%s message=%s/>" % (quoteattr(finding["severity"]), quoteattr(finding["message"])) if failing else ""
-        cases.append('    <testcase classname="fleet" name=%s>%s</testcase>' % (quoteattr(finding["id"]), body))
-    header = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n  <testsuite name="kubeprep.hostnet audit" tests="%d" failures="%d" timestamp=%s>' % (
-        len(cases),
-        failures,
-        quoteattr(report["generated_at"]),
-    )
-    return "\n".join([header] + cases + ["  </testsuite>", "</testsuites>"]) + "\n"
+        cases.append(
+            {"classname": "fleet", "name": finding["id"], "skipped": None, "failures": [finding] if failing else [], "passing": [] if failing else [finding]}
+        )
+    return templates.render("hostnet-report.junit.xml.j2", report=report, cases=cases)
 
 
 def atomic_write(path, text):

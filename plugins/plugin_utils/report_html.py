@@ -9,8 +9,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from html import escape
+from html import escape  # noqa: F401 - tests escape values the same way to find them in the page
 
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import templates
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules import SEVERITY_RANK, ordered_findings
 
 CSS = """
@@ -27,7 +28,8 @@ box-shadow:0 1px 2px rgba(0,0,0,.08);min-width:110px}.card b{display:block;font-
 details{background:#fff;border-radius:6px;margin:8px 0;box-shadow:0 1px 2px rgba(0,0,0,.08)}
 summary{cursor:pointer;padding:10px 12px}details>div{padding:0 12px 12px}
 code,pre{font:12px/1.4 ui-monospace,Menlo,Consolas,monospace}pre{background:#f0f2f5;padding:8px;overflow-x:auto;
-white-space:pre-wrap}.filters label{margin-right:12px}.failed{color:#c62828;font-weight:600}
+white-space:pre-wrap}.filters label{margin-right:12px}.failed{color:#c62828;font-weight:600}.note{color:#555}
+summary a{color:inherit}
 """
 
 SCRIPT = """
@@ -38,69 +40,32 @@ SCRIPT = """
     document.querySelectorAll('details.finding').forEach(function(d){d.hidden=!show[d.dataset.severity];});
   }
   boxes.forEach(function(b){b.addEventListener('change',apply);});
+  function all(open){document.querySelectorAll('details.finding').forEach(function(d){d.open=open;});}
+  document.getElementById('expand').addEventListener('click',function(){all(true);});
+  document.getElementById('collapse').addEventListener('click',function(){all(false);});
   apply();
   document.body.dataset.rendered=String(document.querySelectorAll('details.finding').length);
 })();
 """
 
 
-def _finding_html(finding):
-    who = finding.get("host") or "fleet (%s)" % ", ".join(finding.get("hosts") or [])
-    evidence = "\n".join(finding.get("evidence") or [])
-    return (
-        '<details class="finding" data-severity="{sev}" id="{anchor}"{open}><summary><span class="badge {sev}">{label}</span>'
-        "<code>{rule}</code> {who}: {message}</summary><div>"
-        "<p><b>Evidence</b></p><pre>{evidence}</pre><p><b>Why it breaks Kubernetes</b><br>{why}</p>"
-        "<p><b>Fix</b><br>{fix}</p></div></details>"
-    ).format(
-        sev=escape(finding["severity"]),
-        open=" open" if finding["severity"] == "error" else "",
-        anchor=escape("f-%s-%s" % (finding["id"], who)),
-        label=escape(finding["severity"].upper()),
-        rule=escape(finding["id"]),
-        who=escape(who),
-        message=escape(finding["message"]),
-        evidence=escape(evidence),
-        why=escape(finding.get("why") or ""),
-        fix=escape(finding.get("fix") or ""),
-    )
+DOCS_URL = "https://github.com/kubeprep/hostnet/blob/main/docs/rules"
 
 
 def render_html(report):
+    """The page, from the collection's template (roles/audit/templates/hostnet-report.html.j2)."""
     summary = report["summary"]
-    findings = ordered_findings(report)
-    tiles = []
-    for name, data in sorted(report["hosts"].items(), key=lambda item: (SEVERITY_RANK.get(item[1]["status"], 3), item[0])):
-        count = len(data["findings"])
-        tiles.append(
-            '<a class="host {status}" href="#f-{first}" title="{name}">{name}<small>{status_text}</small></a>'.format(
-                status=escape(data["status"]),
-                first=escape("%s-%s" % (data["findings"][0]["id"], name)) if count else "",
-                name=escape(name),
-                status_text=escape("no findings" if not count else "%d finding(s), worst: %s" % (count, data["status"])),
-            )
-        )
+    tiles = sorted(report["hosts"].items(), key=lambda item: (SEVERITY_RANK.get(item[1]["status"], 3), item[0]))
     cards = [("hosts", summary["hosts"]), ("ok", summary["hosts_ok"]), ("errors", summary["errors"]), ("warnings", summary["warnings"])]
-    verdict = (
-        '<p class="failed">Failing (fail_on={0}): {1}</p>'.format(escape(report["fail_on"]), escape(", ".join(summary["failing_hosts"])))
-        if summary["failed"]
-        else "<p>Passing (fail_on=%s).</p>" % escape(report["fail_on"])
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">'
-        "<title>kubeprep.hostnet audit - {title}</title><style>{css}</style></head><body>"
-        "<header><h1>Host networking audit for Kubernetes</h1><p>kubeprep.hostnet {version} &middot; {generated}</p></header><main>"
-        '<div class="cards">{cards}</div>{verdict}<h2>Fleet at a glance</h2><div class="grid">{tiles}</div>'
-        '<h2>Findings</h2><p class="filters">{filters}</p>{findings}</main><script>{script}</script></body></html>\n'
-    ).format(
-        title=escape("%d host(s), %d error(s), %d warning(s)" % (summary["hosts"], summary["errors"], summary["warnings"])),
+    return templates.render(
+        "hostnet-report.html.j2",
+        report=report,
+        summary=summary,
+        cards=cards,
+        tiles=tiles,
+        findings=ordered_findings(report),
         css=CSS,
-        version=escape(str(report["tool"].get("version") or "")),
-        generated=escape(report["generated_at"]),
-        cards="".join('<div class="card"><b>%d</b>%s</div>' % (value, label) for label, value in cards),
-        verdict=verdict,
-        tiles="".join(tiles) or "<p>No hosts.</p>",
-        filters="".join('<label><input type="checkbox" value="%s" checked> %s</label>' % (s, s) for s in ("error", "warning", "info")),
-        findings="".join(_finding_html(f) for f in findings) or "<p>No findings.</p>",
         script=SCRIPT,
+        docs_url=DOCS_URL,
+        anchor=lambda finding, who: "f-%s-%s" % (finding["id"], who),
     )

@@ -57,3 +57,16 @@ def test_version_matches_galaxy_yml():
     with open(os.path.join(ROOT, "galaxy.yml")) as handle:
         version = [line.split(":", 1)[1].strip() for line in handle if line.startswith("version:")][0]
     assert report.COLLECTION_VERSION == version
+
+
+def test_junit_carries_evidence_and_fix_and_fleet_findings_below_the_gate(tmp_path):
+    doc = sample(tmp_path)
+    doc["fleet"]["findings"].append(
+        {"id": "duplicate-node-identity", "severity": "info", "host": None, "hosts": ["node1"], "message": "m <x>", "evidence": ["seen & this"], "why": "w", "fix": "f", "docs": "d"}
+    )
+    tree = ET.fromstring(report.render_junit(doc))
+    failures = tree.findall(".//failure")
+    assert failures and all("fix: " in f.text and "seen: " in f.text for f in failures)
+    [fleet_case] = [c for c in tree.iter("testcase") if c.get("classname") == "fleet" and c.get("name") == "duplicate-node-identity"]
+    out = fleet_case.find("system-out").text
+    assert "info: m <x>" in out and "seen: seen & this" in out and "fix: f" in out

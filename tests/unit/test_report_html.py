@@ -29,7 +29,9 @@ def count_findings(doc):
 def test_self_contained_and_escaped(tmp_path):
     doc = hostile_sample(tmp_path)
     page = report_html.render_html(doc)
-    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page) and "<link" not in page
+    assert not re.search(r"""src\s*=\s*["']?(?:https?:)?//""", page) and "<link" not in page  # no external asset
+    hrefs = re.findall(r'href="((?:https?:)?//[^"]*)"', page)
+    assert hrefs and all(h.startswith(report_html.DOCS_URL + "/") for h in hrefs)  # only links to the rule pages
     assert page.count("<script>") == 1 and "onerror=alert" not in page.replace("onerror=alert(1)&gt;", "")
     assert "&lt;script&gt;document.title" in page and "node&lt;b&gt;4&lt;/b&gt;" in page
     assert page.count('<details class="finding"') == count_findings(doc)
@@ -76,3 +78,13 @@ def test_renders_in_headless_chromium(tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20000  # a blank page compresses to a few KB
     os.makedirs("build", exist_ok=True)
     shutil.copy(str(shot), "build/hostnet-report-screenshot.png")  # for a human to look at
+
+
+def test_fix_code_spans_render_as_code_and_findings_start_collapsed(tmp_path):
+    doc = sample(tmp_path)
+    doc["hosts"]["node1"]["findings"][0]["fix"] = "Run `sysctl -w net.ipv4.ip_forward=1` <now>"
+    page = report_html.render_html(doc)
+    assert "Run <code>sysctl -w net.ipv4.ip_forward=1</code> &lt;now&gt;" in page
+    assert "`sysctl" not in page
+    assert re.findall(r"<details[^>]*>", page) and not [tag for tag in re.findall(r"<details[^>]*>", page) if " open" in tag]
+    assert 'href="%s/%s.md"' % (report_html.DOCS_URL, doc["hosts"]["node1"]["findings"][0]["id"]) in page
