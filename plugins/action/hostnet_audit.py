@@ -20,7 +20,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.kubeprep.hostnet.plugins.modules import hostnet_audit as doc
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import docspec, nodeip, rules
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import docspec, nodeip, rules, siterules
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import report as reporting
 
 display = Display()
@@ -30,6 +30,7 @@ ARGUMENT_SPEC = docspec.argument_spec(doc.DOCUMENTATION)
 RULE_OPTIONS = (
     "skip_rules",
     "warn_rules",
+    "site_rules",
     "resolver_max_seconds",
     "node_cidr",
     "cluster_nodes",
@@ -79,8 +80,9 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        site_ids = {e.get("id") for e in args["site_rules"] if isinstance(e, dict)}
         for option in ("skip_rules", "warn_rules"):
-            unknown = sorted(set(args[option]) - set(rules.all_rules()) - {"all"})
+            unknown = sorted(set(args[option]) - set(rules.all_rules()) - {"all"} - site_ids)
             if unknown:
                 raise AnsibleError("hostnet_audit: unknown rule id(s) in %s: %s (known: all, %s)" % (option, ", ".join(unknown), ", ".join(rules.all_rules())))
         hosts = args["hosts"] if args["hosts"] is not None else task_vars.get("ansible_play_hosts_all", [])
@@ -102,7 +104,7 @@ class ActionModule(ActionBase):
                 continue
         try:
             outcome = self._evaluate(facts_by_host, args, ansible_hosts)
-        except RuntimeError as exc:  # a missing controller-side package
+        except (RuntimeError, siterules.SiteRuleError) as exc:  # a missing controller-side package, a bad site rule
             raise AnsibleError("hostnet_audit: %s" % exc) from exc
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
         report = reporting.build_report(outcome, now, args["fail_on"], reporting.COLLECTION_VERSION)

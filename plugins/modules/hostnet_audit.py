@@ -49,6 +49,15 @@ options:
     type: list
     elements: str
     default: []
+  site_rules:
+    description:
+      - Site rules as data, judged like the built-in ones (see C(docs/site-rules.md)). Each is a dict with C(id)
+        (lowercase words and dashes), C(severity) (error, warning, info), C(when) (a JMESPath expression over the
+        host's hostnet facts and C(default_interface)), C(message), C(fix), and optionally C(why). An invalid
+        entry or expression is an error before any host is judged.
+    type: list
+    elements: dict
+    default: []
   warn_rules:
     description:
       - Rule ids (or C(all)) whose errors are reported as warnings, marked C(downgraded_from=error) in the report,

@@ -24,7 +24,7 @@ import re
 
 import yaml
 
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import rules
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import rules, siterules
 
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _TRUE = ("true", "yes", "on", "1", "y", "t")
@@ -46,7 +46,7 @@ FORMATS = {
 # Lists that must not be empty: an empty one turns the check off (`-e "hostnet_service_ips= x"` parses as empty).
 NON_EMPTY = ("hostnet_service_ips",)
 # Variables of the playbooks (not of a role), and what the collection itself sets.
-PLAYBOOK_VARS = {"hostnet_targets": {"type": "str"}}
+PLAYBOOK_VARS = {"hostnet_targets": {"type": "str"}, "hostnet_image_root": {"type": "path"}}
 OUTPUTS = re.compile(r"^hostnet_(audit_result|fix_rules|\w+_changes)$")
 _INTERFACE = re.compile(r"[A-Za-z0-9_.:@+-]{1,15}")
 
@@ -84,7 +84,7 @@ def _as_list(name, value):
     raise InputError("%s: %r is not a list (pass a list, a JSON list or a comma-separated string)" % (name, value))
 
 
-def _check_format(name, kind, value):
+def _check_format(name, kind, value, extra_ids=()):
     text = value.strip() if isinstance(value, str) else value
     try:
         if kind == "ip":
@@ -108,7 +108,7 @@ def _check_format(name, kind, value):
         if kind in ("rule", "rule_or_all"):
             if text == "all" and kind == "rule_or_all":
                 return text
-            if text not in rules.RULES:
+            if text not in rules.RULES and text not in extra_ids:
                 raise ValueError("not a rule id (known: %s%s)" % (", ".join(sorted(rules.RULES)), ", all" if kind == "rule_or_all" else ""))
             return text
         if kind == "endpoint":
@@ -126,8 +126,9 @@ def _reason(kind, exc):
     return plain.get(kind) or str(exc)
 
 
-def normalise(name, value, spec):
-    """The value as the roles use it, or InputError naming the variable and the value."""
+def normalise(name, value, spec, extra_ids=()):
+    """The value as the roles use it, or InputError naming the variable and the value.
+    ``extra_ids``: rule ids of the site rules, valid in hostnet_skip_rules / hostnet_warn_rules."""
     kind = spec.get("type", "str")
     if value is None:
         return None
@@ -135,8 +136,14 @@ def normalise(name, value, spec):
         items = _as_list(name, value)
         if not items and name in NON_EMPTY:
             raise InputError("%s: %r is empty, so nothing would be checked" % (name, value))
+        if name == "hostnet_site_rules":
+            try:
+                siterules.compile_rules(items, set(rules.RULES), rules.SEVERITIES)
+            except siterules.SiteRuleError as exc:
+                raise InputError(str(exc)) from exc
+            return items
         fmt = FORMATS.get(name)
-        return [_check_format(name, fmt, item) if fmt else item for item in items]
+        return [_check_format(name, fmt, item, extra_ids) if fmt else item for item in items]
     if kind == "bool":
         if isinstance(value, bool):
             return value
@@ -183,6 +190,11 @@ def validate(values_by_host, specs=None):
     normalised, found = {}, {}
     for host in sorted(values_by_host):
         mine = {}
+        try:
+            site = values_by_host[host].get("hostnet_site_rules")
+            extra_ids = {e.get("id") for e in _as_list("hostnet_site_rules", site) if isinstance(e, dict)} if site else set()
+        except InputError:
+            extra_ids = set()  # reported below, with the variable
         for name, value in sorted(values_by_host[host].items()):
             if name not in known:
                 if name.startswith("hostnet_") and not name.startswith("hostnet__") and not OUTPUTS.match(name):
@@ -190,7 +202,7 @@ def validate(values_by_host, specs=None):
                     found.setdefault("%s: unknown variable%s" % (name, " - did you mean %s?" % " or ".join(hint) if hint else ""), []).append(host)
                 continue
             try:
-                mine[name] = normalise(name, value, specs.get(name) or {"type": "str"})
+                mine[name] = normalise(name, value, specs.get(name) or {"type": "str"}, extra_ids)
             except InputError as exc:
                 found.setdefault(str(exc), []).append(host)
         normalised[host] = mine

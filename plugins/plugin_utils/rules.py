@@ -18,7 +18,7 @@ __metaclass__ = type
 import ipaddress
 
 from ansible_collections.kubeprep.hostnet.plugins.module_utils import hostsfile
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, siterules
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
@@ -27,6 +27,7 @@ DOCS_BASE = "docs/rules/"
 DEFAULT_OPTIONS = {
     "skip_rules": (),
     "warn_rules": (),
+    "site_rules": (),
     "node_cidr": None,
     "ansible_hosts": None,
     "resolver_max_seconds": 20,
@@ -44,9 +45,9 @@ DEFAULT_OPTIONS = {
 
 
 class Finding:
-    __slots__ = ("rule", "severity", "host", "message", "evidence", "why", "fix", "hosts", "data")
+    __slots__ = ("rule", "severity", "host", "message", "evidence", "why", "fix", "hosts", "data", "docs")
 
-    def __init__(self, rule, severity, host, message, evidence, why, fix, hosts=None, data=None):
+    def __init__(self, rule, severity, host, message, evidence, why, fix, hosts=None, data=None, docs=None):
         if severity not in SEVERITY_RANK:
             raise ValueError("unknown severity %r" % severity)
         self.rule = rule
@@ -58,6 +59,7 @@ class Finding:
         self.fix = fix
         self.hosts = list(hosts) if hosts else None
         self.data = data
+        self.docs = docs
 
     def to_dict(self):
         data = {
@@ -68,7 +70,7 @@ class Finding:
             "evidence": self.evidence,
             "why": self.why,
             "fix": self.fix,
-            "docs": DOCS_BASE + self.rule + ".md",
+            "docs": self.docs or DOCS_BASE + self.rule + ".md",
         }
         if self.hosts is not None:
             data["hosts"] = self.hosts
@@ -994,11 +996,14 @@ def evaluate(facts_by_host, options=None):
     """
     opts = dict(DEFAULT_OPTIONS)
     opts.update({k: v for k, v in (options or {}).items() if v is not None})
+    site_all = siterules.compile_rules(list(opts["site_rules"] or ()), set(RULES), SEVERITIES)
+    site_ids = {entry["id"] for entry in site_all}
     # kubeadm's --ignore-preflight-errors: ids, or "all". Skipped rules are listed in the report, never silent.
     skip = set(opts["skip_rules"] or ())
-    skip = set(RULES) if "all" in skip else skip
+    skip = set(RULES) | site_ids if "all" in skip else skip
     warn = set(opts["warn_rules"] or ())
-    warn = set(RULES) if "all" in warn else warn
+    warn = set(RULES) | site_ids if "all" in warn else warn
+    site = [entry for entry in site_all if entry["id"] not in skip]
     host_rules = [r for r in RULES.values() if r.scope == "host" and r.id not in skip]
     fleet_rules = [r for r in RULES.values() if r.scope == "fleet" and r.id not in skip]
     needs_netaddr = bool(fleet_rules) or bool(opts["node_cidr"])
@@ -1019,6 +1024,21 @@ def evaluate(facts_by_host, options=None):
                     if finding.severity not in item.severities:
                         raise ValueError("rule %s reported severity %s, not in its registry entry" % (item.id, finding.severity))
                     findings.append(finding)
+            for entry in site:
+                matched, value = siterules.judge(entry, facts)
+                if matched:
+                    findings.append(
+                        Finding(
+                            entry["id"],
+                            entry["severity"],
+                            host,
+                            entry["message"],
+                            ["site rule %s: when %s -> %s" % (entry["id"], entry["when"], siterules.shown(value))],
+                            entry.get("why") or "A check of this site (hostnet_site_rules).",
+                            entry["fix"],
+                            docs="hostnet_site_rules",
+                        )
+                    )
         hosts[host] = {
             "findings": sorted((f.to_dict() for f in findings), key=finding_sort_key),
             "skipped_rules": sorted(skip),
@@ -1044,7 +1064,25 @@ def evaluate(facts_by_host, options=None):
         "fleet": {"findings": sorted(fleet, key=finding_sort_key)},
         "skipped_rules": sorted(skip),
         "warn_rules": sorted(warn),
-        "rules": all_rules(),
+        "rules": dict(
+            all_rules(),
+            **{
+                e["id"]: {
+                    "scope": "host",
+                    "title": e["message"],
+                    "severities": [e["severity"]],
+                    "fix": {"kind": "manual", "reason": "a site rule (hostnet_site_rules)"},
+                    "docs": "hostnet_site_rules",
+                    "site": True,
+                    "when": e["when"],
+                }
+                for e in site_all
+            },
+        ),
         "recommendations": opts.pop("_recommendations"),
-        "options": {k: (sorted(v) if isinstance(v, (set, tuple, list)) else v) for k, v in opts.items() if not k.startswith("_") and k != "ansible_hosts"},
+        "options": {
+            k: (sorted(v) if isinstance(v, (set, tuple, list)) else v)
+            for k, v in opts.items()
+            if not k.startswith("_") and k not in ("ansible_hosts", "site_rules")
+        },
     }

@@ -95,3 +95,19 @@ def test_tags_of_a_role_run_that_fix_only(pair, tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
     assert pair.exec("g2", ["cat", "/etc/hosts"]).stdout.startswith("127.0.0.1\tlocalhost\n")
     assert pair.exec("g2", ["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout.strip() == "0"  # hostnet_sysctl's tasks did not run
+
+
+def test_site_rules_from_the_docs_run_as_users_pass_them(pair, tmp_path):
+    pair.exec("g1", ["sh", "-c", "printf 'nameserver 127.0.0.1\\nnameserver 127.0.0.2\\nnameserver 127.0.0.3\\nnameserver 127.0.0.4\\n' > /etc/resolv.conf"])
+    rule = '{"id": "too-many-nameservers", "severity": "warning", "when": "length(resolv_conf.nameservers) > `3`", "message": "more than 3 nameservers", "fix": "List at most 3."}'
+    args = ["-e", "hostnet_report_dir=%s" % tmp_path, "-e", "hostnet_fail_on=never"]
+    result = run_playbook(pair, "kubeprep.hostnet.audit", *args, "-e", '{"hostnet_site_rules": [%s]}' % rule)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "[WARNING too-many-nameservers] g1: more than 3 nameservers" in result.stdout
+    hosts = load_report(str(tmp_path))["hosts"]
+    assert [f["id"] for f in hosts["g1"]["findings"] if f["id"] == "too-many-nameservers"] and not [
+        f for f in hosts["g2"]["findings"] if f["id"] == "too-many-nameservers"
+    ]
+    broken = rule.replace("length(resolv_conf.nameservers) > `3`", "length(")
+    result = run_playbook(pair, "kubeprep.hostnet.audit", *args, "-e", '{"hostnet_site_rules": [%s]}' % broken)
+    assert result.returncode != 0 and "when 'length(' is not a valid JMESPath expression" in result.stdout and "no host was contacted" in result.stdout

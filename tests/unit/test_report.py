@@ -62,7 +62,17 @@ def test_version_matches_galaxy_yml():
 def test_junit_carries_evidence_and_fix_and_fleet_findings_below_the_gate(tmp_path):
     doc = sample(tmp_path)
     doc["fleet"]["findings"].append(
-        {"id": "duplicate-node-identity", "severity": "info", "host": None, "hosts": ["node1"], "message": "m <x>", "evidence": ["seen & this"], "why": "w", "fix": "f", "docs": "d"}
+        {
+            "id": "duplicate-node-identity",
+            "severity": "info",
+            "host": None,
+            "hosts": ["node1"],
+            "message": "m <x>",
+            "evidence": ["seen & this"],
+            "why": "w",
+            "fix": "f",
+            "docs": "d",
+        }
     )
     tree = ET.fromstring(report.render_junit(doc))
     failures = tree.findall(".//failure")
