@@ -99,7 +99,10 @@ def test_tags_of_a_role_run_that_fix_only(pair, tmp_path):
 
 def test_site_rules_from_the_docs_run_as_users_pass_them(pair, tmp_path):
     pair.exec("g1", ["sh", "-c", "printf 'nameserver 127.0.0.1\\nnameserver 127.0.0.2\\nnameserver 127.0.0.3\\nnameserver 127.0.0.4\\n' > /etc/resolv.conf"])
-    rule = '{"id": "too-many-nameservers", "severity": "warning", "when": "length(resolv_conf.nameservers) > `3`", "message": "more than 3 nameservers", "fix": "List at most 3."}'
+    rule = (
+        '{"id": "too-many-nameservers", "severity": "warning", "when": "length(resolv_conf.nameservers) > `3`", '
+        '"message": "more than 3 nameservers", "fix": "List at most 3."}'
+    )
     args = ["-e", "hostnet_report_dir=%s" % tmp_path, "-e", "hostnet_fail_on=never"]
     result = run_playbook(pair, "kubeprep.hostnet.audit", *args, "-e", '{"hostnet_site_rules": [%s]}' % rule)
     assert result.returncode == 0, result.stdout[-3000:]
