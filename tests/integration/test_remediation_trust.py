@@ -371,3 +371,23 @@ def test_ipv4_mapped_localhost_is_left_alone(fleet, tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
     assert "localhost-unreachable" not in [f["id"] for f in load_report(str(tmp_path))["hosts"]["clean"]["findings"]]
     assert sh(fleet, "clean", "cat /etc/hosts").stdout == text
+
+
+def test_audit_and_every_fix_as_a_sudo_user(fleet, tmp_path):
+    """Real inventories log in as a user and become root: the same faults, fixed as deploy with --become."""
+    fleet.add_user("f1", "deploy")
+    fleet.add_user("f2", "deploy")
+    gateway = fleet.state["gateway"]
+    sh(fleet, "f1", "cat > /etc/hosts && echo 1 > /proc/sys/net/ipv6/conf/lo/disable_ipv6 && echo 0 > /proc/sys/net/ipv4/ip_forward", input_text=F1_HOSTS)
+    sh(fleet, "f1", "cat > /etc/nsswitch.conf", input_text=DNS_FIRST)
+    dnat = "OUTPUT -d 10.96.0.1 -p tcp --dport 443 -j DNAT --to-destination %s:6443" % fleet.host("f2")["address"]
+    sh(fleet, "f2", "ip route del default; echo 0 > /proc/sys/net/ipv4/ip_forward; iptables -t nat -C %s 2>/dev/null || iptables -t nat -A %s" % (dnat, dnat))
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text(open(os.path.join(fleet.state_dir, "inventory.ini")).read().replace("ansible_user=root", "ansible_user=deploy"))
+    result = readme_remediate(fleet, tmp_path, "inventory.ini", "-l", "f1,f2", "-b", "-e", "hostnet_service_route_gateway=%s" % gateway)
+    assert result.returncode == 0, result.stdout[-4000:]
+    outcomes = json.loads((tmp_path / "hostnet-report" / "hostnet-changes.json").read_text())["hosts"]
+    assert {h: outcomes[h]["outcome"] for h in ("f1", "f2")} == {"f1": "fixed", "f2": "fixed"}
+    assert probe(fleet, "f1", "localhost", 6443).startswith("CONNECTED 127.0.0.1 ")
+    assert probe(fleet, "f2", "10.96.0.1", 443).startswith("CONNECTED 10.96.0.1 ")
+    assert load_report(str(tmp_path / "hostnet-report"))["summary"]["errors"] == 0
