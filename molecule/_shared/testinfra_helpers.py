@@ -20,9 +20,18 @@ def probe(host, target, port):
     return run_script(host, "probe.py", target, port)
 
 
+SCHEMA = os.path.join(SHARED, "..", "..", "docs", "schemas", "hostnet-report.schema.json")
+
+
 def report(phase=""):
+    """The report, checked against the collection's JSON Schema."""
+    import jsonschema
+
     with open(os.path.join(REPORT_DIR, phase, "hostnet-report.json")) as handle:
-        return json.load(handle)
+        data = json.load(handle)
+    with open(SCHEMA) as handle:
+        jsonschema.validate(data, json.load(handle), format_checker=jsonschema.FormatChecker())
+    return data
 
 
 def changes():

@@ -48,9 +48,18 @@ def run_playbook(fleet, playbook, *args, inventory=None, timeout=600, env=None):
     )
 
 
+with open(os.path.join(ROOT, "docs", "schemas", "hostnet-report.schema.json")) as _handle:
+    REPORT_SCHEMA = json.load(_handle)
+
+
 def load_report(directory):
+    """A report the test made, checked against the collection's JSON Schema (the contract users parse)."""
+    import jsonschema
+
     with open(os.path.join(directory, "hostnet-report.json")) as handle:
-        return json.load(handle)
+        report = json.load(handle)
+    jsonschema.validate(report, REPORT_SCHEMA, format_checker=jsonschema.FormatChecker())
+    return report
 
 
 # The same client and listener the Molecule scenarios use (one copy of each).

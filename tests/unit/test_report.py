@@ -3,6 +3,8 @@
 import os
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import report, rules
 
 from helpers import as_other_node, healthy_kernel, host_facts, lo_without_ipv6, read_fixture
@@ -80,3 +82,18 @@ def test_junit_carries_evidence_and_fix_and_fleet_findings_below_the_gate(tmp_pa
     [fleet_case] = [c for c in tree.iter("testcase") if c.get("classname") == "fleet" and c.get("name") == "duplicate-node-identity"]
     out = fleet_case.find("system-out").text
     assert "info: m <x>" in out and "seen: seen & this" in out and "fix: f" in out
+
+
+def test_reports_match_the_json_schema(tmp_path):
+    import json
+
+    import jsonschema
+
+    with open(os.path.join(ROOT, "docs", "schemas", "hostnet-report.schema.json")) as handle:
+        schema = json.load(handle)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    doc = sample(tmp_path)
+    jsonschema.validate(doc, schema, format_checker=jsonschema.FormatChecker())
+    broken = dict(doc, summary=dict(doc["summary"], errors="two"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
