@@ -110,6 +110,7 @@ class ActionModule(ActionBase):
         report = reporting.build_report(outcome, now, args["fail_on"], reporting.COLLECTION_VERSION)
 
         paths = reporting.write_report(report, args["report_dir"]) if args["write_files"] else {}
+        paths = {k: ([os.path.abspath(p) for p in v] if isinstance(v, list) else os.path.abspath(v)) for k, v in paths.items()}
         gate = reporting.gate(report, paths.get("markdown"))
         if args["console"] != "none":
             for text, color in reporting.console_lines(report, verbose=args["console"] == "full"):

@@ -93,5 +93,11 @@ class ActionModule(ActionBase):
             display.display("[hostnet remediation] %s: %s" % (host, outcomes[host]["summary"]), color=COLORS[outcomes[host]["outcome"]])
         display.display("[hostnet remediation] changes: %s" % path)
         failing = sorted(h for h, o in outcomes.items() if o["outcome"] == "failed")
-        result.update(changed=False, outcomes=outcomes, failing_hosts=failing, changes_file=path)
+        stats = {
+            "hostnet_outcomes": {host: data["outcome"] for host, data in sorted(outcomes.items())},
+            "hostnet_failing_hosts": failing,
+            "hostnet_changes_file": path,
+            "hostnet_report_files": (args["audit"].get("report_files") or {}),
+        }
+        result.update(changed=False, outcomes=outcomes, failing_hosts=failing, changes_file=path, stats=stats)
         return result

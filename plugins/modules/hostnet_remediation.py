@@ -79,6 +79,11 @@ failing_hosts:
   returned: O(stage=record)
   type: list
   elements: str
+stats:
+  description: What the playbook publishes with C(set_stats) for AWX job artifacts, C(hostnet_outcomes) (host to outcome),
+    C(hostnet_failing_hosts), C(hostnet_changes_file) and C(hostnet_report_files).
+  returned: O(stage=record)
+  type: dict
 changes_file:
   description: The absolute path of C(hostnet-changes.json).
   returned: O(stage=record)

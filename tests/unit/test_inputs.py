@@ -55,3 +55,23 @@ def test_one_error_for_every_host_and_outputs_are_not_inputs():
 def test_every_formatted_variable_is_declared_by_a_role():
     specs = inputs.role_specs()
     assert set(inputs.FORMATS) - set(specs) == {"kube_service_addresses"}
+
+
+def test_awx_survey_asks_for_declared_variables_and_its_defaults_pass():
+    import json
+    import os
+
+    from conftest import ROOT
+
+    with open(os.path.join(ROOT, "docs", "examples", "awx-survey.json")) as handle:
+        survey = json.load(handle)
+    specs = inputs.role_specs()
+    answers = {}
+    for question in survey["spec"]:
+        assert question["variable"] in specs, question["variable"]
+        for choice in question.get("choices") or []:
+            assert not check(**{question["variable"]: choice})[1], (question["variable"], choice)
+        if question["default"] != "" or question["variable"] not in ("hostnet_service_route_gateway",):
+            answers[question["variable"]] = question["default"]
+    _normalised, errors = check(**{k: v for k, v in answers.items() if v != ""})
+    assert errors == []
