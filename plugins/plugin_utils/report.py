@@ -19,7 +19,7 @@ from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, re
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules import SEVERITY_RANK, ordered_findings
 
 REPORT_SCHEMA_VERSION = 1
-COLLECTION_VERSION = "0.1.0"  # kept equal to galaxy.yml by a unit test
+COLLECTION_VERSION = "0.2.0"  # kept equal to galaxy.yml by a unit test
 FAIL_ON = ("error", "warning", "never")
 LABELS = {"error": "ERROR", "warning": "WARNING", "info": "INFO"}
 COLORS = {"error": "red", "warning": "bright purple", "info": "cyan", "ok": "green"}

@@ -41,6 +41,22 @@ def release(tmp_path_factory):
     return {"work": work, "tree": tree, "version": version, "tarball": tarball, "collections": work / "collections"}
 
 
+def test_tarball_leaves_out_development_files(release):
+    import tarfile
+
+    with tarfile.open(str(release["tarball"])) as tar:
+        names = tar.getnames()
+    for unwanted in ("bench/", ".config/", "ruff.toml", "requirements-test.txt", "requirements-bench.txt"):
+        assert not [n for n in names if n == unwanted.rstrip("/") or n.startswith(unwanted)], unwanted
+    assert "roles/audit/templates/hostnet-report.html.j2" in names and "docs/schemas/hostnet-report.schema.json" in names
+    assert "CHANGELOG.rst" in names and "requirements.txt" in names
+
+
+def test_the_earlier_release_is_in_the_changelog(release):
+    data = yaml.safe_load((release["tree"] / "changelogs" / "changelog.yaml").read_text())
+    assert "0.1.0" in data["releases"] and release["version"] in data["releases"] and release["version"] != "0.1.0"
+
+
 def test_changelog_has_every_fragment(release):
     changelog = (release["tree"] / "CHANGELOG.rst").read_text()
     assert "v%s" % release["version"] in changelog
