@@ -128,7 +128,9 @@ class Collector:
                 info["hosts_sources"] = nsswitch.source_names(entry)
                 info["hosts_line"] = entry["line"]
                 info["hosts_raw"] = entry["raw"]
-                info["hosts_lines"] = entry["lines"]  # every hosts: line; the last is the effective one
+                info["hosts_lines"] = entry["lines"]  # every hosts: line; the last is glibc's
+                # Go's resolver reads every hosts: line, in order.
+                info["go_hosts_sources"] = nsswitch.source_names({"sources": entry["all_sources"]})
         sources, dns_first = nsswitch.default_hosts_sources(libc_info["family"], libc_info["version"])
         info["libc_default_sources"] = sources
         if info["hosts_sources"] is not None:
@@ -139,6 +141,10 @@ class Collector:
             info["effective_from"] = "libc default" if sources else "unknown"
         effective = info["effective_sources"]
         info["dns_before_files"] = nsswitch.dns_before_files(effective) if effective else dns_first
+        go_sources = info.get("go_hosts_sources")
+        info["go_dns_before_files"] = nsswitch.dns_before_files(go_sources) if go_sources else None
+        if info["go_dns_before_files"]:
+            info["dns_before_files"] = True  # Kubernetes' own components are Go programs
         return info
 
     def resolv_conf(self, libc_family):

@@ -56,9 +56,16 @@ def parse_nsswitch(text):
                     sources[-1]["actions"].append(token)
                 continue
             sources.append({"name": token.lower(), "actions": []})
-        # The last definition of a database wins (glibc's getent and Go both showed it).
-        previous = databases.get(db, {}).get("lines", [])
-        databases[db] = {"line": number, "raw": raw, "sources": sources, "lines": previous + [number]}
+        # glibc keeps the last definition of a database (getent on 2.31 and 2.36); Go's resolver
+        # reads every line in order (go1.19: `hosts: dns` then `hosts: files` asks DNS, then files).
+        previous = databases.get(db, {})
+        databases[db] = {
+            "line": number,
+            "raw": raw,
+            "sources": sources,
+            "lines": previous.get("lines", []) + [number],
+            "all_sources": previous.get("all_sources", []) + sources,
+        }
     return {"databases": databases}
 
 

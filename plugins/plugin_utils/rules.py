@@ -221,6 +221,11 @@ def _resolution_evidence(facts):
     return ['getaddrinfo("localhost") -> %s in %s ms' % (", ".join(parts) or "nothing", res.get("duration_ms"))]
 
 
+def nsswitch_dns_first(sources):
+    """DNS asked before /etc/hosts for these hosts: sources (as module_utils.nsswitch judges it)."""
+    return "dns" in sources and ("files" not in sources or sources.index("dns") < sources.index("files"))
+
+
 def _is_loopback(address):
     try:
         return hostsfile.is_loopback(ipaddress.ip_address(address.split("%")[0]))
@@ -433,12 +438,22 @@ def check_dns_first(host, facts, options):
                 "dns-before-files",
                 "error",
                 host,
-                "nsswitch.conf asks DNS before /etc/hosts (hosts: %s)" % " ".join(ns["hosts_sources"]),
+                "nsswitch.conf asks DNS before /etc/hosts (hosts: %s)"
+                % (
+                    " ".join(ns["hosts_sources"])
+                    if nsswitch_dns_first(ns["hosts_sources"])
+                    else "%s for glibc, but %s for Go programs" % (" ".join(ns["hosts_sources"]), " ".join(ns.get("go_hosts_sources") or []))
+                ),
                 ["/etc/nsswitch.conf:%s: %s" % (ns.get("hosts_line"), (ns.get("hosts_raw") or "").strip())]
                 + (
                     [
-                        "hosts: is defined on lines %s; glibc and Go use the last one, line %s"
-                        % (", ".join(str(n) for n in ns["hosts_lines"]), ns.get("hosts_line"))
+                        "hosts: is defined on lines %s: glibc uses the last one (line %s: %s), Go's resolver reads them all in order (%s)"
+                        % (
+                            ", ".join(str(n) for n in ns["hosts_lines"]),
+                            ns.get("hosts_line"),
+                            " ".join(ns["hosts_sources"]),
+                            " ".join(ns.get("go_hosts_sources") or []),
+                        )
                     ]
                     if len(ns.get("hosts_lines") or []) > 1
                     else []

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import oneline_result, run_adhoc, run_module
+from conftest import load_report, oneline_result, run_adhoc, run_module, run_playbook
 
 DRIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "files", "payload_driver.py")
 F1_HOSTS = b"::1 localhost localhost.localdomain\n# keep this comment \xe9\n10.1.2.3\tdb1\r\n"
@@ -303,6 +303,19 @@ def test_odd_files_are_fixed_keeping_every_other_byte(bad_host, setup):
         assert [line for line in diff if line[:1] in "<>"] == ["> 127.0.0.1\tlocalhost"], diff[:10]
         rc, result = run_module(fleet, "bad", "kubeprep.hostnet.hostnet_hosts", {})
         assert rc == 0 and not result["changed"]
+    finally:
+        sh(fleet, "bad", "cp /root/hosts.orig /etc/hosts")
+
+
+def test_a_localhost_line_past_the_read_limit_is_said_to_be_unseen(bad_host, tmp_path):
+    """A 10 MB /etc/hosts whose only localhost line is past 8 MiB: the finding says the file was read only that far."""
+    fleet = bad_host
+    sh(fleet, "bad", TEN_MB_HOSTS)
+    try:
+        result = run_playbook(fleet, "kubeprep.hostnet.audit", "-l", "bad", "-e", "hostnet_report_dir=%s" % tmp_path, "-e", "hostnet_fail_on=never")
+        assert result.returncode == 0, result.stdout[-3000:]
+        [finding] = [f for f in load_report(str(tmp_path))["hosts"]["bad"]["findings"] if f["id"] == "localhost-unreachable"]
+        assert "/etc/hosts is larger than 8388608 bytes and was read only that far: lines after it were not judged" in finding["evidence"]
     finally:
         sh(fleet, "bad", "cp /root/hosts.orig /etc/hosts")
 
