@@ -437,3 +437,38 @@ def test_audit_and_every_fix_as_a_sudo_user(fleet, tmp_path):
     assert probe(fleet, "f1", "localhost", 6443).startswith("CONNECTED 127.0.0.1 ")
     assert probe(fleet, "f2", "10.96.0.1", 443).startswith("CONNECTED 10.96.0.1 ")
     assert load_report(str(tmp_path / "hostnet-report"))["summary"]["errors"] == 0
+
+
+def test_bridge_nf_call_iptables_fixed_now_and_at_boot(fleet, tmp_path):
+    """br_netfilter is built into this kernel (its sysctls exist): the role lists it for the boot and sets the
+    sysctls now and in /etc/sysctl.d, and sysctl --system keeps them."""
+    sh(fleet, "clean", "echo 0 > /proc/sys/net/bridge/bridge-nf-call-iptables")
+    result = run_playbook(fleet, "kubeprep.hostnet.remediate", "-l", "clean", "-e", "hostnet_report_dir=%s" % tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "bridge-nf-call-iptables" in [f["id"] for f in load_report(str(tmp_path / "before"))["hosts"]["clean"]["findings"]]
+    outcome = json.loads((tmp_path / "hostnet-changes.json").read_text())["hosts"]["clean"]
+    assert outcome["outcome"] == "fixed", outcome
+    assert "br_netfilter" in sh(fleet, "clean", "cat /etc/modules-load.d/kubeprep-hostnet.conf").stdout.splitlines()
+    persisted = sh(fleet, "clean", "cat /etc/sysctl.d/90-kubeprep-hostnet.conf").stdout.splitlines()
+    assert "net.bridge.bridge-nf-call-iptables = 1" in persisted and "net.bridge.bridge-nf-call-ip6tables = 1" in persisted
+    value = sh(
+        fleet,
+        "clean",
+        "echo 0 > /proc/sys/net/bridge/bridge-nf-call-iptables; sysctl -q --system >/dev/null 2>&1; cat /proc/sys/net/bridge/bridge-nf-call-iptables",
+    )
+    assert value.stdout.strip() == "1"
+
+
+def test_the_route_role_routes_the_cidr_the_audit_checked(fleet, tmp_path):
+    """Only hostnet_service_ips set (kubespray's 10.233.0.0/18): audited and routed on the same network."""
+    gateway = fleet.state["gateway"]
+    sh(fleet, "f2", "ip route del default 2>/dev/null; ip route del 10.233.0.0/18 2>/dev/null; rm -f /etc/network/if-up.d/kubeprep-hostnet-route-*; true")
+    args = ["-l", "f2", "-e", "hostnet_report_dir=%s" % tmp_path, "-e", "hostnet_service_ips=10.233.0.0/18"]
+    args += ["-e", "hostnet_service_route_gateway=%s" % gateway, "-e", "hostnet_service_route_mode=cidr"]
+    result = run_playbook(fleet, "kubeprep.hostnet.remediate", *args)
+    assert "10.233.0.0/18 via %s dev eth1" % gateway in sh(fleet, "f2", "ip route").stdout, result.stdout[-3000:]
+    assert "10.96.0.0/12" not in sh(fleet, "f2", "ip route").stdout
+    messages = [f["message"] for f in load_report(str(tmp_path / "before"))["hosts"]["f2"]["findings"]]
+    assert "no route to Service IP 10.233.0.1" in messages
+    assert "service-network-unroutable" not in [f["id"] for f in load_report(str(tmp_path))["hosts"]["f2"]["findings"]]
+    sh(fleet, "f2", "ip route del 10.233.0.0/18; ip route add default via %s; rm -f /etc/network/if-up.d/kubeprep-hostnet-route-10_233_0_0_18" % gateway)
