@@ -55,6 +55,13 @@ options:
     description: Add the route to the running kernel too.
     type: bool
     default: true
+  neighbour_timeout:
+    description:
+      - Seconds to wait for the gateway to answer ARP (IPv4) or neighbour discovery (IPv6) before any change; a
+        gateway that does not answer is refused, since every packet sent to it would be lost. C(0) skips the
+        check (it is skipped anyway on interfaces without ARP, such as tunnels).
+    type: float
+    default: 4
 notes:
   - netplan, systemd-networkd and NetworkManager pick the persisted route up at their next apply or reboot;
     this module does not restart networking (that could drop the management connection).

@@ -9,8 +9,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from html import escape  # noqa: F401 - tests escape values the same way to find them in the page
-
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import templates
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules import SEVERITY_RANK, ordered_findings
 

@@ -328,20 +328,20 @@ def test_env_flag_edits_the_assignment_the_shell_uses(fleet):
 GO_LOOKUP = """package main
 
 import (
-	"context"
-	"fmt"
-	"net"
-	"os"
-	"time"
+    "context"
+    "fmt"
+    "net"
+    "os"
+    "time"
 )
 
 func main() {
-	r := &net.Resolver{PreferGo: true}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	start := time.Now()
-	_, err := r.LookupHost(ctx, os.Args[1])
-	fmt.Printf("%.3f %v\\n", time.Since(start).Seconds(), err)
+    r := &net.Resolver{PreferGo: true}
+    ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+    defer cancel()
+    start := time.Now()
+    _, err := r.LookupHost(ctx, os.Args[1])
+    fmt.Printf("%.3f %v\\n", time.Since(start).Seconds(), err)
 }
 """
 

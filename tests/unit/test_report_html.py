@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+from html import escape
 
 import pytest
 from test_report import sample
@@ -37,7 +38,7 @@ def test_self_contained_and_escaped(tmp_path):
     assert page.count('<details class="finding"') == count_findings(doc)
     for data in doc["hosts"].values():
         for finding in data["findings"]:
-            assert report_html.escape(finding["message"]) in page
+            assert escape(finding["message"]) in page
 
 
 CHROMIUM_FLAGS = [

@@ -36,7 +36,7 @@ def judge(host_facts_, **options):
 
 
 def test_the_documented_examples_fire_on_what_they_describe(tmp_path):
-    healthy, _ = judge(facts(tmp_path / "a"))
+    healthy = judge(facts(tmp_path / "a"))[0]
     assert not set(healthy) & {"default-mtu-too-small", "too-many-nameservers", "hostname-is-localhost"}
     found, result = judge(facts(tmp_path / "b", mtu=1400, nameservers=4, hostname="localhost"))
     assert {"default-mtu-too-small", "too-many-nameservers", "hostname-is-localhost"} <= set(found)
@@ -49,7 +49,7 @@ def test_site_rules_are_skipped_and_downgraded_like_builtin_ones(tmp_path):
     bad = facts(tmp_path, hostname="localhost")
     found, result = judge(bad, skip_rules=["hostname-is-localhost"])
     assert "hostname-is-localhost" not in found and "hostname-is-localhost" in result["skipped_rules"]
-    found, _ = judge(bad, warn_rules=["hostname-is-localhost"])
+    found = judge(bad, warn_rules=["hostname-is-localhost"])[0]
     assert found["hostname-is-localhost"]["severity"] == "warning" and found["hostname-is-localhost"]["downgraded_from"] == "error"
 
 
