@@ -129,6 +129,13 @@ class ActionModule(ActionBase):
             findings=[_short(f) for data in report["hosts"].values() for f in data["findings"]] + [_short(f) for f in report["fleet"]["findings"]],
             gate=gate,
         )
+        if args["publish_stats"]:
+            # What set_stats would publish (AWX / Automation Platform job artifacts), without a task of its own.
+            result["ansible_stats"] = {
+                "data": {"hostnet_summary": summary, "hostnet_failing_hosts": sorted(gate), "hostnet_report_files": paths},
+                "per_host": False,
+                "aggregate": False,
+            }
         if summary["failed"] and args["fail_task"]:
             result["failed"] = True
             result["msg"] = "hostnet audit found %d error(s) and %d warning(s); failing (fail_on=%s) on: %s" % (

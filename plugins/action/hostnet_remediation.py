@@ -100,4 +100,6 @@ class ActionModule(ActionBase):
             "hostnet_report_files": (args["audit"].get("report_files") or {}),
         }
         result.update(changed=False, outcomes=outcomes, failing_hosts=failing, changes_file=path, stats=stats)
+        # What set_stats would publish (AWX / Automation Platform job artifacts), without a task of its own.
+        result["ansible_stats"] = {"data": stats, "per_host": False, "aggregate": False}
         return result

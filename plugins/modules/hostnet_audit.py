@@ -110,6 +110,12 @@ options:
       - Write the report files to O(report_dir).
     type: bool
     default: true
+  publish_stats:
+    description:
+      - Publish C(hostnet_summary), C(hostnet_failing_hosts) and C(hostnet_report_files) as custom stats (what
+        C(set_stats) does), which AWX and Automation Platform keep as the job's artifacts.
+    type: bool
+    default: true
   fail_task:
     description:
       - Fail this task when the O(fail_on) gate is not passed. The C(kubeprep.hostnet.audit) role sets it to

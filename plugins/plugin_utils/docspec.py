@@ -10,11 +10,13 @@ __metaclass__ = type
 
 import yaml
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when PyYAML has it: ~10x faster
+
 _KEYS = ("type", "default", "choices", "elements", "required")
 
 
 def argument_spec(documentation):
-    options = (yaml.safe_load(documentation) or {}).get("options") or {}
+    options = (yaml.load(documentation, Loader=_LOADER) or {}).get("options") or {}
     spec = {}
     for name, doc in options.items():
         spec[name] = {key: doc[key] for key in _KEYS if key in doc}

@@ -24,6 +24,8 @@ import re
 
 import yaml
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when PyYAML has it: ~10x faster
+
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import rules, siterules
 
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -60,7 +62,7 @@ def role_specs(root=COLLECTION_ROOT):
     specs = dict(PLAYBOOK_VARS)
     for path in sorted(glob.glob(os.path.join(root, "roles", "*", "meta", "argument_specs.yml"))):
         with open(path) as handle:
-            doc = yaml.safe_load(handle) or {}
+            doc = yaml.load(handle, Loader=_LOADER) or {}
         for entry in (doc.get("argument_specs") or {}).values():
             for name, spec in (entry.get("options") or {}).items():
                 specs.setdefault(name, spec)
