@@ -116,7 +116,7 @@ class ActionModule(ActionBase):
             for text, color in reporting.console_lines(report, verbose=args["console"] == "full"):
                 display.display(text, color=color)
             if paths:
-                display.display("report: %s" % ", ".join(os.path.abspath(paths[k]) for k in ("markdown", "html", "json", "junit")))
+                display.display("report: %s" % ", ".join(paths[k] for k in ("markdown", "html", "json", "junit")))
 
         summary = report["summary"]
         result.update(

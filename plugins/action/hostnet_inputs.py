@@ -28,9 +28,8 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         hostvars = task_vars.get("hostvars", {})
-        values = {}
-        for host in task_vars.get("ansible_play_hosts_all") or []:
-            values[host] = {name: hostvars[host].get(name) for name in self._user_names(hostvars, host)}
+        user_set = {host: self._user_names(hostvars, host) for host in task_vars.get("ansible_play_hosts_all") or []}
+        values = {host: {name: hostvars[host].get(name) for name in names} for host, names in user_set.items()}
         # This host's own view adds play and role vars (embedding playbooks pass them there), templated.
         current = task_vars.get("inventory_hostname")
         if current in values:
@@ -43,7 +42,6 @@ class ActionModule(ActionBase):
         template_errors = [e for mine in values.values() for e in mine.pop("__errors", [])]
         normalised, errors = inputs.validate(values)
         errors = template_errors + errors
-        user_set = {host: set(self._user_names(hostvars, host)) for host in values}
         normalised = {host: {k: v for k, v in mine.items() if k in user_set[host]} for host, mine in normalised.items()}
         if errors:
             result.update(

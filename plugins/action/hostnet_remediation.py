@@ -38,19 +38,18 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _copy_reports(source, directory):
-        copied = []
-        for name in sorted(os.listdir(source)):
-            path = os.path.join(source, name)
-            if name.startswith("hostnet-report.") and os.path.isfile(path):
-                with open(path) as handle:
-                    reporting.atomic_write(os.path.join(directory, name), handle.read())
-                copied.append(os.path.join(directory, name))
-        vars_dir = os.path.join(source, "host_vars")  # the F4 pinning files, when the audit wrote them
-        if os.path.isdir(vars_dir):
+        """The report files of ``source`` (and its host_vars/, the F4 pinning files) into ``directory``."""
+
+        def copy(name):
+            with open(os.path.join(source, name)) as handle:
+                reporting.atomic_write(os.path.join(directory, name), handle.read())
+            return os.path.join(directory, name)
+
+        copied = [copy(n) for n in sorted(os.listdir(source)) if n.startswith("hostnet-report.") and os.path.isfile(os.path.join(source, n))]
+        if os.path.isdir(os.path.join(source, "host_vars")):
             os.makedirs(os.path.join(directory, "host_vars"), exist_ok=True)
-            for name in sorted(os.listdir(vars_dir)):
-                with open(os.path.join(vars_dir, name)) as handle:
-                    reporting.atomic_write(os.path.join(directory, "host_vars", name), handle.read())
+            for name in sorted(os.listdir(os.path.join(source, "host_vars"))):
+                copy(os.path.join("host_vars", name))
             copied.append(os.path.join(directory, "host_vars/"))
         return copied
 

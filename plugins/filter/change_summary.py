@@ -35,12 +35,7 @@ def change_summary(result, rule=None):
 
 def role_records():
     """The fact each remediation role of the rule registry keeps its change records in: <role>_changes."""
-    roles = []
-    for entry in rules.all_rules().values():
-        role = entry["fix"].get("role")
-        if role and role not in roles:
-            roles.append(role)
-    return tuple(role.split(".")[-1] + "_changes" for role in roles)
+    return tuple(role + "_changes" for role in rules.fix_roles())
 
 
 def host_changes(hostvars_of_host):

@@ -26,6 +26,7 @@ import yaml
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when PyYAML has it: ~10x faster
 
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import netpersist
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import rules, siterules
 
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -50,7 +51,6 @@ NON_EMPTY = ("hostnet_service_ips",)
 # Variables of the playbooks (not of a role), and what the collection itself sets.
 PLAYBOOK_VARS = {"hostnet_targets": {"type": "str"}, "hostnet_image_root": {"type": "path"}}
 OUTPUTS = re.compile(r"^hostnet_(audit_result|fix_rules|\w+_changes)$")
-_INTERFACE = re.compile(r"[A-Za-z0-9_.:@+-]{1,15}")
 
 
 class InputError(ValueError):
@@ -104,9 +104,7 @@ def _check_format(name, kind, value, extra_ids=()):
                 ipaddress.ip_address(text)
             return text
         if kind == "interface":
-            if not _INTERFACE.fullmatch(text):
-                raise ValueError("not an interface name")
-            return text
+            return netpersist.check_interface(text)  # the rule hostnet_route applies on the host
         if kind in ("rule", "rule_or_all"):
             if text == "all" and kind == "rule_or_all":
                 return text
@@ -124,7 +122,12 @@ def _check_format(name, kind, value, extra_ids=()):
 
 
 def _reason(kind, exc):
-    plain = {"ip": "not an IP address", "cidr": "not a CIDR (address/prefix)", "ip_or_cidr": "not an IP address or CIDR"}
+    plain = {
+        "ip": "not an IP address",
+        "cidr": "not a CIDR (address/prefix)",
+        "ip_or_cidr": "not an IP address or CIDR",
+        "interface": "not an interface name",
+    }
     return plain.get(kind) or str(exc)
 
 

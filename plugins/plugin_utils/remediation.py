@@ -42,14 +42,6 @@ def settings_names():
     return names
 
 
-def _role_order():
-    order = []
-    for item in rules.RULES.values():
-        if item.fix.role and item.fix.role not in order:
-            order.append(item.fix.role)
-    return order
-
-
 def findings_by_host(findings, hosts):
     """host -> findings, a fleet finding going to every host it names."""
     mine = {host: [] for host in hosts}
@@ -110,7 +102,7 @@ def plan_host(findings, settings, run_tags=None, skip_tags=None):
         rules_of_role = roles.setdefault(fix.role, [])
         if finding["id"] not in rules_of_role:
             rules_of_role.append(finding["id"])
-    ordered = [{"role": "kubeprep.hostnet." + role, "rules": roles[role]} for role in _role_order() if role in roles]
+    ordered = [{"role": "kubeprep.hostnet." + role, "rules": roles[role]} for role in rules.fix_roles() if role in roles]
     return {"roles": ordered, "needs_input": needs_input, "manual": manual}
 
 

@@ -17,7 +17,7 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import hostsfile
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import hostsfile, nsswitch
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, siterules
 
 SEVERITIES = ("error", "warning", "info")
@@ -221,9 +221,10 @@ def _resolution_evidence(facts):
     return ['getaddrinfo("localhost") -> %s in %s ms' % (", ".join(parts) or "nothing", res.get("duration_ms"))]
 
 
-def nsswitch_dns_first(sources):
-    """DNS asked before /etc/hosts for these hosts: sources (as module_utils.nsswitch judges it)."""
-    return "dns" in sources and ("files" not in sources or sources.index("dns") < sources.index("files"))
+def _loopback_answers(facts):
+    """Whether the live lookup of localhost gave a loopback address a client can connect to."""
+    res = _kernel_facts(facts, "localhost_resolution") or {}
+    return any(a.get("usable") and _is_loopback(a["address"]) for a in res.get("addresses") or [])
 
 
 def _is_loopback(address):
@@ -256,8 +257,7 @@ _FIX_LOCALHOST = (
 def check_localhost(host, facts, options):
     hosts_file = facts.get("hosts_file") or {}
     if hosts_file.get("status") == "missing":
-        res = _kernel_facts(facts, "localhost_resolution") or {}
-        works = any(a.get("usable") and _is_loopback(a["address"]) for a in res.get("addresses") or [])
+        works = _loopback_answers(facts)
         target = hosts_file.get("symlink_target")
         return [
             Finding(
@@ -288,8 +288,7 @@ def check_localhost(host, facts, options):
         evidence.append("cloud-init manage_etc_hosts: %s" % cloud.get("manage_etc_hosts"))
 
     if not addresses:
-        res = _kernel_facts(facts, "localhost_resolution") or {}
-        works = any(a.get("usable") and _is_loopback(a["address"]) for a in res.get("addresses") or [])
+        works = _loopback_answers(facts)
         return [
             Finding(
                 "localhost-unreachable",
@@ -441,7 +440,7 @@ def check_dns_first(host, facts, options):
                 "nsswitch.conf asks DNS before /etc/hosts (hosts: %s)"
                 % (
                     " ".join(ns["hosts_sources"])
-                    if nsswitch_dns_first(ns["hosts_sources"])
+                    if nsswitch.dns_before_files(ns["hosts_sources"])
                     else "%s for glibc, but %s for Go programs" % (" ".join(ns["hosts_sources"]), " ".join(ns.get("go_hosts_sources") or []))
                 ),
                 ["/etc/nsswitch.conf:%s: %s" % (ns.get("hosts_line"), (ns.get("hosts_raw") or "").strip())]
@@ -981,6 +980,15 @@ def all_rules():
     """The registry: every rule id the engine can report, with what it means
     (scope, title, severities, fix path, docs page)."""
     return {rule_id: RULES[rule_id].to_dict() for rule_id in sorted(RULES)}
+
+
+def fix_roles():
+    """The roles that fix rules, in registry order (each named once), without the collection prefix."""
+    roles = []
+    for item in RULES.values():
+        if item.fix.role and item.fix.role not in roles:
+            roles.append(item.fix.role)
+    return roles
 
 
 def rule_of(rule_id):

@@ -37,6 +37,15 @@ def make_fleet(tmp_path_factory):
             fleet.down()
 
 
+def copy_tree(tree):
+    """The tracked (and new, unignored) files of the checkout, copied to ``tree``: a fresh copy as a clone has it."""
+    tree.mkdir(parents=True, exist_ok=True)
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, stdout=subprocess.PIPE, check=True).stdout
+    paths = [p for p in files.decode().split("\0") if p and os.path.exists(os.path.join(ROOT, p))]
+    subprocess.run(["cp", "--parents", "-t", str(tree)] + paths, cwd=ROOT, check=True)
+    return tree
+
+
 def ansible_env(fleet, extra=None):
     return fleet.ansible_env(COLLECTIONS, extra=extra)
 

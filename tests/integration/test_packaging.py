@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT, VENV_BIN
+from conftest import ROOT, VENV_BIN, copy_tree
 
 
 def run(args, cwd, env=None, check=True):
@@ -26,11 +26,7 @@ def run(args, cwd, env=None, check=True):
 def release(tmp_path_factory):
     """A copy of the tracked (and new, unignored) files, released and installed."""
     work = tmp_path_factory.mktemp("release")
-    tree = work / "src"
-    tree.mkdir()
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, stdout=subprocess.PIPE, check=True).stdout
-    paths = [p for p in files.decode().split("\0") if p and os.path.exists(os.path.join(ROOT, p))]
-    subprocess.run(["cp", "--parents", "-t", str(tree)] + paths, cwd=ROOT, check=True)
+    tree = copy_tree(work / "src")
     with open(os.path.join(ROOT, "galaxy.yml")) as handle:
         version = yaml.safe_load(handle)["version"]
     run([os.path.join(VENV_BIN, "antsibull-changelog"), "lint"], tree)

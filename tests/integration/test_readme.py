@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, VENV_BIN
+from conftest import ROOT, VENV_BIN, copy_tree
 
 
 def readme_commands():
@@ -27,11 +27,7 @@ def readme_commands():
 def copy(make_fleet, tmp_path_factory):
     fleet = make_fleet(["readme1", "readme2"])
     work = tmp_path_factory.mktemp("readme")
-    tree = work / "src"
-    tree.mkdir()
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, stdout=subprocess.PIPE, check=True).stdout
-    paths = [p for p in files.decode().split("\0") if p and os.path.exists(os.path.join(ROOT, p))]
-    subprocess.run(["cp", "--parents", "-t", str(tree)] + paths, cwd=ROOT, check=True)
+    tree = copy_tree(work / "src")
     with open(os.path.join(fleet.state_dir, "inventory.ini")) as handle:
         (tree / "inventory.ini").write_text(handle.read())
     env = fleet.ansible_env(str(tree / "build" / "collections"))
