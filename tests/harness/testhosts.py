@@ -422,8 +422,11 @@ def kill_namespaces(namespaces):
 
 
 def down_all():
-    """Remove every namespace, link and slot this harness can have made."""
-    mine = [ns for ns in netns_list() if re.match(r"^%s\d+(sw|h\d+|n\d+)$" % PREFIX, ns)]
+    """Remove every namespace, link and slot this harness (and machines.py) can have made."""
+    import machines  # booted machines share the slots and switches; their overlays and cgroups go first
+
+    removed = machines.down_all()
+    mine = [ns for ns in netns_list() if re.match(r"^%s\d+(sw|h\d+|n\d+|m\d+)$" % PREFIX, ns)]
     kill_namespaces(mine)
     links = run(["ip", "-o", "link", "show"], check=False).stdout
     for line in links.splitlines():
@@ -431,7 +434,7 @@ def down_all():
         if name.startswith(PREFIX) and name.endswith("c"):
             run(["ip", "link", "del", name], check=False)
     shutil.rmtree(LOCK_DIR, ignore_errors=True)
-    return mine
+    return removed + mine
 
 
 def main(argv=None):
