@@ -124,13 +124,15 @@ RENDERERS = {"ifupdown": ifupdown, "network-scripts": network_scripts, "netplan"
 def detect(interface, root="/", nm_running=False):
     """The manager in charge of ``interface``, by the evidence on disk; None if none.
 
-    Order: a running NetworkManager, netplan (it renders for networkd or NM),
-    a networkd unit matching the interface, RHEL network-scripts, ifupdown.
+    Order: netplan (it renders for networkd or NetworkManager and regenerates
+    their configuration at every boot, so it is the source to persist in), a
+    running NetworkManager, a networkd unit matching the interface, RHEL
+    network-scripts, ifupdown.
     """
-    if nm_running:
-        return "NetworkManager"
     if glob.glob(os.path.join(root, "etc/netplan/*.yaml")) or glob.glob(os.path.join(root, "etc/netplan/*.yml")):
         return "netplan"
+    if nm_running:
+        return "NetworkManager"
     if networkd_unit(interface, root):
         return "systemd-networkd"
     if os.path.isdir(os.path.join(root, "etc/sysconfig/network-scripts")):

@@ -111,6 +111,7 @@ management_connection:
 import ipaddress
 import json
 import os
+import re
 import socket
 import time
 
@@ -405,6 +406,20 @@ def _nm_connection(module, interface, result):
     connection = out.strip()
     if rc != 0 or not connection:
         module.fail_json(msg="NetworkManager has no connection on %s (%s); nothing was changed" % (interface, (err or out).strip() or "none"), **result)
+    rc, out, err = module.run_command([nmcli, "-g", "DEVICE,FILENAME", "connection", "show", "--active"])
+    filename = ""
+    for line in out.splitlines() if rc == 0 else []:
+        fields = re.split(r"(?<!\\):", line, maxsplit=1)
+        if len(fields) == 2 and fields[0].replace("\\:", ":") == interface:
+            filename = fields[1].replace("\\:", ":")
+    if filename.startswith("/run/"):
+        # Generated at boot (netplan, cloud-init, initrd): a change to it is lost at the next boot.
+        module.fail_json(
+            msg="NetworkManager's connection %s on %s is generated at boot (%s); a route persisted there is lost at the next "
+            "boot. Persist it in the configuration it is generated from (persist: netplan for /etc/netplan). Nothing was changed"
+            % (connection, interface, filename),
+            **result,
+        )
     return connection
 
 

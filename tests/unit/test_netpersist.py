@@ -76,4 +76,5 @@ def test_detect_order(tmp_path):
     (tmp_path / "etc/netplan").mkdir()
     (tmp_path / "etc/netplan/01-netcfg.yaml").write_text("network: {version: 2}\n")
     assert netpersist.detect("eth0", root=str(tmp_path)) == "netplan"
-    assert netpersist.detect("eth0", root=str(tmp_path), nm_running=True) == "NetworkManager"
+    # netplan regenerates NetworkManager's profiles at every boot: it is the source to persist in.
+    assert netpersist.detect("eth0", root=str(tmp_path), nm_running=True) == "netplan"
