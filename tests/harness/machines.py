@@ -109,7 +109,8 @@ class Machines(testhosts.Fleet):
     # -- up ----------------------------------------------------------------------
     def up(self, machines, **_ignored):
         """``machines``: dicts with name, image (images.RECIPES), and optionally
-        manager (network_files), gateway (default none), files {path: (text, mode)},
+        manager (network_files), gateway (True: the switch; default none), files {path: (text, mode)}
+        (or a function of the machine's dict: it knows the address), remove [paths],
         enable [units]. Images are built when missing."""
         for tool in ("systemd-nspawn", "ip", "ssh-keygen", "ssh"):
             if not shutil.which(tool):
@@ -176,15 +177,21 @@ class Machines(testhosts.Fleet):
             "etc/machine-id": (uuid.uuid4().hex + "\n", 0o444),
             "etc/ssh/sshd_config.d/kubeprep.conf": (SSHD_DROPIN, 0o644),
         }
-        net_files, units = network_files(host["manager"], address, gateway=spec.get("gateway"))
+        gateway = st["gateway"] if spec.get("gateway") is True else spec.get("gateway")
+        net_files, units = network_files(host["manager"], address, gateway=gateway)
         files.update(net_files)
-        files.update(spec.get("files") or {})
+        extra = spec.get("files") or {}
+        files.update(extra(host) if callable(extra) else extra)
         with open(st["identity_file"] + ".pub") as handle:
             files["root/.ssh/authorized_keys"] = (handle.read(), 0o600)
         for key in ("ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"):
             with open(os.path.join(self.state_dir, key)) as handle:
                 files["etc/ssh/" + key] = (handle.read(), 0o600 if not key.endswith(".pub") else 0o644)
         self.write_files(name, files)
+        for path in spec.get("remove") or []:
+            target = os.path.join(host["root"], path.lstrip("/"))
+            if os.path.lexists(target):
+                os.unlink(target)
         for unit in units + list(spec.get("enable") or []):
             run(["systemctl", "--root=" + host["root"], "--quiet", "enable", unit])
 
