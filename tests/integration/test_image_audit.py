@@ -1,17 +1,21 @@
-"""Image audit (F3) on a rootfs made here: a static Go binary really built with
-Debian's golang (go1.19), a copy whose embedded version says go1.15.2 (Debian
-has no Go < 1.16 to build with; the version string is rewritten in place, same
-length, and `go version` itself reads it back), a copy without .go.buildinfo
-(as Go 1.12 and older wrote them), and no nsswitch.conf."""
+"""Image audit (F3) on a rootfs made here: static Go binaries really built with
+Debian's golang (go1.19) and with Go 1.15.15 (Debian 11's golang-1.15-go, from
+the bullseye machine image of tests/harness/images.py, built once and cached),
+a copy without .go.buildinfo (as Go 1.12 and older wrote them), and no
+nsswitch.conf."""
 
 import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
-from conftest import COLLECTIONS, VENV_BIN
+from conftest import COLLECTIONS, ROOT, VENV_BIN
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
+import images  # noqa: E402
 
 HELLO = """package main
 
@@ -41,16 +45,15 @@ def rootfs(tmp_path_factory):
     (root / "etc/hosts").write_text("127.0.0.1\tlocalhost\n")
     (root / "etc/resolv.conf").write_text("nameserver 10.213.255.201\n")
     shutil.copy(str(work / "hello"), str(root / "usr/local/bin/kube-apiserver"))
-    data = bytearray((work / "hello").read_bytes())
     native = go_version(go, str(work / "hello"))
-    at = data.index(native.encode(), data.index(b"\xff Go buildinf:"))
-    old = ("go1.15." + "2" * (len(native) - 7)).encode()
-    data[at : at + len(native)] = old
-    (root / "usr/local/bin/etcd").write_bytes(bytes(data))
-    (root / "usr/local/bin/etcd").chmod(0o755)
+    # The real Go 1.15 toolchain (a glibc program; it runs here as well as in its Debian 11).
+    go115 = os.path.join(images.build("bullseye"), "usr/lib/go-1.15/bin/go")
+    subprocess.run([go115, "build", "-o", str(root / "usr/local/bin/etcd"), "main.go"], cwd=str(work), env=dict(env, GO111MODULE="off", GOFLAGS=""), check=True)
+    old = go_version(go, str(root / "usr/local/bin/etcd"))
+    assert old == "go1.15.15", old
     # Go 1.12 and older wrote no build info: the same binary without its .go.buildinfo section.
     subprocess.run(["objcopy", "--remove-section", ".go.buildinfo", str(work / "hello"), str(root / "usr/local/bin/flanneld")], check=True)
-    return {"root": root, "go": go, "native": native, "old": old.decode()}
+    return {"root": root, "go": go, "native": native, "old": old}
 
 
 def go_version(go, path):
