@@ -79,6 +79,10 @@ def plan_host(findings, settings, run_tags=None, skip_tags=None):
         if fix.manual:
             manual.append(_manual(finding, fix.manual))
             continue
+        if data.get("manual"):
+            # The rule found this instance beyond its role (the finding's fix is the exact step).
+            manual.append(_manual(finding, data["manual"]))
+            continue
         if fix.only and data.get(fix.only[0]) != fix.only[1]:
             manual.append(_manual(finding, "kubeprep.hostnet.%s fixes only %s=%s findings of this rule" % (fix.role, fix.only[0], fix.only[1])))
             continue

@@ -518,6 +518,17 @@ def check_dns_first(host, facts, options):
     ]
 
 
+# Where the owner of /etc/resolv.conf keeps no options, the step is the owner's, not a role's.
+RESOLVER_OWNER_STEPS = {
+    "systemd-resolved": "systemd-resolved writes no resolver options: keep /etc/resolv.conf linked to its stub "
+    "(`ln -sf ../run/systemd/resolve/stub-resolv.conf /etc/resolv.conf`; it answers localhost itself), list only reachable "
+    "servers in `DNS=` of /etc/systemd/resolved.conf.d/*.conf, and keep `hosts: files dns` so localhost never needs DNS.",
+    "resolvconf": "set `options timeout:1 attempts:2` in /etc/resolvconf/resolv.conf.d/head (or base), run `resolvconf -u`, "
+    "and list only reachable nameservers.",
+    "netconfig": "set NETCONFIG_DNS_RESOLVER_OPTIONS=\"timeout:1 attempts:2\" in /etc/sysconfig/network/config and run `netconfig update -f`.",
+}
+
+
 @rule(
     "slow-resolver",
     "a failed lookup can outlive Kubernetes clients' timeouts",
@@ -554,6 +565,12 @@ def check_slow_resolver(host, facts, options):
         "through whatever manages /etc/resolv.conf%s; keep `hosts: files dns` so localhost never needs DNS."
         % (" (%s)" % conf["managed_by"] if conf.get("managed_by") else "")
     )
+    owner = conf.get("managed_by")
+    data = None
+    if owner in RESOLVER_OWNER_STEPS:
+        # These owners write /etc/resolv.conf without options the role could keep there.
+        fix = RESOLVER_OWNER_STEPS[owner]
+        data = {"manual": "%s owns /etc/resolv.conf and keeps no resolver options there" % owner}
     if observed_slow:
         findings.append(
             Finding(
@@ -565,6 +582,7 @@ def check_slow_resolver(host, facts, options):
                 _resolution_evidence(facts) + conf_evidence,
                 why,
                 fix,
+                data=data,
             )
         )
     elif uses_dns and worst is not None and worst > options["resolver_max_seconds"]:
@@ -581,6 +599,7 @@ def check_slow_resolver(host, facts, options):
                 conf_evidence,
                 why,
                 fix,
+                data=data,
             )
         )
     return findings

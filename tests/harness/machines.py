@@ -110,8 +110,8 @@ class Machines(testhosts.Fleet):
     def up(self, machines, **_ignored):
         """``machines``: dicts with name, image (images.RECIPES), and optionally
         manager (network_files), gateway (True: the switch; default none), files {path: (text, mode)}
-        (or a function of the machine's dict: it knows the address), remove [paths],
-        enable [units]. Images are built when missing."""
+        (or a function of the machine's dict: it knows the address), links {path: target},
+        remove [paths], enable [units]. Images are built when missing."""
         for tool in ("systemd-nspawn", "ip", "ssh-keygen", "ssh"):
             if not shutil.which(tool):
                 raise HarnessError("%s is required (apt-get install systemd-container iproute2 openssh-client)" % tool)
@@ -188,6 +188,11 @@ class Machines(testhosts.Fleet):
             with open(os.path.join(self.state_dir, key)) as handle:
                 files["etc/ssh/" + key] = (handle.read(), 0o600 if not key.endswith(".pub") else 0o644)
         self.write_files(name, files)
+        for path, target in (spec.get("links") or {}).items():
+            link = os.path.join(host["root"], path.lstrip("/"))
+            if os.path.lexists(link):
+                os.unlink(link)
+            os.symlink(target, link)
         for path in spec.get("remove") or []:
             target = os.path.join(host["root"], path.lstrip("/"))
             if os.path.lexists(target):
@@ -242,6 +247,9 @@ class Machines(testhosts.Fleet):
             "--register=no",
             "--keep-unit",
             "--console=read-only",
+            # The machine's own /etc/resolv.conf (by default nspawn copies in this machine's, whose nameserver is a real network).
+            "--resolv-conf=off",
+            "--timezone=off",
             # SIGTERM to nspawn becomes SIGINT to the guest's systemd: ctrl-alt-del.target, a clean reboot.
             "--kill-signal=SIGINT",
             "--machine=" + host["name"],

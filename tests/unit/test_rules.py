@@ -236,3 +236,22 @@ def test_truncated_hosts_file_says_so(tmp_path):
     facts["hosts_file"]["truncated_at_bytes"] = 8388608
     [finding] = judge(facts)
     assert "/etc/hosts is larger than 8388608 bytes and was read only that far: lines after it were not judged" in finding["evidence"]
+
+
+def test_slow_resolver_owned_by_systemd_resolved_is_a_manual_step(tmp_path):
+    """resolved's uplink list (/run/systemd/resolve/resolv.conf) of silent servers: no role can keep options there."""
+    from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import remediation
+
+    uplink = (
+        "# This is /run/systemd/resolve/resolv.conf managed by man:systemd-resolved(8).\n# Do not edit.\n"
+        "nameserver 10.0.0.1\nnameserver 10.0.0.2\nnameserver 10.0.0.3\n"
+    )
+    facts = host_facts(tmp_path, "debian12", overrides={"etc/resolv.conf": uplink})
+    facts["localhost_resolution"] = {"status": "timeout", "addresses": [], "duration_ms": 2000.0}
+    finding = [f for f in judge(facts) if f["id"] == "slow-resolver"][0]
+    assert finding["severity"] == "error"
+    assert "stub-resolv.conf" in finding["fix"] and "DNS=" in finding["fix"]
+    plan = remediation.plan([finding], ["h"], {"h": {"hostnet_name_service_resolver_timeout": "1"}})["h"]
+    assert plan["roles"] == []
+    assert [(m["rule"], m["reason"]) for m in plan["manual"]] == [("slow-resolver", "systemd-resolved owns /etc/resolv.conf and keeps no resolver options there")]
+    assert plan["manual"][0]["step"] == finding["fix"]
