@@ -13,7 +13,8 @@ COLLECTIONS := $(CURDIR)/build/collections
 INVENTORY ?=
 FAIL_ON ?= error
 REPORT_DIR ?= $(CURDIR)/hostnet-report
-APT_PACKAGES := openssh-server openssh-client nftables iptables ifupdown iproute2 util-linux procps sudo python3 etcd-server golang-go chromium
+APT_PACKAGES := openssh-server openssh-client nftables iptables ifupdown iproute2 util-linux procps sudo python3 etcd-server golang-go chromium \
+	systemd-container debootstrap
 SOURCES := galaxy.yml README.md bindep.txt requirements.txt $(shell find meta plugins roles playbooks docs ee -type f -not -name '*.pyc' 2>/dev/null)
 
 export PATH := $(BIN):$(PATH)
@@ -24,11 +25,11 @@ export ANSIBLE_NOCOLOR := $(if $(CI),1,)
 export ANSIBLE_FORCE_COLOR := $(if $(CI),,)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help audit test bench ee release docs venv test-venv install system-deps lint sanity unit integration molecule clean
+.PHONY: help audit test bench ee release docs venv test-venv install system-deps lint sanity unit integration machine-images machines molecule clean
 
 help:
 	@echo "make audit   - audit this machine (INVENTORY=path to audit hosts; FAIL_ON=error to gate)"
-	@echo "make test    - install prerequisites and run lint, unit, integration and Molecule tests"
+	@echo "make test    - install prerequisites and run lint, unit, integration, booted-machine and Molecule tests"
 	@echo "make docs    - docs site with antsibull-docs and Sphinx (warnings are errors) in build/docsite"
 	@echo "make ee      - execution environment build context in build/ee (ansible-builder create)"
 	@echo "make release - changelog, tarball, install from it, smoke audit (VERSION=x.y.z)"
@@ -86,13 +87,21 @@ sanity: test-venv
 unit: test-venv system-deps
 	$(BIN)/pytest -q tests/unit
 
-integration: test-venv install system-deps
+# Booted Debian 12 and 11 machines (systemd-nspawn) for what needs a real boot: debootstrapped once
+# into /var/cache/kubeprep-hostnet/images (KUBEPREP_IMAGE_CACHE), about 2 min each, then reused.
+machine-images: system-deps
+	$(PYTHON) tests/harness/images.py build bookworm bullseye
+
+integration: test-venv install system-deps machine-images
 	$(BIN)/pytest -q tests/integration
+
+machines: test-venv install system-deps machine-images
+	$(BIN)/pytest -q tests/machines
 
 molecule: test-venv install system-deps
 	cd $(CURDIR) && $(BIN)/molecule test --all
 
-test: system-deps test-venv install lint sanity unit integration molecule docs
+test: system-deps test-venv install lint sanity unit integration machines molecule docs
 
 # The docs site: antsibull-docs writes the plugin and role reference as RST from the installed
 # collection, Sphinx builds it with warnings as errors (-W). Its own venv: Sphinx is not a test tool.

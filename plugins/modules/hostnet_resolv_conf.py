@@ -185,15 +185,23 @@ def network_manager(module, timeout, attempts):
     result["actions"] = ["%s: ipv4.dns-options %s -> %s" % (name, ",".join(old) or "(none)", ",".join(new)) for _uuid, name, _device, old, new in plan]
     if module._diff:
         result["diff"] = [
-            {"before_header": "%s ipv4.dns-options" % name, "after_header": "%s ipv4.dns-options" % name, "before": ",".join(old) + "\n", "after": ",".join(new) + "\n"}
+            {
+                "before_header": "%s ipv4.dns-options" % name,
+                "after_header": "%s ipv4.dns-options" % name,
+                "before": ",".join(old) + "\n",
+                "after": ",".join(new) + "\n",
+            }
             for _uuid, name, _device, old, new in plan
         ]
     if module.check_mode:
         return result
     done = []
-    for uuid, name, device, old, new in plan:
+    for uuid, _name, device, old, new in plan:
         steps = (
-            ([nmcli, "connection", "modify", uuid, "ipv4.dns-options", ",".join(new)], [nmcli, "connection", "modify", uuid, "ipv4.dns-options", ",".join(old)]),
+            (
+                [nmcli, "connection", "modify", uuid, "ipv4.dns-options", ",".join(new)],
+                [nmcli, "connection", "modify", uuid, "ipv4.dns-options", ",".join(old)],
+            ),
             ([nmcli, "device", "modify", device, "ipv4.dns-options", ",".join(new)], [nmcli, "device", "modify", device, "ipv4.dns-options", ",".join(old)]),
         )
         for command, undo in steps:

@@ -525,7 +525,7 @@ RESOLVER_OWNER_STEPS = {
     "servers in `DNS=` of /etc/systemd/resolved.conf.d/*.conf, and keep `hosts: files dns` so localhost never needs DNS.",
     "resolvconf": "set `options timeout:1 attempts:2` in /etc/resolvconf/resolv.conf.d/head (or base), run `resolvconf -u`, "
     "and list only reachable nameservers.",
-    "netconfig": "set NETCONFIG_DNS_RESOLVER_OPTIONS=\"timeout:1 attempts:2\" in /etc/sysconfig/network/config and run `netconfig update -f`.",
+    "netconfig": 'set NETCONFIG_DNS_RESOLVER_OPTIONS="timeout:1 attempts:2" in /etc/sysconfig/network/config and run `netconfig update -f`.',
 }
 
 

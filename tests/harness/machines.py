@@ -41,9 +41,10 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import images  # noqa: E402
-import testhosts  # noqa: E402
-from testhosts import HarnessError, run  # noqa: E402
+import images
+
+import testhosts
+from testhosts import HarnessError, run
 
 REGISTRY = "/run/kubeprep-machines"
 CGROUP_ROOTS = ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified")
@@ -169,7 +170,17 @@ class Machines(testhosts.Fleet):
         }
         self.hosts.append(host)
         self.save()
-        run(["mount", "-t", "overlay", "overlay", "-o", "lowerdir=%s,upperdir=%s/upper,workdir=%s/work" % (images.image_root(spec["image"]), mdir, mdir), host["root"]])
+        run(
+            [
+                "mount",
+                "-t",
+                "overlay",
+                "overlay",
+                "-o",
+                "lowerdir=%s,upperdir=%s/upper,workdir=%s/work" % (images.image_root(spec["image"]), mdir, mdir),
+                host["root"],
+            ]
+        )
         host["mounted"] = True
         files = {
             "etc/hostname": (name + "\n", 0o644),

@@ -15,7 +15,7 @@ import pytest
 from conftest import COLLECTIONS, ROOT, VENV_BIN
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
-import images  # noqa: E402
+import images
 
 HELLO = """package main
 

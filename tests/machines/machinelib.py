@@ -10,9 +10,9 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
-import importlib.util  # noqa: E402
+import importlib.util
 
-import machines  # noqa: E402
+import machines
 
 # The integration tests' helpers (run_playbook, load_report with the report schema), one copy.
 _spec = importlib.util.spec_from_file_location("integration_helpers", os.path.join(ROOT, "tests", "integration", "conftest.py"))

@@ -33,7 +33,10 @@ func main() {
 \tfmt.Printf("CONNECTED %s %.1f\\n", conn.RemoteAddr(), time.Since(start).Seconds())
 }
 """
-BUILD = "cd /root/apiserver && HOME=/root GOCACHE=/root/.cache/go GO111MODULE=off CGO_ENABLED=0 /usr/lib/go-1.15/bin/go build -o /usr/local/bin/kube-apiserver main.go"
+BUILD = (
+    "cd /root/apiserver && HOME=/root GOCACHE=/root/.cache/go GO111MODULE=off CGO_ENABLED=0 "
+    "/usr/lib/go-1.15/bin/go build -o /usr/local/bin/kube-apiserver main.go"
+)
 LISTENER_UNIT = "kp-apiserver.service"
 
 
@@ -43,7 +46,9 @@ def f3(make_machines, tmp_path_factory):
 
     files = {k: v for k, v in BOOT_UNITS.items() if "proxy" not in k}
     files["root/apiserver/main.go"] = (APISERVER, 0o644)
-    fleet = make_machines([{"name": "f3-go115", "image": "bullseye", "gateway": True, "files": files, "enable": [LISTENER_UNIT], "remove": ["etc/nsswitch.conf"]}])
+    fleet = make_machines(
+        [{"name": "f3-go115", "image": "bullseye", "gateway": True, "files": files, "enable": [LISTENER_UNIT], "remove": ["etc/nsswitch.conf"]}]
+    )
     name = "f3-go115"
     silent = "".join("nameserver %s\n" % address for address in fleet.state["silent_nameservers"])
     fleet.ssh(name, "cat > /etc/resolv.conf", input_text=silent)
@@ -60,9 +65,13 @@ def f3(make_machines, tmp_path_factory):
     seen["glibc"] = fleet.ssh(name, "ldd --version | head -1").stdout
     image = tmp_path_factory.mktemp("f3-image")
     seen["image_report"] = str(image)
-    seen["image_audit"] = run_playbook(fleet, "kubeprep.hostnet.image_audit", "-e", "hostnet_image_root=" + fleet.host(name)["root"], "-e", "hostnet_report_dir=%s" % image)
+    seen["image_audit"] = run_playbook(
+        fleet, "kubeprep.hostnet.image_audit", "-e", "hostnet_image_root=" + fleet.host(name)["root"], "-e", "hostnet_report_dir=%s" % image
+    )
     seen["reports"] = str(tmp_path_factory.mktemp("f3-reports"))
-    seen["remediate"] = run_playbook(fleet, "kubeprep.hostnet.remediate", "-e", "hostnet_name_service_resolver_timeout=1", "-e", "hostnet_report_dir=" + seen["reports"])
+    seen["remediate"] = run_playbook(
+        fleet, "kubeprep.hostnet.remediate", "-e", "hostnet_name_service_resolver_timeout=1", "-e", "hostnet_report_dir=" + seen["reports"]
+    )
     look("fixed")
     fleet.reboot(name)
     look("rebooted")

@@ -57,9 +57,7 @@ SPECS = [
     ),
 ]
 ADMIN_FORWARDING = "# the site's baseline\nnet.ipv4.ip_forward = 0\nnet.bridge.bridge-nf-call-iptables = 0\n"
-SPECS.append(
-    {"name": "sysctl", "image": "bookworm", "gateway": True, "files": {"etc/sysctl.conf": (ADMIN_FORWARDING, 0o644)}, "enable": []}
-)
+SPECS.append({"name": "sysctl", "image": "bookworm", "gateway": True, "files": {"etc/sysctl.conf": (ADMIN_FORWARDING, 0o644)}, "enable": []})
 NAMES = [spec["name"] for spec in SPECS]
 F1_NAMES = NAMES[:3]
 SYSCTLS = ("net/ipv4/ip_forward", "net/bridge/bridge-nf-call-iptables")
@@ -118,7 +116,7 @@ def test_remediation_fixes_each_method(f1):
     assert all(report[n]["status"] == "ok" for n in NAMES), {n: report[n]["findings"] for n in NAMES}
     with open(os.path.join(f1["reports"], "hostnet-changes.json")) as handle:
         outcomes = {n: h["outcome"] for n, h in json.load(handle)["hosts"].items()}
-    assert outcomes == {n: "fixed" for n in NAMES}, outcomes
+    assert outcomes == dict.fromkeys(NAMES, "fixed"), outcomes
 
 
 def test_cure_after_the_fix(f1):

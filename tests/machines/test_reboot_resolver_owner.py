@@ -1,18 +1,18 @@
 """F3 where a daemon owns /etc/resolv.conf, across a real reboot.
 
-  f3-nm        NetworkManager writes /etc/resolv.conf (rc-manager=file) from a
-               keyfile whose nameservers never answer, and nsswitch.conf asks
-               DNS first. localhost waits on DNS; so does every other name, for
-               3 servers x 5 s x 2 attempts. The fix puts files first and the
-               resolver options where NetworkManager keeps them (ipv4.dns-options
-               of the profile and of the applied connection): NetworkManager
-               writes them into resolv.conf now and again at boot.
-  f3-resolved  systemd-resolved owns it (the stub, 127.0.0.53) with the same
-               silent upstreams and DNS first: resolved answers localhost itself,
-               so localhost is not slow and nsswitch.conf is the only fix; the
-               resolver options step is not run against resolved's file (where
-               the audit does find a slow resolver there, the plan makes it a
-               manual step naming resolved: tests/unit/test_rules.py).
+f3-nm        NetworkManager writes /etc/resolv.conf (rc-manager=file) from a
+             keyfile whose nameservers never answer, and nsswitch.conf asks
+             DNS first. localhost waits on DNS; so does every other name, for
+             3 servers x 5 s x 2 attempts. The fix puts files first and the
+             resolver options where NetworkManager keeps them (ipv4.dns-options
+             of the profile and of the applied connection): NetworkManager
+             writes them into resolv.conf now and again at boot.
+f3-resolved  systemd-resolved owns it (the stub, 127.0.0.53) with the same
+             silent upstreams and DNS first: resolved answers localhost itself,
+             so localhost is not slow and nsswitch.conf is the only fix; the
+             resolver options step is not run against resolved's file (where
+             the audit does find a slow resolver there, the plan makes it a
+             manual step naming resolved: tests/unit/test_rules.py).
 """
 
 import json
@@ -72,7 +72,9 @@ def f3(make_machines, tmp_path_factory):
         seen[phase] = {
             name: {
                 "localhost": fleet.ssh(name, "timeout 6 getent ahosts localhost >/dev/null; echo $?").stdout.strip(),
-                "other": fleet.ssh(name, "s=$(date +%s); timeout 12 getent ahostsv4 kubernetes.example.test >/dev/null; echo $? $(( $(date +%s) - s ))").stdout.split(),
+                "other": fleet.ssh(
+                    name, "s=$(date +%s); timeout 12 getent ahostsv4 kubernetes.example.test >/dev/null; echo $? $(( $(date +%s) - s ))"
+                ).stdout.split(),
                 "resolv": fleet.ssh(name, "cat /etc/resolv.conf").stdout,
                 "keyfile": fleet.ssh(name, "cat /etc/NetworkManager/system-connections/eth1.nmconnection 2>/dev/null", check=False).stdout,
             }
@@ -82,8 +84,14 @@ def f3(make_machines, tmp_path_factory):
     look("before")
     seen["reports"] = str(tmp_path_factory.mktemp("f3-owner"))
     seen["remediate"] = run_playbook(
-        fleet, "kubeprep.hostnet.remediate", "-e", "hostnet_name_service_resolver_timeout=1", "-e", "hostnet_name_service_resolver_attempts=1",
-        "-e", "hostnet_report_dir=" + seen["reports"],
+        fleet,
+        "kubeprep.hostnet.remediate",
+        "-e",
+        "hostnet_name_service_resolver_timeout=1",
+        "-e",
+        "hostnet_name_service_resolver_attempts=1",
+        "-e",
+        "hostnet_report_dir=" + seen["reports"],
     )
     look("fixed")
     fleet.reboot(list(names))

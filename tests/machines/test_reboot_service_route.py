@@ -45,15 +45,23 @@ def f2(make_machines, tmp_path_factory):
     look("before")
     fleet.ssh(names[0], "ip route add %s via %s dev eth1" % (CONTROL_ROUTE, gateway))
     reports = tmp_path_factory.mktemp("f2-reports")
-    seen["remediate"] = run_playbook(fleet, "kubeprep.hostnet.remediate", "-e", "hostnet_service_route_gateway=" + gateway, "-e", "hostnet_report_dir=%s" % reports)
+    seen["remediate"] = run_playbook(
+        fleet, "kubeprep.hostnet.remediate", "-e", "hostnet_service_route_gateway=" + gateway, "-e", "hostnet_report_dir=%s" % reports
+    )
     seen["reports"] = str(reports)
     look("fixed")
     fleet.reboot(names)
     look("rebooted")
     again = tmp_path_factory.mktemp("f2-again")
     seen["again"] = run_playbook(fleet, "kubeprep.hostnet.remediate", "-e", "hostnet_service_route_gateway=" + gateway, "-e", "hostnet_report_dir=%s" % again)
-    seen["files"] = {name: fleet.ssh(name, "ls -d /etc/network/if-up.d/kubeprep* /etc/systemd/network/*.d/* /etc/netplan/* "
-                                             "/etc/NetworkManager/system-connections/* 2>/dev/null", check=False).stdout for name in names}
+    seen["files"] = {
+        name: fleet.ssh(
+            name,
+            "ls -d /etc/network/if-up.d/kubeprep* /etc/systemd/network/*.d/* /etc/netplan/* /etc/NetworkManager/system-connections/* 2>/dev/null",
+            check=False,
+        ).stdout
+        for name in names
+    }
     return seen
 
 
@@ -76,7 +84,7 @@ def test_remediation_fixes_every_manager(f2):
         import json
 
         outcomes = {name: host["outcome"] for name, host in json.load(handle)["hosts"].items()}
-    assert outcomes == {name: "fixed" for name in f2["names"]}, outcomes
+    assert outcomes == dict.fromkeys(f2["names"], "fixed"), outcomes
 
 
 def test_cure_after_the_fix(f2):

@@ -253,5 +253,7 @@ def test_slow_resolver_owned_by_systemd_resolved_is_a_manual_step(tmp_path):
     assert "stub-resolv.conf" in finding["fix"] and "DNS=" in finding["fix"]
     plan = remediation.plan([finding], ["h"], {"h": {"hostnet_name_service_resolver_timeout": "1"}})["h"]
     assert plan["roles"] == []
-    assert [(m["rule"], m["reason"]) for m in plan["manual"]] == [("slow-resolver", "systemd-resolved owns /etc/resolv.conf and keeps no resolver options there")]
+    assert [(m["rule"], m["reason"]) for m in plan["manual"]] == [
+        ("slow-resolver", "systemd-resolved owns /etc/resolv.conf and keeps no resolver options there")
+    ]
     assert plan["manual"][0]["step"] == finding["fix"]
