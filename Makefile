@@ -62,7 +62,7 @@ audit: install
 	@echo "report: $(REPORT_DIR)/hostnet-report.md (also .json, .junit.xml, .html)"
 
 system-deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then echo "system packages present"; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
