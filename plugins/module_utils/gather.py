@@ -364,8 +364,15 @@ class Collector:
         if fqdn is None and hostname and "." in hostname:
             fqdn = hostname
         machine_info, machine_text = self.read_file("/etc/machine-id", record=False)
+        etc_hostname = None
+        for line in (hostname_text or "").splitlines():
+            if line.strip() and not line.strip().startswith("#"):
+                etc_hostname = line.strip()
+                break
         ident = {
             "hostname": hostname,
+            "etc_hostname": etc_hostname,
+            "etc_hostname_status": hostname_info["status"],
             "fqdn": fqdn,
             "machine_id": (machine_text or "").strip() or None,
             "machine_id_status": machine_info["status"],

@@ -183,7 +183,8 @@ ansible_facts:
             C(managed_by) and C(worst_case_lookup_s) per resolver model (glibc, musl, go).
           type: dict
         identity:
-          description: hostname, fqdn (from C(/etc/hosts), never from DNS), machine_id, product_uuid.
+          description: hostname (the kernel's; C(/etc/hostname)'s for an image root), etc_hostname (the name C(/etc/hostname) gives the next boot)
+            and etc_hostname_status, fqdn (from C(/etc/hosts), never from DNS), machine_id, product_uuid.
           type: dict
         cloud_init:
           description: Whether cloud-init is configured to rewrite C(/etc/hosts) (C(manages_hosts)) and its templates.

@@ -153,7 +153,11 @@ def network_manager(module, timeout, attempts):
     nmcli = module.get_bin_path("nmcli")
     result = {"changed": False, "owner": "NetworkManager", "connections": [], "actions": []}
     if not nmcli:
-        module.fail_json(msg="/etc/resolv.conf is written by NetworkManager but nmcli is missing; nothing was changed", **result)
+        module.fail_json(
+            msg="/etc/resolv.conf is written by NetworkManager, which would overwrite an edit, and nmcli is missing: set ipv4.dns-options "
+            "'timeout:N,attempts:N' on its connections another way (a keyfile's [ipv4] dns-options=). Nothing was changed",
+            **result,
+        )
     rc, out, err = module.run_command([nmcli, "-g", "UUID,TYPE,DEVICE,FILENAME", "connection", "show", "--active"])
     if rc != 0:
         module.fail_json(msg="nmcli connection show --active failed: %s; nothing was changed" % (err or out).strip(), **result)

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import re
 
 from ansible_collections.kubeprep.hostnet.plugins.module_utils import hostsfile, nsswitch
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, siterules
@@ -603,6 +604,60 @@ def check_slow_resolver(host, facts, options):
             )
         )
     return findings
+
+
+# A DNS-1123 subdomain, as Kubernetes requires of a node name (kubelet lowercases the hostname first).
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_LOCALHOST_NAMES = ("localhost", "localhost.localdomain", "localhost6", "localhost6.localdomain6")
+
+
+def hostname_problem(name):
+    """Why ``name`` cannot be a node name, or None."""
+    lowered = name.lower()
+    if lowered in _LOCALHOST_NAMES:
+        return "is %s: every such node registers as the same node, and localhost means this machine to every client" % name
+    if len(lowered) > 253:
+        return "is %d characters long (at most 253)" % len(lowered)
+    bad = [label for label in lowered.split(".") if not _DNS1123_LABEL.match(label)]
+    if bad:
+        return "is not a DNS-1123 name (label %r: lowercase letters, digits and '-', at most 63, starting and ending alphanumeric)" % bad[0]
+    return None
+
+
+@rule(
+    "hostname-invalid",
+    "the host's name cannot be a Kubernetes node name",
+    severities=("error",),
+    fix=Fix(manual="renaming a host changes its identity everywhere it is known (DNS, certificates, monitoring): do it before the install, by hand"),
+)
+def check_hostname(host, facts, options):
+    ident = facts.get("identity") or {}
+    names = []
+    if ident.get("hostname"):
+        names.append(("the kernel's hostname", ident["hostname"]))
+    etc = ident.get("etc_hostname")
+    if etc and etc != ident.get("hostname"):
+        names.append(("/etc/hostname (the name at the next boot)", etc))
+    problems = [(where, name, hostname_problem(name)) for where, name in names]
+    problems = [item for item in problems if item[2]]
+    if not problems:
+        return []
+    where, name, problem = problems[0]
+    evidence = ["%s: %s" % (w, n) for w, n in names] + ["%s %s %s" % (w, n, why) for w, n, why in problems]
+    return [
+        Finding(
+            "hostname-invalid",
+            "error",
+            host,
+            "%s %s %s" % (where, name, problem),
+            evidence,
+            "kubelet registers the node under its lowercased hostname: kubeadm init/join stops with `a lowercase RFC 1123 subdomain must "
+            "consist of lower case alphanumeric characters, '-' or '.'`, and two hosts named localhost become one node that flaps.",
+            "Give the host a unique DNS-1123 name before the install: `hostnamectl set-hostname node-1.example.internal` (it writes "
+            "/etc/hostname too), and update its own line in /etc/hosts.",
+            data={"names": [n for _w, n in names]},
+        )
+    ]
 
 
 @rule(
