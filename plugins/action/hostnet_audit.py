@@ -39,6 +39,7 @@ RULE_OPTIONS = (
     "liveness_period",
     "liveness_failure_threshold",
     "probe_margin",
+    "cni",
 )
 
 

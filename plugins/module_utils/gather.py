@@ -35,6 +35,8 @@ SYSCTL_KEYS = (
     "net.ipv4.ip_forward",
     "net.bridge.bridge-nf-call-iptables",
     "net.bridge.bridge-nf-call-ip6tables",
+    "net.ipv4.conf.all.rp_filter",
+    "net.ipv4.conf.default.rp_filter",
 )
 _MANAGE_ETC_HOSTS = re.compile(r"^\s*manage_etc_hosts\s*:\s*['\"]?([^'\"#\s]+)", re.MULTILINE)
 
@@ -186,11 +188,24 @@ class Collector:
         out, error = self.run_ip("addr", "show")
         if error is None:
             try:
-                return {"status": "ok", "source": "ip", "list": iproute.parse_ip_addr(out)}
+                found = iproute.parse_ip_addr(out)
+                for iface in found:
+                    iface["rp_filter"] = self._rp_filter(iface.get("name"))
+                return {"status": "ok", "source": "ip", "list": found}
             except ValueError as exc:
                 error = "unexpected output of ip -json addr: %s" % exc
         self.problem("interfaces", error)
         return {"status": "unavailable", "error": error, "list": []}
+
+    @staticmethod
+    def _rp_filter(name):
+        if not name or "/" in name or name in (".", ".."):
+            return None
+        try:
+            with open("/proc/sys/net/ipv4/conf/%s/rp_filter" % name) as handle:
+                return int(handle.read().strip())
+        except (IOError, OSError, ValueError):
+            return None
 
     def routes(self):
         result = {"status": "ok"}

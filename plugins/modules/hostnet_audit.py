@@ -105,6 +105,13 @@ options:
     description: Safety factor applied to the predicted startup when recommending probe values.
     type: float
     default: 1.5
+  cni:
+    description:
+      - The CNI plugin the cluster will run; rules whose verdict depends on it (C(rp-filter-strict)) use it.
+        C(unknown) judges as strictly as the most demanding CNI, with warnings instead of errors.
+    type: str
+    choices: [unknown, calico, canal, flannel, cilium, weave, other]
+    default: unknown
   write_files:
     description:
       - Write the report files to O(report_dir).

@@ -155,7 +155,7 @@ ansible_facts:
           type: dict
           sample: {"net.ipv6.conf.lo.disable_ipv6": {status: ok, value: "1"}}
         interfaces:
-          description: C(list) of interfaces (name, mac, mtu, state, up, addresses with family, address,
+          description: C(list) of interfaces (name, mac, mtu, state, up, rp_filter, addresses with family, address,
             prefixlen, cidr).
           type: dict
         routes:

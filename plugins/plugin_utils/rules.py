@@ -42,6 +42,7 @@ DEFAULT_OPTIONS = {
     "liveness_period": 10,
     "liveness_failure_threshold": 6,
     "probe_margin": 1.5,
+    "cni": "unknown",
 }
 
 
@@ -656,6 +657,64 @@ def check_hostname(host, facts, options):
             "Give the host a unique DNS-1123 name before the install: `hostnamectl set-hostname node-1.example.internal` (it writes "
             "/etc/hostname too), and update its own line in /etc/hosts.",
             data={"names": [n for _w, n in names]},
+        )
+    ]
+
+
+# CNIs that need loose (2) or no (0) reverse-path filtering on the node's interfaces.
+RP_FILTER_CNIS = {"calico": "error", "canal": "error", "unknown": "warning"}
+
+
+@rule(
+    "rp-filter-strict",
+    "strict reverse-path filtering drops the CNI's asymmetric traffic",
+    severities=("error", "warning"),
+    fix=Fix(role="hostnet_sysctl"),
+)
+def check_rp_filter(host, facts, options):
+    severity = RP_FILTER_CNIS.get(options.get("cni") or "unknown")
+    if severity is None:
+        return []
+    values = {key: sysctl_value(facts, "net.ipv4.conf.%s.rp_filter" % key) for key in ("all", "default")}
+    if values["all"] is None:
+        return []
+    node_ifaces = []
+    dev, _gateway = nodeip.default_interface(facts)
+    rec = (options.get("_recommendations") or {}).get(host)
+    for name in ([rec["interface"]] if rec else []) + ([dev] if dev else []):
+        if name not in node_ifaces:
+            node_ifaces.append(name)
+    strict = []
+    evidence = ["net.ipv4.conf.all.rp_filter = %s" % values["all"], "net.ipv4.conf.default.rp_filter = %s" % values["default"]]
+    for name in node_ifaces:
+        iface = interface(facts, name) or {}
+        own = iface.get("rp_filter")
+        effective = max(int(values["all"]), own if own is not None else 0)
+        evidence.append("net.ipv4.conf.%s.rp_filter = %s: effective %d (the larger of all and %s)" % (name, own, effective, name))
+        if effective == 1:
+            strict.append(name)
+    # Interfaces made later (the CNI's cali*, tunl0, vxlan.calico) start with the default value.
+    if values["default"] is not None and max(int(values["all"]), int(values["default"])) == 1:
+        strict.append("new interfaces (default)")
+    if not strict:
+        return []
+    return [
+        Finding(
+            "rp-filter-strict",
+            severity,
+            host,
+            "strict reverse-path filtering (rp_filter effective 1) on %s" % ", ".join(strict),
+            evidence,
+            "With strict filtering the kernel drops a packet whose source it would not route back through the interface it "
+            "came in on; calico's IP-in-IP/VXLAN and service traffic is asymmetric, so pods lose traffic and calico-node "
+            "refuses to start (`felix: Kernel's RPF check is set to 'strict'`). CNI: %s." % options.get("cni", "unknown"),
+            "Set loose filtering, `net.ipv4.conf.all.rp_filter = 2` and `net.ipv4.conf.default.rp_filter = 2`, now (`sysctl -w`) "
+            "and in /etc/sysctl.d/ (role kubeprep.hostnet.hostnet_sysctl).",
+            data=dict(
+                {"interfaces": strict},
+                # With the CNI unknown this is a warning, and loosening a security setting is not done on a guess.
+                **({"manual": "the CNI is unknown: set hostnet_cni (calico, canal) to let the remediation loosen rp_filter"} if severity == "warning" else {})
+            ),
         )
     ]
 

@@ -48,3 +48,76 @@ def test_hostname_of_the_next_boot(audited):
 
 def test_valid_name_is_clean(audited):
     assert findings(audited, "good", "hostname-invalid") == []
+
+
+# rp-filter-strict: a packet that arrives on one interface from a source routed through another (asymmetric,
+# as calico's IP-in-IP and Service traffic is), sent raw from the NAT peer with the switch's address as source.
+SPOOF = """
+import socket, struct, sys
+src, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+payload = b"asymmetric"
+udp = struct.pack("!HHHH", 40000, port, 8 + len(payload), 0) + payload
+total = 20 + len(udp)
+header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 1, 0, 64, socket.IPPROTO_UDP, 0, socket.inet_aton(src), socket.inet_aton(dst))
+words = struct.unpack("!10H", header)
+check = sum(words)
+check = (check & 0xFFFF) + (check >> 16)
+header = header[:10] + struct.pack("!H", ~check & 0xFFFF) + header[12:]
+sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+sock.sendto(header + udp, (dst, 0))
+"""
+RECEIVE = """
+import socket, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.bind(("0.0.0.0", 9999))
+sock.settimeout(2.0)
+print("ready", flush=True)
+try:
+    data, peer = sock.recvfrom(100)
+    print("RECEIVED", peer[0])
+except socket.timeout:
+    print("DROPPED")
+"""
+
+
+def asymmetric_packet(fleet, host):
+    """Whether host accepts a packet on nat0 whose source (the switch, 10.213.S.1) it routes through eth1."""
+    import subprocess
+
+    target = fleet.host(host)
+    receiver = subprocess.Popen(
+        ["nsenter", "--target", str(fleet.sshd_pid(target)), "--net", "--mount", "--uts", "--", "python3", "-c", RECEIVE],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+    )
+    assert receiver.stdout.readline().strip() == "ready"
+    subprocess.run(["ip", "netns", "exec", target["nat_ns"], "python3", "-c", SPOOF, fleet.state["gateway"], "10.0.2.15", "9999"], check=True)
+    return receiver.communicate(timeout=10)[0].strip()
+
+
+@pytest.fixture(scope="module")
+def strict(make_fleet, tmp_path_factory):
+    fleet = make_fleet(["rp", "loose"], nat_hosts=["rp", "loose"])
+    for host in ("rp", "loose"):
+        value = "1" if host == "rp" else "2"
+        fleet.exec(host, ["sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=" + value, "net.ipv4.conf.default.rp_filter=" + value])
+    seen = {"fleet": fleet, "before": {h: asymmetric_packet(fleet, h) for h in ("rp", "loose")}}
+    audit_dir = str(tmp_path_factory.mktemp("rp-audit"))
+    seen["audit"] = run_playbook(fleet, "kubeprep.hostnet.audit", "-e", "hostnet_cni=calico", "-e", "hostnet_report_dir=" + audit_dir)
+    seen["report"] = load_report(audit_dir)
+    fix_dir = str(tmp_path_factory.mktemp("rp-fix"))
+    seen["remediate"] = run_playbook(fleet, "kubeprep.hostnet.remediate", "-e", "hostnet_cni=calico", "-e", "hostnet_report_dir=" + fix_dir)
+    seen["after"] = asymmetric_packet(fleet, "rp")
+    seen["values"] = fleet.exec("rp", ["sh", "-c", "sysctl -n net.ipv4.conf.all.rp_filter net.ipv4.conf.default.rp_filter"]).stdout.split()
+    return seen
+
+
+def test_rp_filter_strict_symptom_finding_and_fix(strict):
+    # The symptom: strict filtering drops the asymmetric packet; loose filtering lets it in.
+    assert strict["before"] == {"rp": "DROPPED", "loose": "RECEIVED " + strict["fleet"].state["gateway"]}, strict["before"]
+    (finding,) = [f for f in strict["report"]["hosts"]["rp"]["findings"] if f["id"] == "rp-filter-strict"]
+    assert finding["severity"] == "error" and "net.ipv4.conf.all.rp_filter = 1" in finding["evidence"], finding
+    assert not [f for f in strict["report"]["hosts"]["loose"]["findings"] if f["id"] == "rp-filter-strict"]
+    assert strict["remediate"].returncode == 0, strict["remediate"].stdout[-3000:]
+    assert strict["values"] == ["2", "2"], strict["values"]
+    assert strict["after"].startswith("RECEIVED"), strict["after"]

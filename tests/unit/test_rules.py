@@ -282,3 +282,35 @@ def test_hostname_valid(tmp_path, name):
     facts = host_facts(tmp_path, "debian12")
     facts["identity"].update(hostname=name, etc_hostname=name)
     assert "hostname-invalid" not in ids(judge(facts))
+
+
+def _rp(facts, all_value, default_value, eth0=None):
+    facts["sysctl"]["net.ipv4.conf.all.rp_filter"] = {"status": "ok", "value": str(all_value)}
+    facts["sysctl"]["net.ipv4.conf.default.rp_filter"] = {"status": "ok", "value": str(default_value)}
+    for iface in facts["interfaces"]["list"]:
+        iface["rp_filter"] = eth0 if iface["name"] != "lo" else 0
+    return facts
+
+
+@pytest.mark.parametrize(
+    "all_value, default_value, eth0, cni, expected",
+    [
+        (1, 1, 1, "calico", "error"),  # RHEL's default
+        (0, 0, 1, "calico", "error"),  # the interface's own 1 wins over all=0
+        (2, 1, 1, "calico", None),  # all=2 makes every interface loose
+        (0, 1, 0, "canal", "error"),  # the CNI's new interfaces would start strict
+        (2, 2, 2, "calico", None),  # Debian/Ubuntu (systemd's 50-default.conf)
+        (1, 1, 1, "unknown", "warning"),
+        (1, 1, 1, "flannel", None),
+    ],
+)
+def test_rp_filter_strict(tmp_path, all_value, default_value, eth0, cni, expected):
+    from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import remediation
+
+    facts = _rp(host_facts(tmp_path, "debian12"), all_value, default_value, eth0)
+    found = [f for f in judge(facts, cni=cni) if f["id"] == "rp-filter-strict"]
+    assert [f["severity"] for f in found] == ([expected] if expected else []), found
+    if expected:
+        plan = remediation.plan(found, ["h"], {"h": {}})["h"]
+        # An error is fixed by hostnet_sysctl; a warning (CNI unknown) is a manual step naming hostnet_cni.
+        assert bool(plan["roles"]) == (expected == "error") and bool(plan["manual"]) == (expected == "warning"), plan
