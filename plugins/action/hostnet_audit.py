@@ -40,6 +40,8 @@ RULE_OPTIONS = (
     "liveness_failure_threshold",
     "probe_margin",
     "cni",
+    "service_cidrs",
+    "pod_cidr",
 )
 
 

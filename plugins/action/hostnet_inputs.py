@@ -20,7 +20,7 @@ class ActionModule(ActionBase):
     @staticmethod
     def _user_names(hostvars, host):
         try:
-            return [name for name in hostvars[host].keys() if name.startswith("hostnet_") or name == "kube_service_addresses"]
+            return [name for name in hostvars[host].keys() if name.startswith("hostnet_") or name in inputs.KUBESPRAY_INPUTS]
         except KeyError:
             return []
 
@@ -34,7 +34,7 @@ class ActionModule(ActionBase):
         current = task_vars.get("inventory_hostname")
         if current in values:
             for name, raw in task_vars.items():
-                if (name.startswith("hostnet_") or name == "kube_service_addresses") and name not in values[current]:
+                if (name.startswith("hostnet_") or name in inputs.KUBESPRAY_INPUTS) and name not in values[current]:
                     try:
                         values[current][name] = self._templar.template(raw)
                     except (AnsibleError, TypeError, ValueError) as exc:

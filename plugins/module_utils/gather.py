@@ -228,6 +228,18 @@ class Collector:
                 routes = []
             result[key] = routes
             result["default_" + key] = iproute.default_routes(routes)
+        # Policy-routing tables (not main, not local) can capture the Service or Pod networks too.
+        out, error = self.run_ip("-4", "route", "show", "table", "all")
+        others = []
+        if error is None:
+            try:
+                others = [r for r in iproute.parse_ip_route(out, 4) if r.get("table") not in (None, "main", "local")]
+            except ValueError as exc:
+                error = "unexpected output of ip -json route show table all: %s" % exc
+        if error is not None:
+            result["status"] = "partial"
+            result["other_tables_ipv4_error"] = error
+        result["other_tables_ipv4"] = others
         return result
 
     def _proc_routes(self, ip_error):

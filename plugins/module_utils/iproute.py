@@ -108,6 +108,7 @@ def _route_entry(item, family):
         "metric": _int(item, "metric", 0),
         "prefsrc": _str(item, "prefsrc"),
         "type": _str(item, "type", "unicast"),
+        "table": _str(item, "table"),
     }
 
 

@@ -82,6 +82,17 @@ options:
         the one inside it, and C(default-interface-not-cluster) warns when the default route is elsewhere.
       - When unset, the recommendation is the interface whose subnet reaches the most other hosts.
     type: str
+  service_cidrs:
+    description:
+      - The Service network(s) to check for overlaps (C(service-cidr-overlap)), the CIDR items of
+        C(hostnet_service_ips). A bare IP is judged as itself, except the default C(10.96.0.1), judged as kubeadm's C(10.96.0.0/12).
+    type: list
+    elements: str
+    default: [10.96.0.1]
+  pod_cidr:
+    description: The Pod network to check for overlaps (C(pod-cidr-overlap)).
+    type: str
+    default: 10.244.0.0/16
   cluster_nodes:
     description: Nodes in the cluster for the F5 startup model; default the number of audited hosts.
     type: int

@@ -159,7 +159,8 @@ ansible_facts:
             prefixlen, cidr).
           type: dict
         routes:
-          description: C(ipv4) and C(ipv6) route tables and C(default_ipv4) and C(default_ipv6).
+          description: C(ipv4) and C(ipv6) routes of table main, C(default_ipv4) and C(default_ipv6), and C(other_tables_ipv4)
+            (IPv4 routes of every other table but local).
           type: dict
         service_route_lookups:
           description: For each Service IP, whether the kernel has a route (C(reachable)), the error a client

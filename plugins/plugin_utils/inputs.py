@@ -37,6 +37,8 @@ _FALSE = ("false", "no", "off", "0", "n", "f")
 FORMATS = {
     "hostnet_service_ips": "ip_or_cidr",
     "hostnet_node_cidr": "cidr",
+    "hostnet_pod_cidr": "cidr",
+    "kube_pods_subnet": "cidr",
     "hostnet_service_route_gateway": "ip",
     "hostnet_service_route_cidr": "cidr",
     "hostnet_service_route_interface": "interface",
@@ -46,6 +48,8 @@ FORMATS = {
     "hostnet_datastore_endpoints": "endpoint",
     "kube_service_addresses": "cidr",
 }
+# kubespray's variables the audit reads (as defaults of hostnet_service_ips and hostnet_pod_cidr): checked too.
+KUBESPRAY_INPUTS = ("kube_service_addresses", "kube_pods_subnet")
 # Lists that must not be empty: an empty one turns the check off (`-e "hostnet_service_ips= x"` parses as empty).
 NON_EMPTY = ("hostnet_service_ips",)
 # Variables of the playbooks (not of a role), and what the collection itself sets.
@@ -189,7 +193,7 @@ def close_names(name, known):
 
 def validate(values_by_host, specs=None):
     """values_by_host: host -> {variable: value} (the hostnet_* variables set for it, and
-    kube_service_addresses). Returns (normalised values by host, errors)."""
+    KUBESPRAY_INPUTS). Returns (normalised values by host, errors)."""
     specs = specs if specs is not None else role_specs()
     known = set(specs) | set(FORMATS)
     normalised, found = {}, {}

@@ -43,6 +43,8 @@ DEFAULT_OPTIONS = {
     "liveness_failure_threshold": 6,
     "probe_margin": 1.5,
     "cni": "unknown",
+    "service_cidrs": ("10.96.0.1",),
+    "pod_cidr": "10.244.0.0/16",
 }
 
 
@@ -713,10 +715,141 @@ def check_rp_filter(host, facts, options):
             data=dict(
                 {"interfaces": strict},
                 # With the CNI unknown this is a warning, and loosening a security setting is not done on a guess.
-                **({"manual": "the CNI is unknown: set hostnet_cni (calico, canal) to let the remediation loosen rp_filter"} if severity == "warning" else {})
+                **({"manual": "the CNI is unknown: set hostnet_cni (calico, canal) to let the remediation loosen rp_filter"} if severity == "warning" else {}),
             ),
         )
     ]
+
+
+# Interfaces a CNI or kube-proxy makes: their routes into the Pod or Service network are the cluster's own.
+_CLUSTER_DEVICES = re.compile(r"^(cni\d*|flannel[.\d]*|cali.*|tunl\d+|vxlan[.-]calico|cilium_.*|lxc.*|weave|vethwe.*|kube-ipvs0|kube-bridge|docker\d+|cbr0)$")
+
+
+def service_networks(items):
+    """The Service networks to judge from hostnet_service_ips: CIDRs as given, a bare IP as itself,
+    the default 10.96.0.1 as kubeadm's 10.96.0.0/12."""
+    networks = []
+    for item in items or ():
+        text = str(item).strip()
+        try:
+            network = ipaddress.ip_network("10.96.0.0/12" if text == "10.96.0.1" else text, strict=False)
+        except ValueError:
+            continue
+        if network not in networks:
+            networks.append(network)
+    return networks
+
+
+def _overlaps(facts, network):
+    """(severity, what, where) for each thing of the host inside/overlapping ``network``."""
+    found = []
+    for iface in (_kernel_facts(facts, "interfaces") or {}).get("list") or []:
+        for addr in iface.get("addresses") or []:
+            if addr.get("scope") in ("host", "link"):
+                continue
+            try:
+                address = ipaddress.ip_address(addr["address"])
+            except (KeyError, ValueError):
+                continue
+            if address.version == network.version and address in network:
+                found.append(("error", "address %s" % addr.get("cidr", address), "on %s" % iface.get("name")))
+    routes = _kernel_facts(facts, "routes") or {}
+    for route in (routes.get("default_ipv4") or []) + (routes.get("default_ipv6") or []):
+        try:
+            gateway = ipaddress.ip_address(route.get("gateway") or "")
+        except ValueError:
+            continue
+        if gateway.version == network.version and gateway in network:
+            found.append(("error", "default gateway %s" % gateway, "dev %s" % route.get("dev")))
+    for server in (facts.get("resolv_conf") or {}).get("nameservers") or []:
+        try:
+            address = ipaddress.ip_address(server["address"].split("%")[0])
+        except (KeyError, ValueError):
+            continue
+        if address.version == network.version and address in network:
+            found.append(("error", "nameserver %s" % address, "in /etc/resolv.conf line %s" % server.get("line")))
+    for route in (routes.get("ipv4") or []) + (routes.get("ipv6") or []) + (routes.get("other_tables_ipv4") or []):
+        if route.get("default") or route.get("type") not in (None, "unicast") or _CLUSTER_DEVICES.match(route.get("dev") or ""):
+            continue
+        try:
+            dst = ipaddress.ip_network(route["dst"], strict=False)
+        except (KeyError, ValueError):
+            continue
+        if dst.version != network.version or not dst.overlaps(network) or route.get("protocol") == "kernel":
+            continue  # a kernel route is the subnet of an address, already judged above
+        if dst == network:
+            continue  # a route for exactly this network is the deliberate one (the F2 fix routes the Service CIDR)
+        where = "dev %s%s, table %s" % (route.get("dev"), " via %s" % route["gateway"] if route.get("gateway") else "", route.get("table") or "main")
+        found.append(("warning", "route %s" % dst, where))
+    return found
+
+
+def _cidr_overlap(rule_id, host, facts, networks, label, why):
+    findings = []
+    for network in networks:
+        found = _overlaps(facts, network)
+        if not found:
+            continue
+        severity = "error" if any(level == "error" for level, _w, _h in found) else "warning"
+        first = next(item for item in found if item[0] == severity)
+        findings.append(
+            Finding(
+                rule_id,
+                severity,
+                host,
+                "the %s %s overlaps %s (%s)" % (label, network, first[1], first[2]),
+                ["%s %s: %s (%s)" % (label, network, what, where) for _level, what, where in found],
+                why,
+                "Choose a %s that overlaps nothing the hosts use (addresses, routes, gateways, nameservers) before the install, "
+                "and pass it to the installer and this audit; or renumber what overlaps." % label,
+                data={"network": str(network), "overlaps": [{"severity": lvl, "what": w, "where": h} for lvl, w, h in found]},
+            )
+        )
+    return findings
+
+
+@rule(
+    "service-cidr-overlap",
+    "the Service network overlaps the host's addresses, routes, gateways or nameservers",
+    severities=("error", "warning"),
+    fix=Fix(manual="the Service CIDR is fixed at install time (kubeadm --service-cidr, kubespray kube_service_addresses): choose one that overlaps nothing"),
+)
+def check_service_cidr_overlap(host, facts, options):
+    return _cidr_overlap(
+        "service-cidr-overlap",
+        host,
+        facts,
+        service_networks(options.get("service_cidrs")),
+        "Service CIDR",
+        "kube-proxy DNATs every Service IP; the host's own address, gateway or nameserver inside the Service network "
+        "becomes unreachable from pods and from the host, and a host route into it sends Service traffic out of the wrong "
+        "interface before kube-proxy's rules apply.",
+    )
+
+
+@rule(
+    "pod-cidr-overlap",
+    "the Pod network overlaps the host's addresses, routes, gateways or nameservers",
+    severities=("error", "warning"),
+    fix=Fix(
+        manual="the Pod CIDR is fixed at install time (kubeadm --pod-network-cidr, kubespray kube_pods_subnet, the CNI's pool): "
+        "choose one that overlaps nothing"
+    ),
+)
+def check_pod_cidr_overlap(host, facts, options):
+    try:
+        networks = [ipaddress.ip_network(str(options.get("pod_cidr") or "").strip(), strict=False)]
+    except ValueError:
+        networks = []
+    return _cidr_overlap(
+        "pod-cidr-overlap",
+        host,
+        facts,
+        networks,
+        "Pod CIDR",
+        "The CNI routes the Pod network to pods: hosts, gateways or nameservers inside it become unreachable from pods "
+        "(and DNS fails cluster-wide when a nameserver is), and an existing route into it competes with the CNI's routes.",
+    )
 
 
 @rule(

@@ -121,3 +121,40 @@ def test_rp_filter_strict_symptom_finding_and_fix(strict):
     assert strict["remediate"].returncode == 0, strict["remediate"].stdout[-3000:]
     assert strict["values"] == ["2", "2"], strict["values"]
     assert strict["after"].startswith("RECEIVED"), strict["after"]
+
+
+SOURCE_FOR = "import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect((sys.argv[1], 443)); print(s.getsockname()[0])"
+
+
+@pytest.fixture(scope="module")
+def overlapping(make_fleet, tmp_path_factory):
+    fleet = make_fleet(["wrongway", "inside", "apart"], nat_hosts=["wrongway"])
+    # A host route into half the Service network, through the NAT NIC (a VPN or lab route left behind).
+    fleet.exec("wrongway", ["ip", "route", "add", "10.96.0.0/16", "via", "10.0.2.2", "dev", "nat0"])
+    # An address of the host inside the Pod network.
+    fleet.exec("inside", ["ip", "addr", "add", "10.244.3.3/24", "dev", "eth1"])
+    seen = {
+        # The kernel's choice for a packet to the Service IP: the source address it would leave with.
+        "source": {h: fleet.exec(h, ["python3", "-c", SOURCE_FOR, "10.96.0.1"]).stdout.strip() for h in ("wrongway", "apart")},
+        "addresses": {h: fleet.host(h)["address"] for h in ("wrongway", "apart")},
+    }
+    out = str(tmp_path_factory.mktemp("overlap"))
+    seen["proc"] = run_playbook(fleet, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=" + out)
+    seen["report"] = load_report(out)
+    return seen
+
+
+def test_service_route_overlap_symptom_and_finding(overlapping):
+    # The symptom: traffic to the Service IP leaves from the NAT NIC's address, not the cluster NIC's.
+    assert overlapping["source"] == {"wrongway": "10.0.2.15", "apart": overlapping["addresses"]["apart"]}, overlapping["source"]
+    (finding,) = findings(overlapping, "wrongway", "service-cidr-overlap")
+    assert finding["severity"] == "warning", finding
+    assert "Service CIDR 10.96.0.0/12: route 10.96.0.0/16 (dev nat0 via 10.0.2.2, table main)" in finding["evidence"], finding
+    assert findings(overlapping, "apart", "service-cidr-overlap") == []
+
+
+def test_pod_cidr_address_inside(overlapping):
+    (finding,) = findings(overlapping, "inside", "pod-cidr-overlap")
+    assert finding["severity"] == "error" and "address 10.244.3.3/24 (on eth1)" in finding["message"], finding
+    assert "[ERROR pod-cidr-overlap] inside" in overlapping["proc"].stdout
+    assert findings(overlapping, "apart", "pod-cidr-overlap") == []

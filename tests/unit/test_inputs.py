@@ -54,7 +54,7 @@ def test_one_error_for_every_host_and_outputs_are_not_inputs():
 
 def test_every_formatted_variable_is_declared_by_a_role():
     specs = inputs.role_specs()
-    assert set(inputs.FORMATS) - set(specs) == {"kube_service_addresses"}
+    assert set(inputs.FORMATS) - set(specs) == set(inputs.KUBESPRAY_INPUTS)
 
 
 def test_awx_survey_asks_for_declared_variables_and_its_defaults_pass():
