@@ -42,6 +42,7 @@ RULE_OPTIONS = (
     "cni",
     "service_cidrs",
     "pod_cidr",
+    "max_clock_skew",
 )
 
 

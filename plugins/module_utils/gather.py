@@ -551,4 +551,7 @@ def gather(
             facts[key] = dict(na)
     facts["problems"] = collector.problems
     facts["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
+    if collector.live:
+        # The host's clock as the module ends; the action plugin on the controller brackets it with its own.
+        facts["clock"] = {"host_epoch": round(time.time(), 3)}
     return facts

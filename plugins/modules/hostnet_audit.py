@@ -89,6 +89,10 @@ options:
     type: list
     elements: str
     default: [10.96.0.1]
+  max_clock_skew:
+    description: Seconds a host's clock may differ from the controller's (C(clock-skew); k0sctl's limit is 30).
+    type: float
+    default: 30
   pod_cidr:
     description: The Pod network to check for overlaps (C(pod-cidr-overlap)).
     type: str

@@ -187,6 +187,10 @@ ansible_facts:
           description: hostname (the kernel's; C(/etc/hostname)'s for an image root), etc_hostname (the name C(/etc/hostname) gives the next boot)
             and etc_hostname_status, fqdn (from C(/etc/hosts), never from DNS), machine_id, product_uuid.
           type: dict
+        clock:
+          description: The host's clock (C(host_epoch)) bracketed by the controller's (C(controller_before), C(controller_after)),
+            C(offset_s) and C(uncertainty_s); running system only.
+          type: dict
         cloud_init:
           description: Whether cloud-init is configured to rewrite C(/etc/hosts) (C(manages_hosts)) and its templates.
           type: dict

@@ -45,6 +45,7 @@ DEFAULT_OPTIONS = {
     "cni": "unknown",
     "service_cidrs": ("10.96.0.1",),
     "pod_cidr": "10.244.0.0/16",
+    "max_clock_skew": 30.0,
 }
 
 
@@ -999,6 +1000,44 @@ def check_shared_default_address(facts_by_host, options):
                 "`Using %s as external interface`." % (address, address, address),
                 _pin_fix(recommendations, hosts),
                 hosts=hosts,
+            )
+        )
+    return findings
+
+
+@rule(
+    "clock-skew",
+    "a host's clock differs from the controller's",
+    severities=("error",),
+    fix=Fix(manual="set the clock from the site's time source (chrony or systemd-timesyncd) and keep it running; the audit never changes a clock"),
+    scope="fleet",
+)
+def check_clock_skew(facts_by_host, options):
+    limit = float(options.get("max_clock_skew") or DEFAULT_OPTIONS["max_clock_skew"])
+    offsets = {}
+    for host in sorted(facts_by_host):
+        clock = facts_by_host[host].get("clock") or {}
+        if isinstance(clock.get("offset_s"), (int, float)):
+            offsets[host] = (float(clock["offset_s"]), float(clock.get("uncertainty_s") or 0.0))
+    evidence = ["%s: %+.1f s (+/- %.1f s) from the controller" % (host, off, unc) for host, (off, unc) in sorted(offsets.items())]
+    findings = []
+    for host, (offset, uncertainty) in sorted(offsets.items()):
+        # Only what is certain: the offset less the time the round trip leaves open.
+        if abs(offset) - uncertainty <= limit:
+            continue
+        findings.append(
+            Finding(
+                "clock-skew",
+                "error",
+                host,
+                "the clock is %.1f s %s the controller's (limit %.0f s, hostnet_max_clock_skew)" % (abs(offset), "ahead of" if offset > 0 else "behind", limit),
+                evidence,
+                "Certificates kubeadm issues are not yet valid (or already expired) on a host whose clock is off: `x509: certificate "
+                "has expired or is not yet valid`; etcd's leases and raft timeouts and token expiry misbehave. k0sctl refuses "
+                "hosts more than 30 s apart.",
+                "Point the host at the site's time source (chrony or systemd-timesyncd), check `timedatectl` shows `System clock "
+                "synchronized: yes`, then audit again.",
+                data={"offset_s": offset, "uncertainty_s": uncertainty},
             )
         )
     return findings

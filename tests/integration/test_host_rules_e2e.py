@@ -3,7 +3,7 @@ its symptom shown with a real client before the audit names it."""
 
 import pytest
 
-from conftest import load_report, run_playbook
+from conftest import load_report, run_module, run_playbook
 
 NAMES = ["good", "named-localhost", "next-boot"]
 
@@ -25,6 +25,7 @@ def audited(make_fleet, tmp_path_factory):
     out = str(tmp_path_factory.mktemp("host-rules"))
     seen["proc"] = run_playbook(fleet, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=" + out)
     seen["report"] = load_report(out)
+    seen["facts"] = run_module(fleet, "good", "kubeprep.hostnet.hostnet_facts", {})
     return seen
 
 
@@ -158,3 +159,12 @@ def test_pod_cidr_address_inside(overlapping):
     assert finding["severity"] == "error" and "address 10.244.3.3/24 (on eth1)" in finding["message"], finding
     assert "[ERROR pod-cidr-overlap] inside" in overlapping["proc"].stdout
     assert findings(overlapping, "apart", "pod-cidr-overlap") == []
+
+
+def test_clock_offset_is_measured_against_the_controller(audited):
+    """The facts of a real host over SSH: its clock bracketed by the controller's (one kernel clock here, so ~0)."""
+    rc, result = audited["facts"]
+    clock = result["ansible_facts"]["hostnet"]["clock"]
+    assert rc == 0 and clock["controller_before"] <= clock["controller_after"], clock
+    assert abs(clock["offset_s"]) <= clock["uncertainty_s"] + 0.05 and clock["uncertainty_s"] < 5, clock
+    assert all(findings(audited, h, "clock-skew") == [] for h in NAMES)
