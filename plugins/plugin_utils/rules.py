@@ -1043,6 +1043,55 @@ def check_clock_skew(facts_by_host, options):
     return findings
 
 
+def node_interface(host, facts, options):
+    """The interface the node's cluster traffic uses: the audit's recommendation, else the default route's."""
+    rec = (options.get("_recommendations") or {}).get(host)
+    if rec:
+        return rec["interface"]
+    return nodeip.default_interface(facts)[0]
+
+
+@rule(
+    "mtu-mismatch",
+    "the node interfaces' MTUs differ across the fleet",
+    severities=("warning",),
+    fix=Fix(manual="an MTU is the network's, set where the network manager configures the interface on every host alike; no role guesses it"),
+    scope="fleet",
+)
+def check_mtu_mismatch(facts_by_host, options):
+    mtus = {}
+    for host in sorted(facts_by_host):
+        name = node_interface(host, facts_by_host[host], options)
+        iface = interface(facts_by_host[host], name) if name else None
+        if iface and isinstance(iface.get("mtu"), int):
+            mtus[host] = (name, iface["mtu"])
+    values = sorted({mtu for _name, mtu in mtus.values()})
+    if len(values) < 2:
+        return []
+    common = max(values, key=lambda v: (sum(1 for _n, m in mtus.values() if m == v), v))
+    evidence = ["%s: %s mtu %d" % (host, name, mtu) for host, (name, mtu) in sorted(mtus.items())]
+    findings = []
+    for host, (name, mtu) in sorted(mtus.items()):
+        if mtu == common:
+            continue
+        findings.append(
+            Finding(
+                "mtu-mismatch",
+                "warning",
+                host,
+                "%s has mtu %d, most node interfaces of the fleet %d" % (name, mtu, common),
+                evidence,
+                "The CNI sizes its overlay (VXLAN, IP-in-IP) from one MTU: a packet sized for the larger MTU is dropped on "
+                "the way to or from this host, without an error (a PMTU black hole): connections hang after the handshake, "
+                "large DNS answers and image pulls stall (ceph-medic#7).",
+                "Give every node interface of the cluster network the same MTU, where its network manager configures it, "
+                "and set the CNI's MTU to it less the overlay's header (VXLAN 50 bytes, IP-in-IP 20).",
+                data={"interface": name, "mtu": mtu, "common": common},
+            )
+        )
+    return findings
+
+
 @rule(
     "duplicate-node-identity",
     "hostname, MAC, machine-id or product_uuid shared by hosts",

@@ -168,3 +168,46 @@ def test_clock_offset_is_measured_against_the_controller(audited):
     assert rc == 0 and clock["controller_before"] <= clock["controller_after"], clock
     assert abs(clock["offset_s"]) <= clock["uncertainty_s"] + 0.05 and clock["uncertainty_s"] < 5, clock
     assert all(findings(audited, h, "clock-skew") == [] for h in NAMES)
+
+
+DF_SEND = """
+import socket, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO: the DF bit, never fragmented
+sock.sendto(b"x" * (int(sys.argv[3]) - 28), (sys.argv[1], int(sys.argv[2])))
+"""
+
+
+def df_datagram(fleet, source, destination, size):
+    """A UDP datagram of ``size`` bytes (IP) with DF set from source to destination: RECEIVED or DROPPED."""
+    import subprocess
+
+    target = fleet.host(destination)
+    receiver = subprocess.Popen(
+        ["nsenter", "--target", str(fleet.sshd_pid(target)), "--net", "--mount", "--uts", "--", "python3", "-c", RECEIVE],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+    )
+    assert receiver.stdout.readline().strip() == "ready"
+    fleet.exec(source, ["python3", "-c", DF_SEND, target["address"], "9999", str(size)])
+    return receiver.communicate(timeout=10)[0].split()[0]
+
+
+@pytest.fixture(scope="module")
+def mtus(make_fleet, tmp_path_factory):
+    fleet = make_fleet(["m1", "m2", "small"])
+    fleet.exec("small", ["ip", "link", "set", "eth1", "mtu", "1400"])
+    seen = {"to_small": df_datagram(fleet, "m1", "small", 1500), "to_m2": df_datagram(fleet, "m1", "m2", 1500)}
+    out = str(tmp_path_factory.mktemp("mtu"))
+    seen["proc"] = run_playbook(fleet, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=" + out)
+    seen["report"] = load_report(out)
+    return seen
+
+
+def test_mtu_mismatch_symptom_and_finding(mtus):
+    # The symptom: a full-size packet with DF set reaches m2 but never reaches the host with the smaller MTU.
+    assert (mtus["to_m2"], mtus["to_small"]) == ("RECEIVED", "DROPPED"), mtus
+    (finding,) = findings(mtus, "small", "mtu-mismatch")
+    assert "eth1 has mtu 1400, most node interfaces of the fleet 1500" in finding["message"], finding
+    assert finding["evidence"] == ["m1: eth1 mtu 1500", "m2: eth1 mtu 1500", "small: eth1 mtu 1400"]
+    assert findings(mtus, "m1", "mtu-mismatch") == []

@@ -139,3 +139,17 @@ def test_clock_skew_on_facts(tmp_path):
     # 30.4 s +/- 0.6 s may be within 30 s: not certain, not reported.
     assert skewed["node1"] == [] and skewed["node3"] == []
     assert [f["id"] for f in rules.evaluate(nodes, {"max_clock_skew": 120})["hosts"]["node2"]["findings"] if f["id"] == "clock-skew"] == []
+
+
+def test_mtu_mismatch(tmp_path):
+    nodes = fleet(tmp_path, count=3)
+    for nodefacts in nodes.values():
+        for entry in nodefacts["interfaces"]["list"]:
+            entry["mtu"] = 65536 if entry["name"] == "lo" else 1500
+    assert not [f for d in rules.evaluate(nodes)["hosts"].values() for f in d["findings"] if f["id"] == "mtu-mismatch"]
+    iface = nodeip.recommend(nodes, None, None)["node2"]["interface"]  # eth1, the private network
+    [entry for entry in nodes["node2"]["interfaces"]["list"] if entry["name"] == iface][0]["mtu"] = 1400
+    found = [f for d in rules.evaluate(nodes)["hosts"].values() for f in d["findings"] if f["id"] == "mtu-mismatch"]
+    assert [(f["host"], f["severity"]) for f in found] == [("node2", "warning")], found
+    assert "%s has mtu 1400, most node interfaces of the fleet 1500" % iface in found[0]["message"]
+    assert found[0]["evidence"] == ["node1: eth1 mtu 1500", "node2: eth1 mtu 1400", "node3: eth1 mtu 1500"]
