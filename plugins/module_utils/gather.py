@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, hostsfile, iproute, libc, nsswitch, resolvconf
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, hostsfile, iproute, libc, nmconf, nsswitch, resolvconf
 
 SCHEMA_VERSION = 1
 DEFAULT_SERVICE_IPS = ("10.96.0.1",)
@@ -338,6 +338,29 @@ class Collector:
                 found.append({"name": name, "evidence": sorted(evidence)[:10]})
         return found
 
+    def networkmanager(self):
+        """Whether NetworkManager runs, and which devices its configuration leaves alone."""
+        running = None
+        if self.live:
+            running = False
+            for comm in glob.glob("/proc/[0-9]*/comm"):
+                try:
+                    with open(comm) as handle:
+                        if handle.read().strip() == "NetworkManager":
+                            running = True
+                            break
+                except (IOError, OSError):
+                    continue
+        files = nmconf.config_files(self.root)
+        texts = []
+        for path in files:
+            _info, text = self.read_file(path, record=False)
+            if text is not None:
+                texts.append((path, text))
+        result = {"running": running, "config_files": files}
+        result.update(nmconf.parse(texts))
+        return result
+
     def container_network(self):
         """flannel's /run/flannel/subnet.env and where docker's bridge address comes from."""
         result = {}
@@ -500,6 +523,7 @@ def gather(
         container_network=collector.container_network(),
         node_pinning=collector.node_pinning(),
         network_managers=collector.network_managers(),
+        networkmanager=collector.networkmanager(),
         identity=collector.identity(hosts_info),
     )
     # Go binaries decide their own resolver order only when nsswitch.conf gives none: look then (or when asked).

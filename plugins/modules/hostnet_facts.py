@@ -198,6 +198,10 @@ ansible_facts:
           description: Network configuration systems found, each with the files that show it.
           type: list
           elements: dict
+        networkmanager:
+          description: Whether NetworkManager runs (C(running)), its C(config_files) in reading order, the merged
+            C(unmanaged_devices) specs and the C(unmanaged_sections) (C([device*]) sections with C(managed=0)).
+          type: dict
         container_network:
           description: C(docker_daemon_json) (C(/etc/docker/daemon.json)), C(docker_options) when docker's options file
             is present, and C(flannel_subnet_env) (C(/run/flannel/subnet.env)), each a file fact (C(status), C(path),

@@ -18,7 +18,7 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import hostsfile, nsswitch
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import hostsfile, nmconf, nsswitch
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, siterules
 
 SEVERITIES = ("error", "warning", "info")
@@ -745,6 +745,8 @@ def _overlaps(facts, network):
     """(severity, what, where) for each thing of the host inside/overlapping ``network``."""
     found = []
     for iface in (_kernel_facts(facts, "interfaces") or {}).get("list") or []:
+        if _CLUSTER_DEVICES.match(iface.get("name") or ""):
+            continue  # cni0's 10.244.0.1 is the cluster's own (an audit of a running node)
         for addr in iface.get("addresses") or []:
             if addr.get("scope") in ("host", "link"):
                 continue
@@ -851,6 +853,41 @@ def check_pod_cidr_overlap(host, facts, options):
         "The CNI routes the Pod network to pods: hosts, gateways or nameservers inside it become unreachable from pods "
         "(and DNS fails cluster-wide when a nameserver is), and an existing route into it competes with the CNI's routes.",
     )
+
+
+@rule(
+    "networkmanager-manages-cni",
+    "NetworkManager would manage the CNI's interfaces",
+    severities=("warning",),
+    fix=Fix(role="hostnet_networkmanager"),
+)
+def check_networkmanager_cni(host, facts, options):
+    config = facts.get("networkmanager") or {}
+    if not config.get("running"):
+        return []
+    managed = [name for name in nmconf.CNI_INTERFACES if not nmconf.covers(config, name)]
+    if not managed:
+        return []
+    specs = config.get("unmanaged_devices") or []
+    sections = ["[%s] managed=0 for %s (%s)" % (s["section"], ";".join(s["specs"]), s["path"]) for s in config.get("unmanaged_sections") or []]
+    return [
+        Finding(
+            "networkmanager-manages-cni",
+            "warning",
+            host,
+            "NetworkManager runs and no unmanaged-devices setting covers %s" % ", ".join(managed),
+            ["NetworkManager is running", "configuration read: %s" % (", ".join(config.get("config_files") or []) or "none")]
+            + ["[keyfile] unmanaged-devices=%s" % (";".join(specs) or "(none)")]
+            + sections,
+            "NetworkManager takes the interfaces the CNI and kube-proxy create (cali*, flannel.1, cni0, tunl0, kube-ipvs0): it "
+            "removes their routes and addresses or brings them down, and pods on the node lose their network (rke2#786, "
+            "kubespray's calico and flannel roles write the same exclusion).",
+            "Tell NetworkManager to leave them alone: a drop-in in /etc/NetworkManager/conf.d/ with a [device-...] section, "
+            "`match-device=interface-name:cali*;interface-name:flannel*;...` and `managed=0`, then `nmcli general reload conf` "
+            "(role kubeprep.hostnet.hostnet_networkmanager).",
+            data={"managed": managed},
+        )
+    ]
 
 
 @rule(

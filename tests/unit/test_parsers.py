@@ -203,3 +203,22 @@ def test_run_readonly_missing_binary_and_timeout(tmp_path):
     script.chmod(0o755)
     rc, out, err = iproute.run_readonly([str(script)], timeout=0.2)
     assert (rc, out) == (124, "") and "did not finish" in err
+
+
+def test_networkmanager_unmanaged_merge_and_match():
+    from ansible_collections.kubeprep.hostnet.plugins.module_utils import nmconf
+
+    config = nmconf.parse(
+        [
+            ("/etc/NetworkManager/NetworkManager.conf", "[main]\nplugins=ifupdown,keyfile\n[keyfile]\nunmanaged-devices=interface-name:docker0\n"),
+            ("/etc/NetworkManager/conf.d/calico.conf", "[keyfile]\nunmanaged-devices+=interface-name:cali*;interface-name:tunl*\n"),
+            ("/etc/NetworkManager/conf.d/x.conf", "[device-cni]\nmatch-device=interface-name:=cni0;interface-name:~flannel*\nmanaged=0\n"),
+        ]
+    )
+    assert config["unmanaged_devices"] == ["interface-name:docker0", "interface-name:cali*", "interface-name:tunl*"]
+    assert [nmconf.covers(config, n) for n in ("cali0123", "tunl0", "cni0", "flannel.1", "eth1", "kube-ipvs0")] == [True, True, True, True, False, False]
+    replaced = nmconf.parse([("/a", "[keyfile]\nunmanaged-devices=interface-name:cali*\n"), ("/b", "[keyfile]\nunmanaged-devices=mac:00:11:22:33:44:55\n")])
+    assert not nmconf.covers(replaced, "cali1")  # a later plain assignment replaces the earlier one
+    removed = nmconf.parse([("/a", "[keyfile]\nunmanaged-devices=interface-name:cali*;interface-name:cni0\nunmanaged-devices-=interface-name:cni0\n")])
+    assert nmconf.covers(removed, "cali1") and not nmconf.covers(removed, "cni0")
+    assert not nmconf.covers(nmconf.parse([("/a", "[device-x]\nmatch-device=interface-name:cali*\nmanaged=1\n")]), "cali1")
