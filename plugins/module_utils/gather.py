@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import binascii
 import errno
 import glob
 import ipaddress
@@ -22,7 +23,7 @@ import socket
 import threading
 import time
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, hostsfile, iproute, libc, nmconf, nsswitch, resolvconf
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, dnsquery, hostsfile, iproute, libc, nmconf, nsswitch, resolvconf
 
 SCHEMA_VERSION = 1
 DEFAULT_SERVICE_IPS = ("10.96.0.1",)
@@ -487,6 +488,28 @@ def first_service_ip(text):
         return None
 
 
+def search_domain_lookups(resolv, timeout):
+    """What DNS answers for localhost.<domain> and for a random label under each search domain (a wildcard answers both)."""
+    domains = [d.rstrip(".") for d in resolv.get("search") or [] if d.strip(".")][:6]
+    servers = [n["address"] for n in resolv.get("nameservers") or []]
+    if not domains or timeout <= 0:
+        return {"status": "not_checked", "reason": "no search domains" if not domains else "search_timeout is 0", "results": []}
+    server = servers[0] if servers else "127.0.0.1"  # glibc's default
+    label = "kubeprep-%s" % binascii.hexlify(os.urandom(5)).decode()
+    names = []
+    for domain in domains:
+        names += ["localhost.%s" % domain, "%s.%s" % (label, domain)]
+    try:
+        results = dnsquery.query_all(names, server, timeout)
+    except ValueError as exc:
+        return {"status": "error", "error": str(exc), "results": []}
+    out = []
+    for index, domain in enumerate(domains):
+        local, random_name = results[2 * index], results[2 * index + 1]
+        out.append(dict(local, domain=domain, wildcard=bool(random_name.get("addresses")), random_name=random_name["name"]))
+    return {"status": "ok", "server": server, "timeout_s": timeout, "results": out}
+
+
 def gather(
     root="/",
     service_ips=DEFAULT_SERVICE_IPS,
@@ -497,6 +520,7 @@ def gather(
     rtt_options=None,
     go_binaries="auto",
     go_patterns=None,
+    search_timeout=1.0,
 ):
     """Gather everything; returns the dict published as ansible_facts['hostnet']."""
     started = time.monotonic()
@@ -550,6 +574,7 @@ def gather(
             else:
                 lookups.append(collector.route_lookup(address))
         facts["service_route_lookups"] = lookups
+        facts["search_domains"] = search_domain_lookups(facts.get("resolv_conf") or {}, search_timeout)
         if endpoints:
             # Imported only when asked: ssl and http.client cost ~25 ms per run of a module sent as a zip.
             from ansible_collections.kubeprep.hostnet.plugins.module_utils import rtt
@@ -571,7 +596,7 @@ def gather(
         facts["localhost_resolution"] = resolution
     else:
         na = {"status": "not_applicable", "reason": "root is %s, not the running system" % collector.root}
-        for key in ("sysctl", "interfaces", "routes", "service_route_lookups", "localhost_resolution"):
+        for key in ("sysctl", "interfaces", "routes", "service_route_lookups", "localhost_resolution", "search_domains"):
             facts[key] = dict(na)
     facts["problems"] = collector.problems
     facts["duration_ms"] = round((time.monotonic() - started) * 1000, 1)

@@ -198,6 +198,10 @@ ansible_facts:
           description: Network configuration systems found, each with the files that show it.
           type: list
           elements: dict
+        search_domains:
+          description: For each search domain of C(resolv.conf), what the first nameserver answers for C(localhost.<domain>)
+            (bounded at 1 s, queries in parallel) and whether a random label under it answers too (C(wildcard)).
+          type: dict
         networkmanager:
           description: Whether NetworkManager runs (C(running)), its C(config_files) in reading order, the merged
             C(unmanaged_devices) specs and the C(unmanaged_sections) (C([device*]) sections with C(managed=0)).

@@ -891,6 +891,48 @@ def check_networkmanager_cni(host, facts, options):
 
 
 @rule(
+    "search-domain-answers-localhost",
+    "DNS answers localhost.<search domain> with a non-loopback address",
+    severities=("error", "warning"),
+    fix=Fix(manual="the record (often a wildcard) is in the site's DNS zone: remove it there, or drop the domain from the search list"),
+)
+def check_search_domain_localhost(host, facts, options):
+    lookups = _kernel_facts(facts, "search_domains") or {}
+    bad = []
+    for item in lookups.get("results") or []:
+        addresses = [a for a in item.get("addresses") or [] if not _is_loopback(a)]
+        if addresses:
+            bad.append((item, addresses))
+    if not bad:
+        return []
+    ns = facts.get("nsswitch") or {}
+    hosts_names = (facts.get("hosts_file") or {}).get("names") or {}
+    # Where localhost itself reaches DNS (DNS first, or no localhost line), its lookups get this answer.
+    reaches = bool(ns.get("dns_before_files")) or "localhost" not in hosts_names
+    item, addresses = bad[0]
+    evidence = [
+        "%s answered by %s: %s%s" % (i["name"], i.get("server"), ", ".join(a), " (a wildcard: %s answered too)" % i["random_name"] if i.get("wildcard") else "")
+        for i, a in bad
+    ]
+    evidence.append("search: %s" % " ".join((facts.get("resolv_conf") or {}).get("search") or []))
+    return [
+        Finding(
+            "search-domain-answers-localhost",
+            "error" if reaches else "warning",
+            host,
+            "%s resolves to %s in DNS%s" % (item["name"], ", ".join(addresses), " (a wildcard record)" if item.get("wildcard") else ""),
+            evidence,
+            "A name with fewer dots than ndots is tried with each search domain first: where localhost reaches DNS (and in pods, "
+            "whose resolv.conf has ndots:5 and the node's search list), `localhost` becomes %s, and clients that dial "
+            "localhost (kube-apiserver's loopback client, health checks) connect elsewhere or time out (kubeadm#302, k3os#106)." % ", ".join(addresses),
+            "Remove the record from the zone (a `*.%s` wildcard answers every name), or drop %s from the search list; keep "
+            "`127.0.0.1 localhost` in /etc/hosts with `hosts: files dns`." % (item["domain"], item["domain"]),
+            data={"domains": [i["domain"] for i, _a in bad]},
+        )
+    ]
+
+
+@rule(
     "ip-forward-disabled",
     "IPv4 forwarding is off",
     severities=("error",),

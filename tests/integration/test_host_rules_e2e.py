@@ -211,3 +211,62 @@ def test_mtu_mismatch_symptom_and_finding(mtus):
     assert "eth1 has mtu 1400, most node interfaces of the fleet 1500" in finding["message"], finding
     assert finding["evidence"] == ["m1: eth1 mtu 1500", "m2: eth1 mtu 1500", "small: eth1 mtu 1400"]
     assert findings(mtus, "m1", "mtu-mismatch") == []
+
+
+@pytest.fixture(scope="module")
+def wildcard_dns(make_fleet, tmp_path_factory):
+    import shutil
+    import subprocess
+
+    assert shutil.which("dnsmasq"), "Debian's dnsmasq-base is required (make test installs it)"
+    fleet = make_fleet(["corp", "dnsfirst"])
+    st = fleet.state
+    wildcard = st["subnet"].rsplit(".", 1)[0] + ".250"
+    # A site DNS server on the switch that answers every name under corp.example (a wildcard record).
+    subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            st["switch_ns"],
+            "dnsmasq",
+            "--keep-in-foreground",
+            "--no-resolv",
+            "--no-hosts",
+            "--bind-interfaces",
+            "--listen-address=" + st["gateway"],
+            "--address=/corp.example/" + wildcard,
+            "--pid-file=",
+            "--log-facility=-",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # killed with the switch namespace when the fleet goes down
+    for host in ("corp", "dnsfirst"):
+        fleet.exec(host, ["sh", "-c", "cat > /etc/resolv.conf"], input_text="nameserver %s\nsearch corp.example\noptions timeout:1\n" % st["gateway"])
+    fleet.exec("dnsfirst", ["sed", "-i", "s/^hosts:.*/hosts: dns files/", "/etc/nsswitch.conf"])
+    import time
+
+    deadline = time.monotonic() + 10
+    while fleet.exec("corp", ["getent", "ahostsv4", "x.corp.example"], check=False).returncode != 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    seen = {
+        "wildcard": wildcard,
+        "qualified": fleet.exec("corp", ["getent", "ahostsv4", "localhost.corp.example"]).stdout.split()[:1],
+        "localhost": {h: fleet.exec(h, ["getent", "ahostsv4", "localhost"]).stdout.split()[:1] for h in ("corp", "dnsfirst")},
+    }
+    out = str(tmp_path_factory.mktemp("wildcard"))
+    seen["proc"] = run_playbook(fleet, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=" + out)
+    seen["report"] = load_report(out)
+    return seen
+
+
+def test_search_domain_wildcard_symptom_and_finding(wildcard_dns):
+    w = wildcard_dns["wildcard"]
+    # The symptom: the wildcard answers localhost.corp.example, and where DNS comes first, localhost itself.
+    assert wildcard_dns["qualified"] == [w], wildcard_dns
+    assert wildcard_dns["localhost"] == {"corp": ["127.0.0.1"], "dnsfirst": [w]}, wildcard_dns
+    (corp,) = findings(wildcard_dns, "corp", "search-domain-answers-localhost")
+    assert corp["severity"] == "warning" and corp["message"] == "localhost.corp.example resolves to %s in DNS (a wildcard record)" % w, corp
+    (first,) = findings(wildcard_dns, "dnsfirst", "search-domain-answers-localhost")
+    assert first["severity"] == "error", first

@@ -222,3 +222,23 @@ def test_networkmanager_unmanaged_merge_and_match():
     removed = nmconf.parse([("/a", "[keyfile]\nunmanaged-devices=interface-name:cali*;interface-name:cni0\nunmanaged-devices-=interface-name:cni0\n")])
     assert nmconf.covers(removed, "cali1") and not nmconf.covers(removed, "cni0")
     assert not nmconf.covers(nmconf.parse([("/a", "[device-x]\nmatch-device=interface-name:cali*\nmanaged=1\n")]), "cali1")
+
+
+def test_dns_query_and_answer():
+    import struct
+
+    from ansible_collections.kubeprep.hostnet.plugins.module_utils import dnsquery
+
+    query = dnsquery.build_query("localhost.corp.example", 0x1234)
+    assert query[12:] == b"\x09localhost\x04corp\x07example\x00\x00\x01\x00\x01"
+    # A response: the question echoed, two answers (a compressed name pointer to offset 12), one A, one CNAME.
+    answer_a = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([10, 213, 1, 250])
+    answer_cname = b"\xc0\x0c" + struct.pack("!HHIH", 5, 1, 60, 2) + b"\xc0\x0c"
+    response = struct.pack("!HHHHHH", 0x1234, 0x8180, 1, 2, 0, 0) + query[12:] + answer_cname + answer_a
+    assert dnsquery.parse_answer(response, 0x1234) == ("NOERROR", ["10.213.1.250"])
+    nx = struct.pack("!HHHHHH", 0x1234, 0x8183, 1, 0, 0, 0) + query[12:]
+    assert dnsquery.parse_answer(nx, 0x1234) == ("NXDOMAIN", [])
+    with pytest.raises(ValueError):
+        dnsquery.parse_answer(nx, 0x9999)  # not our query
+    with pytest.raises(ValueError):
+        dnsquery.build_query("a" * 64 + ".example", 1)
