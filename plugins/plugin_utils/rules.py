@@ -17,6 +17,8 @@ __metaclass__ = type
 
 import ipaddress
 import re
+import socket
+import struct
 
 from ansible_collections.kubeprep.hostnet.plugins.module_utils import hostsfile, nmconf, nsswitch
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, siterules
@@ -726,14 +728,14 @@ def check_rp_filter(host, facts, options):
 _CLUSTER_DEVICES = re.compile(r"^(cni\d*|flannel[.\d]*|cali.*|tunl\d+|vxlan[.-]calico|cilium_.*|lxc.*|weave|vethwe.*|kube-ipvs0|kube-bridge|docker\d+|cbr0)$")
 
 
-def service_networks(items):
-    """The Service networks to judge from hostnet_service_ips: CIDRs as given, a bare IP as itself,
-    the default 10.96.0.1 as kubeadm's 10.96.0.0/12."""
+def service_networks(items, default="10.96.0.1"):
+    """The networks to judge: CIDRs as given, a bare IP as itself, and ``default`` (the default Service IP
+    10.96.0.1) as kubeadm's 10.96.0.0/12."""
     networks = []
     for item in items or ():
-        text = str(item).strip()
+        text = str(item or "").strip()
         try:
-            network = ipaddress.ip_network("10.96.0.0/12" if text == "10.96.0.1" else text, strict=False)
+            network = ipaddress.ip_network("10.96.0.0/12" if default and text == default else text, strict=False)
         except ValueError:
             continue
         if network not in networks:
@@ -741,8 +743,40 @@ def service_networks(items):
     return networks
 
 
+def _net(text):
+    """'a.b.c.d[/n]' -> (version, int, prefix) using inet_pton (the rules run for every address of 10,000 hosts)."""
+    address, _sep, length = str(text).partition("/")
+    address = address.split("%")[0]
+    try:
+        if ":" in address:
+            value, bits = int.from_bytes(socket.inet_pton(socket.AF_INET6, address), "big"), 128
+        else:
+            value, bits = struct.unpack("!I", socket.inet_pton(socket.AF_INET, address))[0], 32
+        prefix = int(length) if length else bits
+    except (OSError, ValueError, TypeError):
+        return None
+    if not 0 <= prefix <= bits:
+        return None
+    return (bits, value >> (bits - prefix) << (bits - prefix) if prefix else 0, prefix)
+
+
+def _contains(network, net):
+    """Whether net (version, value, prefix) lies inside network (same shape)."""
+    bits, value, prefix = network
+    return net[0] == bits and net[2] >= prefix and net[1] >> (bits - prefix) == value >> (bits - prefix) if prefix else net[0] == bits
+
+
+def _overlap(network, net):
+    bits = network[0]
+    if net[0] != bits:
+        return False
+    shortest = min(network[2], net[2])
+    return not shortest or network[1] >> (bits - shortest) == net[1] >> (bits - shortest)
+
+
 def _overlaps(facts, network):
-    """(severity, what, where) for each thing of the host inside/overlapping ``network``."""
+    """(severity, what, where) for each thing of the host inside/overlapping ``network`` (an ipaddress network)."""
+    target = _net(str(network))
     found = []
     for iface in (_kernel_facts(facts, "interfaces") or {}).get("list") or []:
         if _CLUSTER_DEVICES.match(iface.get("name") or ""):
@@ -750,40 +784,28 @@ def _overlaps(facts, network):
         for addr in iface.get("addresses") or []:
             if addr.get("scope") in ("host", "link"):
                 continue
-            try:
-                address = ipaddress.ip_address(addr["address"])
-            except (KeyError, ValueError):
-                continue
-            if address.version == network.version and address in network:
-                found.append(("error", "address %s" % addr.get("cidr", address), "on %s" % iface.get("name")))
+            net = _net(addr.get("address"))
+            if net and _contains(target, net):
+                found.append(("error", "address %s" % addr.get("cidr", addr.get("address")), "on %s" % iface.get("name")))
     routes = _kernel_facts(facts, "routes") or {}
     for route in (routes.get("default_ipv4") or []) + (routes.get("default_ipv6") or []):
-        try:
-            gateway = ipaddress.ip_address(route.get("gateway") or "")
-        except ValueError:
-            continue
-        if gateway.version == network.version and gateway in network:
-            found.append(("error", "default gateway %s" % gateway, "dev %s" % route.get("dev")))
+        net = _net(route.get("gateway") or "")
+        if net and _contains(target, net):
+            found.append(("error", "default gateway %s" % route.get("gateway"), "dev %s" % route.get("dev")))
     for server in (facts.get("resolv_conf") or {}).get("nameservers") or []:
-        try:
-            address = ipaddress.ip_address(server["address"].split("%")[0])
-        except (KeyError, ValueError):
-            continue
-        if address.version == network.version and address in network:
-            found.append(("error", "nameserver %s" % address, "in /etc/resolv.conf line %s" % server.get("line")))
+        net = _net(server.get("address") or "")
+        if net and _contains(target, net):
+            found.append(("error", "nameserver %s" % server["address"], "in /etc/resolv.conf line %s" % server.get("line")))
     for route in (routes.get("ipv4") or []) + (routes.get("ipv6") or []) + (routes.get("other_tables_ipv4") or []):
-        if route.get("default") or route.get("type") not in (None, "unicast") or _CLUSTER_DEVICES.match(route.get("dev") or ""):
-            continue
-        try:
-            dst = ipaddress.ip_network(route["dst"], strict=False)
-        except (KeyError, ValueError):
-            continue
-        if dst.version != network.version or not dst.overlaps(network) or route.get("protocol") == "kernel":
+        if route.get("default") or route.get("type") not in (None, "unicast") or route.get("protocol") == "kernel":
             continue  # a kernel route is the subnet of an address, already judged above
-        if dst == network:
+        if _CLUSTER_DEVICES.match(route.get("dev") or ""):
+            continue
+        net = _net(route.get("dst") or "")
+        if not net or not _overlap(target, net) or net == target:
             continue  # a route for exactly this network is the deliberate one (the F2 fix routes the Service CIDR)
         where = "dev %s%s, table %s" % (route.get("dev"), " via %s" % route["gateway"] if route.get("gateway") else "", route.get("table") or "main")
-        found.append(("warning", "route %s" % dst, where))
+        found.append(("warning", "route %s" % route.get("dst"), where))
     return found
 
 
@@ -822,7 +844,7 @@ def check_service_cidr_overlap(host, facts, options):
         "service-cidr-overlap",
         host,
         facts,
-        service_networks(options.get("service_cidrs")),
+        options["_service_networks"] if "_service_networks" in options else service_networks(options.get("service_cidrs")),
         "Service CIDR",
         "kube-proxy DNATs every Service IP; the host's own address, gateway or nameserver inside the Service network "
         "becomes unreachable from pods and from the host, and a host route into it sends Service traffic out of the wrong "
@@ -840,10 +862,7 @@ def check_service_cidr_overlap(host, facts, options):
     ),
 )
 def check_pod_cidr_overlap(host, facts, options):
-    try:
-        networks = [ipaddress.ip_network(str(options.get("pod_cidr") or "").strip(), strict=False)]
-    except ValueError:
-        networks = []
+    networks = options["_pod_networks"] if "_pod_networks" in options else service_networks([options.get("pod_cidr")], default=None)
     return _cidr_overlap(
         "pod-cidr-overlap",
         host,
@@ -1465,6 +1484,8 @@ def evaluate(facts_by_host, options=None):
     needs_netaddr = bool(fleet_rules) or bool(opts["node_cidr"])
     hosts = {}
     valid = {}
+    opts["_service_networks"] = service_networks(opts.get("service_cidrs"))
+    opts["_pod_networks"] = service_networks([opts.get("pod_cidr")], default=None)
     opts["_fleet_size"] = sum(1 for f in facts_by_host.values() if isinstance(f, dict) and "schema_version" in f)
     for host in sorted(facts_by_host):
         facts = facts_by_host[host]
