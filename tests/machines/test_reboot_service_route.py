@@ -16,7 +16,8 @@ import pytest
 from machinelib import BOOT_ENABLE, boot_services, load_report, probe, run_playbook
 
 MANAGERS = ("ifupdown", "systemd-networkd", "NetworkManager", "netplan-networkd", "netplan-NetworkManager")
-CONTROL_ROUTE = "10.99.0.0/16"
+# Outside the Service CIDR 10.96.0.0/12 (a route inside it is a service-cidr-overlap warning); TEST-NET-1, no traffic sent.
+CONTROL_ROUTE = "192.0.2.0/24"
 
 
 def name_of(manager):
