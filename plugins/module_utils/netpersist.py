@@ -30,6 +30,11 @@ HEADER = "# Managed by kubeprep.hostnet: route for the Kubernetes Service networ
 INTERFACE_NAME = re.compile(r"[A-Za-z0-9_.:@+-]{1,15}")
 
 
+def nmcli_fields(line):
+    """One line of ``nmcli -g A,B,...`` output -> its fields (nmcli escapes a ':' inside a value as '\\:')."""
+    return [field.replace("\\:", ":") for field in re.split(r"(?<!\\):", line)]
+
+
 def check_interface(interface):
     if not INTERFACE_NAME.fullmatch(interface or "") or interface in (".", ".."):
         raise ValueError("%r is not an interface name this module writes into configuration" % interface)

@@ -67,11 +67,10 @@ connections:
 """
 
 import os
-import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import edits, filewrite, resolvconf
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import edits, filewrite, netpersist, resolvconf
 
 WHERE = {
     "systemd-resolved": "resolved.conf (DNS=, and per-link settings), since resolved writes no options; where /etc/resolv.conf links to "
@@ -163,7 +162,7 @@ def network_manager(module, timeout, attempts):
         module.fail_json(msg="nmcli connection show --active failed: %s; nothing was changed" % (err or out).strip(), **result)
     plan = []
     for line in out.splitlines():
-        fields = [f.replace("\\:", ":") for f in re.split(r"(?<!\\):", line)]
+        fields = netpersist.nmcli_fields(line)
         if len(fields) != 4 or fields[1] == "loopback":
             continue
         uuid, _kind, device, filename = fields

@@ -111,7 +111,6 @@ management_connection:
 import ipaddress
 import json
 import os
-import re
 import socket
 import time
 
@@ -409,9 +408,9 @@ def _nm_connection(module, interface, result):
     rc, out, err = module.run_command([nmcli, "-g", "DEVICE,FILENAME", "connection", "show", "--active"])
     filename = ""
     for line in out.splitlines() if rc == 0 else []:
-        fields = re.split(r"(?<!\\):", line, maxsplit=1)
-        if len(fields) == 2 and fields[0].replace("\\:", ":") == interface:
-            filename = fields[1].replace("\\:", ":")
+        fields = netpersist.nmcli_fields(line)
+        if len(fields) == 2 and fields[0] == interface:
+            filename = fields[1]
     if filename.startswith("/run/"):
         # Generated at boot (netplan, cloud-init, initrd): a change to it is lost at the next boot.
         module.fail_json(

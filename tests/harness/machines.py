@@ -31,6 +31,7 @@ import argparse
 import glob
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -121,20 +122,7 @@ class Machines(testhosts.Fleet):
         for suite in sorted({m["image"] for m in machines}):
             images.build(suite)
         os.makedirs(self.state_dir, exist_ok=True)
-        slot = testhosts._claim_slot()
-        net = "10.213.%d" % slot
-        self.state = {
-            "slot": slot,
-            "subnet": net + ".0/24",
-            "gateway": net + ".1",
-            "controller": net + ".2",
-            "switch_ns": "%s%dsw" % (testhosts.PREFIX, slot),
-            "controller_if": "%s%dc" % (testhosts.PREFIX, slot),
-            "silent_nameservers": ["%s.%d" % (net, i) for i in testhosts.SILENT_NAMESERVERS],
-            "state_dir": self.state_dir,
-            "hosts": [],
-            "kind": "machines",
-        }
+        self.state = self.new_state(testhosts._claim_slot(), kind="machines")
         self.save()
         self._switch()
         self._keys()
@@ -341,7 +329,7 @@ class Machines(testhosts.Fleet):
 
     def exec(self, name, args, input_text=None, check=True, timeout=120):
         """Run args on a machine (over SSH: the guest's own mounts, pid namespace and cgroups)."""
-        command = " ".join(_quote(arg) for arg in args)
+        command = " ".join(shlex.quote(arg) for arg in args)
         return self.ssh(name, command, check=check, timeout=timeout, input_text=input_text)
 
     def reboot(self, names):
@@ -390,12 +378,6 @@ class Machines(testhosts.Fleet):
             os.unlink(self.state_file)
         except OSError:
             pass
-
-
-def _quote(arg):
-    import shlex
-
-    return shlex.quote(arg)
 
 
 def _children(pid):

@@ -165,6 +165,24 @@ class Fleet:
         raise HarnessError("no test host %r" % name)
 
     # -- up --------------------------------------------------------------------
+    def new_state(self, slot, **extra):
+        """The state of a new fleet on slot S: its subnet 10.213.S.0/24, switch, controller link, silent nameservers."""
+        net = "10.213.%d" % slot
+        return dict(
+            {
+                "slot": slot,
+                "subnet": net + ".0/24",
+                "gateway": net + ".1",
+                "controller": net + ".2",
+                "switch_ns": "%s%dsw" % (PREFIX, slot),
+                "controller_if": "%s%dc" % (PREFIX, slot),
+                "silent_nameservers": ["%s.%d" % (net, i) for i in SILENT_NAMESERVERS],
+                "state_dir": self.state_dir,
+                "hosts": [],
+            },
+            **extra,
+        )
+
     def up(self, count=1, names=None, nat_hosts=(), stock=False):
         """``stock``: leave the kernel's defaults of a new host (net.ipv4.ip_forward=0), as a fresh machine has."""
         for tool in ("ip", "unshare", "nsenter", SSHD, "ssh-keygen", PYTHON):
@@ -173,20 +191,8 @@ class Fleet:
         if os.geteuid() != 0:
             raise HarnessError("test hosts need root (network namespaces, mounts)")
         os.makedirs(self.state_dir, exist_ok=True)
-        slot = _claim_slot()
         names = list(names or ["host%d" % i for i in range(1, count + 1)])
-        net = "10.213.%d" % slot
-        self.state = {
-            "slot": slot,
-            "subnet": net + ".0/24",
-            "gateway": net + ".1",
-            "controller": net + ".2",
-            "switch_ns": "%s%dsw" % (PREFIX, slot),
-            "controller_if": "%s%dc" % (PREFIX, slot),
-            "silent_nameservers": ["%s.%d" % (net, i) for i in SILENT_NAMESERVERS],
-            "state_dir": self.state_dir,
-            "hosts": [],
-        }
+        self.state = self.new_state(_claim_slot())
         self.save()
         self._switch()
         self._keys()

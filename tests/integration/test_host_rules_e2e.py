@@ -81,19 +81,27 @@ except socket.timeout:
 """
 
 
-def asymmetric_packet(fleet, host):
-    """Whether host accepts a packet on nat0 whose source (the switch, 10.213.S.1) it routes through eth1."""
+def receive_one(fleet, host, send):
+    """Start a UDP receiver on host:9999 (it waits 2 s), run ``send()``; RECEIVED <peer> or DROPPED."""
     import subprocess
 
-    target = fleet.host(host)
     receiver = subprocess.Popen(
-        ["nsenter", "--target", str(fleet.sshd_pid(target)), "--net", "--mount", "--uts", "--", "python3", "-c", RECEIVE],
+        ["nsenter", "--target", str(fleet.sshd_pid(fleet.host(host))), "--net", "--mount", "--uts", "--", "python3", "-c", RECEIVE],
         stdout=subprocess.PIPE,
         universal_newlines=True,
     )
     assert receiver.stdout.readline().strip() == "ready"
-    subprocess.run(["ip", "netns", "exec", target["nat_ns"], "python3", "-c", SPOOF, fleet.state["gateway"], "10.0.2.15", "9999"], check=True)
+    send()
     return receiver.communicate(timeout=10)[0].strip()
+
+
+def asymmetric_packet(fleet, host):
+    """Whether host accepts a packet on nat0 whose source (the switch, 10.213.S.1) it routes through eth1."""
+    import subprocess
+
+    nat_ns = fleet.host(host)["nat_ns"]
+    spoof = ["ip", "netns", "exec", nat_ns, "python3", "-c", SPOOF, fleet.state["gateway"], "10.0.2.15", "9999"]
+    return receive_one(fleet, host, lambda: subprocess.run(spoof, check=True))
 
 
 @pytest.fixture(scope="module")
@@ -180,17 +188,8 @@ sock.sendto(b"x" * (int(sys.argv[3]) - 28), (sys.argv[1], int(sys.argv[2])))
 
 def df_datagram(fleet, source, destination, size):
     """A UDP datagram of ``size`` bytes (IP) with DF set from source to destination: RECEIVED or DROPPED."""
-    import subprocess
-
-    target = fleet.host(destination)
-    receiver = subprocess.Popen(
-        ["nsenter", "--target", str(fleet.sshd_pid(target)), "--net", "--mount", "--uts", "--", "python3", "-c", RECEIVE],
-        stdout=subprocess.PIPE,
-        universal_newlines=True,
-    )
-    assert receiver.stdout.readline().strip() == "ready"
-    fleet.exec(source, ["python3", "-c", DF_SEND, target["address"], "9999", str(size)])
-    return receiver.communicate(timeout=10)[0].split()[0]
+    address = fleet.host(destination)["address"]
+    return receive_one(fleet, destination, lambda: fleet.exec(source, ["python3", "-c", DF_SEND, address, "9999", str(size)])).split()[0]
 
 
 @pytest.fixture(scope="module")

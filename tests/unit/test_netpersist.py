@@ -78,3 +78,11 @@ def test_detect_order(tmp_path):
     assert netpersist.detect("eth0", root=str(tmp_path)) == "netplan"
     # netplan regenerates NetworkManager's profiles at every boot: it is the source to persist in.
     assert netpersist.detect("eth0", root=str(tmp_path), nm_running=True) == "netplan"
+
+
+def test_nmcli_fields_unescape_colons():
+    assert netpersist.nmcli_fields("eth1:/run/NetworkManager/system-connections/netplan-eth1.nmconnection") == [
+        "eth1",
+        "/run/NetworkManager/system-connections/netplan-eth1.nmconnection",
+    ]
+    assert netpersist.nmcli_fields("uuid:802-3-ethernet:eth0:/etc/a\\:b.nmconnection") == ["uuid", "802-3-ethernet", "eth0", "/etc/a:b.nmconnection"]
