@@ -43,10 +43,24 @@ RULE_OPTIONS = (
     "service_cidrs",
     "pod_cidr",
     "max_clock_skew",
+    "port_probes",
 )
+PROBE_FACTS = (("listen", "hostnet_probe_listen"), ("results", "hostnet_probe_results"))
 
 
-def _facts_of(hostvars, host, active=None):
+def _with_probes(hostnet, facts, token):
+    """The host's facts with this run's port probe reports (``port_probes``), when there are any."""
+    if not token:
+        return hostnet
+    mine = {}
+    for key, name in PROBE_FACTS:
+        value = facts.get(name)
+        if isinstance(value, dict) and value.get("token") == token:
+            mine[key] = value
+    return dict(hostnet, port_probes=mine)
+
+
+def _facts_of(hostvars, host, active=None, probe_token=None):
     if active is not None and host not in active:
         return "the host left the play (unreachable, or a task failed) before this audit; its facts would be stale"
     try:
@@ -56,7 +70,7 @@ def _facts_of(hostvars, host, active=None):
     hostnet = facts.get("hostnet") if hasattr(facts, "get") else None
     if hostnet is None:
         return "facts were not gathered (host unreachable, or the facts task failed or was skipped)"
-    return hostnet
+    return _with_probes(hostnet, facts, probe_token)
 
 
 def _short(finding):
@@ -93,7 +107,8 @@ class ActionModule(ActionBase):
         hostvars = task_vars.get("hostvars", {})
         active = task_vars.get("ansible_play_hosts")
         active = set(active) if active is not None else None
-        facts_by_host = {host: _facts_of(hostvars, host, active) for host in hosts}
+        token = (args["port_probes"] or {}).get("token")
+        facts_by_host = {host: _facts_of(hostvars, host, active, token) for host in hosts}
 
         if args["node_cidr"]:
             try:

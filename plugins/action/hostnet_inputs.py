@@ -40,7 +40,7 @@ class ActionModule(ActionBase):
                     except (AnsibleError, TypeError, ValueError) as exc:
                         values[current].setdefault("__errors", []).append("%s: cannot be templated: %s" % (name, exc))
         template_errors = [e for mine in values.values() for e in mine.pop("__errors", [])]
-        normalised, errors = inputs.validate(values)
+        normalised, errors = inputs.validate(values, groups=task_vars.get("groups") or {})
         errors = template_errors + errors
         normalised = {host: {k: v for k, v in mine.items() if k in user_set[host]} for host, mine in normalised.items()}
         if errors:

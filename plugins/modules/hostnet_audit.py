@@ -93,6 +93,13 @@ options:
     description: Seconds a host's clock may differ from the controller's (C(clock-skew); k0sctl's limit is 30).
     type: float
     default: 30
+  port_probes:
+    description:
+      - The plan of the port probes (M(kubeprep.hostnet.hostnet_port_probe) C(step=plan), its C(plan) key); with it the
+        hosts' C(hostnet_probe_listen) and C(hostnet_probe_results) facts of that run are judged (C(node-port-unreachable),
+        the DF probe of C(mtu-mismatch)) and drawn as a matrix in the HTML report. Empty when the probes are off.
+    type: dict
+    default: {}
   pod_cidr:
     description: The Pod network to check for overlaps (C(pod-cidr-overlap)).
     type: str

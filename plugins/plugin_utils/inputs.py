@@ -52,6 +52,10 @@ FORMATS = {
 KUBESPRAY_INPUTS = ("kube_service_addresses", "kube_pods_subnet")
 # Lists that must not be empty: an empty one turns the check off (`-e "hostnet_service_ips= x"` parses as empty).
 NON_EMPTY = ("hostnet_service_ips",)
+# Numbers with a floor above zero.
+MINIMUM = {"hostnet_probe_peers": 1}
+# Variables naming an inventory group (checked against the inventory by the hostnet_inputs action).
+GROUP_INPUTS = ("hostnet_etcd_group",)
 # Variables of the playbooks (not of a role), and what the collection itself sets.
 PLAYBOOK_VARS = {"hostnet_targets": {"type": "str"}, "hostnet_image_root": {"type": "path"}}
 OUTPUTS = re.compile(r"^hostnet_(audit_result|fix_rules|\w+_changes)$")
@@ -169,6 +173,8 @@ def normalise(name, value, spec, extra_ids=()):
             raise InputError("%s: %r is not a%s number" % (name, value, "n integer" if kind == "int" else "")) from exc
         if isinstance(value, bool) or number < 0:
             raise InputError("%s: %r is not a non-negative number" % (name, value))
+        if number < MINIMUM.get(name, 0):
+            raise InputError("%s: %r is less than %s" % (name, value, MINIMUM[name]))
         return number
     if kind in ("str", "path"):
         if isinstance(value, (dict, list)):
@@ -191,9 +197,10 @@ def close_names(name, known):
     return [k for k in scored[:3] if len(words & set(k.split("_"))) >= 2]
 
 
-def validate(values_by_host, specs=None):
+def validate(values_by_host, specs=None, groups=None):
     """values_by_host: host -> {variable: value} (the hostnet_* variables set for it, and
-    KUBESPRAY_INPUTS). Returns (normalised values by host, errors)."""
+    KUBESPRAY_INPUTS); groups: the inventory's groups (GROUP_INPUTS must name one). Returns
+    (normalised values by host, errors)."""
     specs = specs if specs is not None else role_specs()
     known = set(specs) | set(FORMATS)
     normalised, found = {}, {}
@@ -212,6 +219,8 @@ def validate(values_by_host, specs=None):
                 continue
             try:
                 mine[name] = normalise(name, value, specs.get(name) or {"type": "str"}, extra_ids)
+                if name in GROUP_INPUTS and mine[name] and groups is not None and mine[name] not in groups:
+                    raise InputError("%s: %r is not a group of the inventory" % (name, value))
             except InputError as exc:
                 found.setdefault(str(exc), []).append(host)
         normalised[host] = mine

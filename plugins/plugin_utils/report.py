@@ -68,6 +68,7 @@ def build_report(result, generated_at, fail_on="error", collection_version=None)
         "skipped_rules": result.get("skipped_rules", []),
         "warn_rules": result.get("warn_rules", []),
         "recommendations": result.get("recommendations", {}),
+        "overview": result.get("overview") or {"mtu": {}, "clock": {}, "probes": {"enabled": False}},
         "hosts": hosts,
         "fleet": {"findings": fleet},
     }

@@ -28,6 +28,10 @@ summary{cursor:pointer;padding:10px 12px}details>div{padding:0 12px 12px}
 code,pre{font:12px/1.4 ui-monospace,Menlo,Consolas,monospace}pre{background:#f0f2f5;padding:8px;overflow-x:auto;
 white-space:pre-wrap}.filters label{margin-right:12px}.failed{color:#c62828;font-weight:600}.note{color:#555}
 summary a{color:inherit}
+table.glance{border-collapse:collapse;background:#fff;margin-bottom:16px;font-size:13px}
+table.glance th,table.glance td{border:1px solid #dde1e7;padding:3px 8px;text-align:left}
+table.matrix td{text-align:center;min-width:44px}table.matrix td.none{background:#eceff3;color:#8a93a3}
+td.ok{color:#fff}td.error,td.warning{color:#fff}.legend span{display:inline-block;padding:1px 8px;margin-right:6px;border-radius:4px;color:#fff}
 """
 
 SCRIPT = """
@@ -50,6 +54,48 @@ SCRIPT = """
 DOCS_URL = "https://github.com/kubeprep/hostnet/blob/main/docs/rules"
 
 
+_BAD = ("refused", "timeout", "unreachable")
+
+
+def _cell(entry):
+    """(css class, text, title) of one source -> destination pair of the probe matrix."""
+    if not entry["ran"]:
+        return "warning", "not run", "the source's probe step did not run"
+    results = entry["results"]
+    bad = [r for r in results if r["result"] in _BAD]
+    odd = [r for r in results if r["result"] not in _BAD + ("open",)]
+    title = "; ".join("%s/%s %s: %s" % (r["proto"], r["port"], r.get("service") or "", r["result"]) for r in results)
+    if entry.get("df"):
+        title += "; DF datagram of the MTU: %s" % entry["df"]
+    text = "%d/%d" % (len(results) - len(bad) - len(odd), len(results))
+    if bad:
+        return "error", text, title
+    if odd or entry.get("df") in ("lost", "too_big", "unreachable", "error"):
+        return "warning", text + (" DF" if entry.get("df") in ("lost", "too_big") else ""), title
+    return "ok", text, title
+
+
+def glance(report):
+    """What the page shows about the fleet besides the host tiles: MTUs and clocks, the probe matrix."""
+    overview = report.get("overview") or {}
+    mtus = overview.get("mtu") or {}
+    clocks = overview.get("clock") or {}
+    values = [m["mtu"] for m in mtus.values()]
+    common = max(sorted(set(values)), key=values.count) if values else None
+    limit = float((report.get("options") or {}).get("max_clock_skew") or 30)
+    rows = []
+    for host in sorted(report["hosts"]):
+        mtu, clock = mtus.get(host), clocks.get(host)
+        skew = clock is not None and abs(clock["offset_s"]) - (clock.get("uncertainty_s") or 0) > limit
+        rows.append({"host": host, "mtu": mtu, "mtu_odd": bool(mtu and common and mtu["mtu"] != common), "clock": clock, "skew": skew})
+    probes = overview.get("probes") or {}
+    matrix = probes.get("matrix") or []
+    sources = sorted({m["source"] for m in matrix})
+    destinations = sorted({m["destination"] for m in matrix})
+    cells = {(m["source"], m["destination"]): _cell(m) for m in matrix}
+    return {"rows": rows, "common_mtu": common, "limit": limit, "probes": probes, "sources": sources, "destinations": destinations, "cells": cells}
+
+
 def render_html(report):
     """The page, from the collection's template (roles/audit/templates/hostnet-report.html.j2)."""
     summary = report["summary"]
@@ -65,5 +111,6 @@ def render_html(report):
         css=CSS,
         script=SCRIPT,
         docs_url=DOCS_URL,
+        glance=glance(report),
         anchor=lambda finding, who: "f-%s-%s" % (finding["id"], who),
     )

@@ -48,6 +48,7 @@ DEFAULT_OPTIONS = {
     "service_cidrs": ("10.96.0.1",),
     "pod_cidr": "10.244.0.0/16",
     "max_clock_skew": 30.0,
+    "port_probes": None,
 }
 
 
@@ -1151,18 +1152,28 @@ def node_interface(host, facts, options):
 
 @rule(
     "mtu-mismatch",
-    "the node interfaces' MTUs differ across the fleet",
+    "the node interfaces' MTUs differ across the fleet, or (with port probes) an MTU-sized DF packet does not reach a peer",
     severities=("warning",),
     fix=Fix(manual="an MTU is the network's, set where the network manager configures the interface on every host alike; no role guesses it"),
     scope="fleet",
 )
 def check_mtu_mismatch(facts_by_host, options):
+    return _mtu_facts_findings(facts_by_host, options) + _df_findings(facts_by_host, options)
+
+
+def node_mtus(facts_by_host, options):
+    """host -> (node interface, its MTU) where both are known."""
     mtus = {}
     for host in sorted(facts_by_host):
         name = node_interface(host, facts_by_host[host], options)
         iface = interface(facts_by_host[host], name) if name else None
         if iface and isinstance(iface.get("mtu"), int):
             mtus[host] = (name, iface["mtu"])
+    return mtus
+
+
+def _mtu_facts_findings(facts_by_host, options):
+    mtus = node_mtus(facts_by_host, options)
     values = sorted({mtu for _name, mtu in mtus.values()})
     if len(values) < 2:
         return []
@@ -1185,6 +1196,179 @@ def check_mtu_mismatch(facts_by_host, options):
                 "Give every node interface of the cluster network the same MTU, where its network manager configures it, "
                 "and set the CNI's MTU to it less the overlay's header (VXLAN 50 bytes, IP-in-IP 20).",
                 data={"interface": name, "mtu": mtu, "common": common},
+            )
+        )
+    return findings
+
+
+def _df_failures(facts_by_host, options):
+    """destination -> [(source, DF result)] of the probes whose MTU-sized DF datagram did not arrive."""
+    failed = {}
+    for source, facts in sorted(facts_by_host.items()):
+        for item in ((facts.get("port_probes") or {}).get("results") or {}).get("df") or []:
+            if item.get("result") in ("lost", "too_big"):
+                failed.setdefault(item.get("host"), []).append((source, item))
+    return failed
+
+
+def _df_findings(facts_by_host, options):
+    plan = (options.get("_port_probes") or {}).get("hosts") or {}
+    findings = []
+    for dest, items in sorted(_df_failures(facts_by_host, options).items()):
+        if dest not in facts_by_host:
+            continue
+        evidence = []
+        for source, item in items:
+            node = plan.get(source) or {}
+            evidence.append(
+                "%s (%s, %s mtu %s) -> %s %s: a %d-byte datagram with DF set %s; a small one is answered%s"
+                % (
+                    source,
+                    node.get("address"),
+                    node.get("interface"),
+                    node.get("mtu"),
+                    dest,
+                    item.get("address"),
+                    item.get("size") or 0,
+                    "is refused by the kernel (message too long)" if item["result"] == "too_big" else "gets no answer",
+                    " (%s)" % item["detail"] if item.get("detail") else "",
+                )
+            )
+        findings.append(
+            Finding(
+                "mtu-mismatch",
+                "warning",
+                dest,
+                "packets of the senders' interface MTU with DF set do not reach %s from %s: the path MTU is smaller than the link MTU"
+                % (dest, ", ".join(source for source, _item in items)),
+                evidence,
+                "The CNI sizes its overlay from the link MTU; where the path is smaller, full-size packets vanish (a PMTU "
+                "black hole when ICMP 'fragmentation needed' is filtered): connections hang after the handshake, large DNS "
+                "answers and image pulls stall (ceph-medic#7).",
+                "Find the hop with the smaller MTU (`tracepath %s` from a sender) and raise it, or give every node interface "
+                "and the CNI the path's MTU (less the overlay header: VXLAN 50 bytes, IP-in-IP 20)." % (items[0][1].get("address") or dest),
+                data={"probe": "df", "sources": [source for source, _item in items], "size": items[0][1].get("size")},
+            )
+        )
+    return findings
+
+
+def _probe_line(source, plan, item):
+    node = plan.get(source) or {}
+    text = "%s (%s) -> %s %s %s/%s (%s): %s" % (
+        source,
+        node.get("address"),
+        item.get("host"),
+        item.get("address"),
+        item.get("proto"),
+        item.get("port"),
+        item.get("service"),
+        item.get("result"),
+    )
+    if item.get("result") == "timeout":
+        text += " after %d ms" % (item.get("ms") or 0)
+    if item.get("detail"):
+        text += " (%s)" % item["detail"]
+    if item.get("in_use"):
+        text += " [the port is in use on %s: its own service was probed]" % item.get("host")
+    return text
+
+
+_PORT_HOWTO = {
+    "refused": "something rejects it (a REJECT rule, or a TCP reset from a firewall)",
+    "timeout": "something drops it (a DROP rule, a security group, a network ACL)",
+    "unreachable": "the kernel or a router answers host/network unreachable (a reject rule with icmp, or no route)",
+}
+
+
+@rule(
+    "node-port-unreachable",
+    "a port a cluster needs is not reachable between the node addresses",
+    severities=("error", "warning"),
+    fix=Fix(
+        manual="the firewall that drops or rejects the port (the host's nftables, iptables or firewalld, a security group, a network ACL) "
+        "is the site's; open the port between the node addresses where that firewall is managed"
+    ),
+    scope="fleet",
+)
+def check_node_ports(facts_by_host, options):
+    plan = options.get("_port_probes") or {}
+    nodes = plan.get("hosts") or {}
+    if not nodes:
+        return []
+    failures, notes, findings = {}, {}, []
+    for source in sorted(nodes):
+        probes = (facts_by_host.get(source) or {}).get("port_probes") or {}
+        results = probes.get("results")
+        if not isinstance(results, dict) or results.get("failed"):
+            why = (results or {}).get("msg") if isinstance(results, dict) else "the step did not run (the host failed or was unreachable)"
+            notes.setdefault(source, []).append("%s: its probes of %s did not run: %s" % (source, ", ".join(nodes[source].get("probes") or []), why))
+            continue
+        for item in results.get("results") or []:
+            if item.get("result") != "open":
+                failures.setdefault(item.get("host"), []).append((source, item))
+        for note in results.get("notes") or []:
+            what = "%s/%s" % (note.get("proto"), note.get("port")) if note.get("port") else "every port"
+            notes.setdefault(note.get("host"), []).append("%s -> %s %s: %s" % (source, note.get("host"), what, note.get("note")))
+    for dest in sorted(failures):
+        items = failures[dest]
+        if dest not in facts_by_host:
+            continue
+        ports = sorted({"%s/%s" % (item["proto"], item["port"]) for _s, item in items})
+        kinds = sorted({item["result"] for _s, item in items})
+        findings.append(
+            Finding(
+                "node-port-unreachable",
+                "error",
+                dest,
+                "%s on %s not reachable from %s (%s)" % (", ".join(ports), dest, ", ".join(sorted({s for s, _i in items})), ", ".join(kinds)),
+                [_probe_line(source, nodes, item) for source, item in items] + ["%s: %s" % (kind, _PORT_HOWTO[kind]) for kind in kinds if kind in _PORT_HOWTO],
+                "Each node must accept these ports from the others: `kubeadm join` stops at `dial tcp %s:6443: i/o timeout`, "
+                "`kubectl logs/exec` fail with `dial tcp %s:10250: i/o timeout`, etcd members cannot form a quorum, "
+                "VXLAN between nodes drops silently (pods on different nodes cannot talk), calico's BGP sessions stay in "
+                "Connect or Active (kubeadm#12, deckhouse#5070)." % (nodes.get(dest, {}).get("address"), nodes.get(dest, {}).get("address")),
+                "Open %s on %s for the node addresses, where its firewall is managed: nftables `nft add rule inet filter input "
+                "ip saddr <node network> %s accept`, firewalld `firewall-cmd --permanent %s && firewall-cmd --reload`, or the "
+                "cloud's security group / network ACL; then audit again with hostnet_probe_ports=true."
+                % (
+                    ", ".join(ports),
+                    dest,
+                    " ".join("%s dport %s" % tuple(p.split("/")) for p in ports[:1]),
+                    " ".join("--add-port=%s/%s" % (p.split("/")[1], p.split("/")[0]) for p in ports),
+                ),
+                data={
+                    "failures": [
+                        {
+                            "source": source,
+                            "destination": dest,
+                            "address": item.get("address"),
+                            "proto": item.get("proto"),
+                            "port": item.get("port"),
+                            "service": item.get("service"),
+                            "result": item.get("result"),
+                            "detail": item.get("detail"),
+                        }
+                        for source, item in items
+                    ]
+                },
+            )
+        )
+    for host, reason in sorted((plan.get("skipped") or {}).items()):
+        if host in facts_by_host:
+            notes.setdefault(host, []).append("%s: not probed: %s" % (host, reason))
+    for host in sorted(notes):
+        if host not in facts_by_host:
+            continue
+        findings.append(
+            Finding(
+                "node-port-unreachable",
+                "warning",
+                host,
+                "%d port probe(s) involving %s could not be made" % (len(notes[host]), host),
+                notes[host],
+                "A port that was not probed is not known to be open: the audit cannot say whether the cluster's traffic passes.",
+                "Free the port or run the probes with become (ports below 1024 need root); where a port is in use by a UDP "
+                "service, check it with that service. Then audit again with hostnet_probe_ports=true.",
             )
         )
     return findings
@@ -1443,6 +1627,40 @@ def fix_roles():
     return roles
 
 
+def fleet_overview(facts_by_host, options):
+    """The fleet at a glance: node MTUs, clock offsets and the port probe matrix (the HTML report draws them)."""
+    mtus = {host: {"interface": name, "mtu": mtu} for host, (name, mtu) in node_mtus(facts_by_host, options).items()}
+    clocks = {}
+    for host, facts in sorted(facts_by_host.items()):
+        clock = facts.get("clock") or {}
+        if isinstance(clock.get("offset_s"), (int, float)):
+            clocks[host] = {"offset_s": clock["offset_s"], "uncertainty_s": clock.get("uncertainty_s")}
+    plan = options.get("_port_probes") or {}
+    nodes = plan.get("hosts") or {}
+    matrix = []
+    for source in sorted(nodes):
+        results = ((facts_by_host.get(source) or {}).get("port_probes") or {}).get("results")
+        ran = isinstance(results, dict) and not results.get("failed")
+        by_dest = {}
+        for item in (results or {}).get("results") or [] if ran else []:
+            by_dest.setdefault(item.get("host"), []).append(
+                {"proto": item.get("proto"), "port": item.get("port"), "service": item.get("service"), "result": item.get("result")}
+            )
+        df = {item.get("host"): item.get("result") for item in ((results or {}).get("df") or [] if ran else [])}
+        for dest in nodes[source].get("probes") or []:
+            matrix.append({"source": source, "destination": dest, "ran": ran, "results": by_dest.get(dest, []), "df": df.get(dest)})
+    listeners = {}
+    for host in sorted(nodes):
+        listen = (facts_by_host.get(host) or {}).get("port_probes", {}).get("listen") or {}
+        listeners[host] = {
+            "listening": ["%s/%s" % (i["proto"], i["port"]) for i in listen.get("listening") or []],
+            "in_use": ["%s/%s (%s)" % (i["proto"], i["port"], i.get("holder")) for i in listen.get("in_use") or []],
+            "failed": ["%s/%s: %s" % (i["proto"], i["port"], i.get("error")) for i in listen.get("failed") or []],
+        }
+    probes = {"enabled": bool(nodes), "peers": plan.get("peers"), "hosts": sorted(nodes), "matrix": matrix, "listeners": listeners}
+    return {"mtu": mtus, "clock": clocks, "probes": probes}
+
+
 def rule_of(rule_id):
     return RULES[rule_id]
 
@@ -1486,6 +1704,7 @@ def evaluate(facts_by_host, options=None):
     valid = {}
     opts["_service_networks"] = service_networks(opts.get("service_cidrs"))
     opts["_pod_networks"] = service_networks([opts.get("pod_cidr")], default=None)
+    opts["_port_probes"] = opts.pop("port_probes", None) or {}
     opts["_fleet_size"] = sum(1 for f in facts_by_host.values() if isinstance(f, dict) and "schema_version" in f)
     for host in sorted(facts_by_host):
         facts = facts_by_host[host]
@@ -1556,6 +1775,7 @@ def evaluate(facts_by_host, options=None):
                 for e in site_all
             },
         ),
+        "overview": fleet_overview(valid, opts),
         "recommendations": opts.pop("_recommendations"),
         "options": {
             k: (sorted(v) if isinstance(v, (set, tuple, list)) else v)

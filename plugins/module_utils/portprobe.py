@@ -1,0 +1,344 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Short-lived port listeners, and probes of them from peers (rule node-port-unreachable).
+
+Standard library only: the hostnet_port_probe action plugin runs this file on
+a managed host with its Python (``python3 -c``, no AnsiballZ payload, so a
+step costs a process start rather than a module run) and reads one JSON line.
+
+- ``listen``: binds every requested port that no socket holds (a port in use is
+  never taken: it is reported with the socket that holds it), plus one UDP
+  echo port the kernel picks (for the DF probe), then hands the sockets to a
+  detached process named ``kubeprep-probe`` that accepts and closes TCP
+  connections, answers UDP datagrams, and exits at its deadline (or on SIGTERM).
+- ``probe``: connects from the node address to each target port at once (one
+  thread each), every probe bounded by ``timeout``; UDP ports answer only
+  through the listener's echo. A DF datagram of the interface MTU tells a path
+  MTU smaller than the link's.
+- ``stop``: ends the listener, checked by name and start time (never another
+  process that reused its pid).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+
+NAME = "kubeprep-probe"
+ACK = b"kubeprep-hostnet-ack:"
+IP_MTU_DISCOVER = getattr(socket, "IP_MTU_DISCOVER", 10)
+IP_PMTUDISC_DO = getattr(socket, "IP_PMTUDISC_DO", 2)
+IP_MTU = getattr(socket, "IP_MTU", 14)
+_STATES = {"tcp": ("0A",), "udp": None}  # tcp: LISTEN only; udp: any bound socket
+
+
+def holder(proto, port, proc="/proc"):
+    """'address:port' of a socket that holds ``port`` (IPv4 or IPv6), or None."""
+    for family in ("", "6"):
+        try:
+            with open(os.path.join(proc, "net", proto + family)) as handle:
+                lines = handle.read().splitlines()[1:]
+        except (IOError, OSError):
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) < 4 or ":" not in fields[1]:
+                continue
+            address, hexport = fields[1].rsplit(":", 1)
+            if int(hexport, 16) != port or (_STATES[proto] and fields[3] not in _STATES[proto]):
+                continue
+            return "%s:%d" % (_address(address), port)
+    return None
+
+
+def _address(hexaddr):
+    raw = bytes(bytearray(int(hexaddr[i : i + 2], 16) for i in range(0, len(hexaddr), 2)))
+    if len(raw) == 4:
+        return socket.inet_ntop(socket.AF_INET, raw[::-1])
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+    return "[%s]" % socket.inet_ntop(socket.AF_INET6, words)
+
+
+def _start_time(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (IOError, OSError, IndexError):
+        return None
+
+
+def _name_process():
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(15, ctypes.c_char_p(NAME.encode()), 0, 0, 0)  # PR_SET_NAME
+    except Exception:  # pylint: disable=broad-except -- the name only makes `ps` clearer; stop() checks the start time too
+        pass
+
+
+def _serve(sockets, deadline):
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    while True:
+        left = deadline - time.time()
+        if left <= 0:
+            os._exit(0)
+        readable = select.select(sockets, [], [], min(left, 5.0))[0]
+        for sock in readable:
+            try:
+                if sock.type == socket.SOCK_STREAM:
+                    conn = sock.accept()[0]
+                    conn.close()
+                else:
+                    data, peer = sock.recvfrom(65535)
+                    sock.sendto(ACK + data[:32], peer)
+            except (IOError, OSError):
+                continue
+
+
+def _detach(sockets, deadline):
+    """Fork twice; the grandchild serves. Returns its pid in the parent."""
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child:
+        os.close(write_end)
+        os.waitpid(child, 0)
+        data = os.read(read_end, 64)
+        os.close(read_end)
+        return int(data or b"0")
+    try:
+        os.close(read_end)
+        os.setsid()
+        grandchild = os.fork()
+        if grandchild:
+            os.write(write_end, str(grandchild).encode())
+            os._exit(0)
+        os.close(write_end)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.chdir("/")
+        _name_process()
+        _serve(sockets, deadline)
+    finally:
+        os._exit(0)  # never back into the caller's code
+
+
+def listen(ports, lifetime):
+    """``ports``: [{"proto", "port", ...}]. Returns what is listening, what is in use and what failed."""
+    result = {"listening": [], "in_use": [], "failed": [], "pid": None, "start_time": None, "echo_port": None, "lifetime": lifetime}
+    sockets = []
+    for item in ports:
+        proto, port = item["proto"], int(item["port"])
+        entry = dict(item, port=port)
+        held = holder(proto, port)
+        if held:
+            result["in_use"].append(dict(entry, holder=held))
+            continue
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+        try:
+            if proto == "tcp":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("0.0.0.0", port))
+            if proto == "tcp":
+                sock.listen(128)
+        except (IOError, OSError) as exc:
+            sock.close()
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            if exc.errno == errno.EACCES:
+                reason += " (a port below 1024 needs root: run with become)"
+            result["failed"].append(dict(entry, error=reason))
+            continue
+        sockets.append(sock)
+        result["listening"].append(entry)
+    echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    echo.bind(("0.0.0.0", 0))
+    result["echo_port"] = echo.getsockname()[1]
+    sockets.append(echo)
+    pid = _detach(sockets, time.time() + lifetime)
+    for sock in sockets:
+        sock.close()
+    result["pid"] = pid
+    result["start_time"] = _start_time(pid)
+    return result
+
+
+def stop(pid, start_time, wait=2.0):
+    """End the listener ``pid`` if it is still the one listen() started."""
+    if not pid or _start_time(pid) is None:
+        return {"was_running": False, "stopped": True}
+    if _start_time(pid) != start_time:
+        return {"was_running": False, "stopped": True, "note": "pid %d is another process now; left alone" % pid}
+    os.kill(pid, signal.SIGTERM)
+    until = time.time() + wait
+    while time.time() < until and _start_time(pid) == start_time:
+        time.sleep(0.02)
+    if _start_time(pid) == start_time:
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
+    return {"was_running": True, "stopped": _start_time(pid) != start_time}
+
+
+_ERRNO_RESULT = {
+    errno.ECONNREFUSED: "refused",
+    errno.EHOSTUNREACH: "unreachable",
+    errno.ENETUNREACH: "unreachable",
+    errno.ETIMEDOUT: "timeout",
+}
+
+
+def _outcome(exc):
+    if isinstance(exc, socket.timeout):
+        return "timeout", None
+    code = getattr(exc, "errno", None)
+    if code in _ERRNO_RESULT:
+        return _ERRNO_RESULT[code], os.strerror(code)
+    return "error", os.strerror(code) if code else str(exc)
+
+
+def _socket(kind, source):
+    sock = socket.socket(socket.AF_INET, kind)
+    if source:
+        sock.bind((source, 0))
+    return sock
+
+
+def probe_tcp(source, address, port, timeout):
+    sock = None
+    try:
+        sock = _socket(socket.SOCK_STREAM, source)
+        sock.settimeout(timeout)
+        sock.connect((address, port))
+        return "open", None
+    except (IOError, OSError) as exc:
+        return _outcome(exc)
+    finally:
+        if sock is not None:
+            sock.close()
+
+
+def _udp_exchange(sock, payload, timeout, tries=2):
+    """Send ``payload`` up to ``tries`` times within ``timeout``; "open" on the listener's answer."""
+    until = time.time() + timeout
+    for attempt in range(tries):
+        sock.send(payload)
+        wait_until = until if attempt == tries - 1 else time.time() + timeout / tries
+        while True:
+            left = wait_until - time.time()
+            if left <= 0:
+                break
+            sock.settimeout(left)
+            try:
+                data = sock.recv(65535)
+            except socket.timeout:
+                break
+            if data.startswith(ACK):
+                return "open", None
+    return "timeout", None
+
+
+def probe_udp(source, address, port, timeout):
+    sock = None
+    try:
+        sock = _socket(socket.SOCK_DGRAM, source)
+        sock.connect((address, port))  # a connected socket hears ICMP port unreachable as ECONNREFUSED
+        return _udp_exchange(sock, b"kubeprep-hostnet-probe", timeout)
+    except (IOError, OSError) as exc:
+        return _outcome(exc)
+    finally:
+        if sock is not None:
+            sock.close()
+
+
+def probe_df(source, address, port, size, timeout):
+    """A datagram of ``size`` bytes (IP header included) with DF set, to the peer's echo port."""
+    sock = None
+    try:
+        sock = _socket(socket.SOCK_DGRAM, source)
+        sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+        sock.connect((address, port))
+        small = _udp_exchange(sock, b"kubeprep-hostnet-small", timeout)[0]
+        if small != "open":
+            return {"result": "unreachable", "detail": "a small datagram got no answer either (%s)" % small, "size": size}
+        try:
+            result = _udp_exchange(sock, b"x" * max(size - 28, 1), timeout)[0]
+        except (IOError, OSError) as exc:
+            if getattr(exc, "errno", None) != errno.EMSGSIZE:
+                raise
+            result = "too_big"
+        detail = None
+        if result != "open":
+            try:
+                detail = "the kernel's path MTU to %s: %d" % (address, sock.getsockopt(socket.IPPROTO_IP, IP_MTU))
+            except (IOError, OSError):
+                detail = None
+            result = "lost" if result == "timeout" else result
+        return {"result": "passed" if result == "open" else result, "detail": detail, "size": size}
+    except (IOError, OSError) as exc:
+        outcome, detail = _outcome(exc)
+        return {"result": "error" if outcome == "open" else outcome, "detail": detail, "size": size}
+    finally:
+        if sock is not None:
+            sock.close()
+
+
+def probe(source, targets, df, timeout):
+    """Every probe at once. ``targets``: [{"host", "address", "proto", "port", ...}];
+    ``df``: [{"host", "address", "port", "size"}]. Returns (results, df results, seconds)."""
+    started = time.time()
+    results = [None] * len(targets)
+    df_results = [None] * len(df)
+
+    def port_probe(index, target):
+        func = probe_tcp if target["proto"] == "tcp" else probe_udp
+        began = time.time()
+        outcome, detail = func(source, target["address"], int(target["port"]), timeout)
+        results[index] = dict(target, result=outcome, detail=detail, ms=int((time.time() - began) * 1000))
+
+    def df_probe(index, target):
+        df_results[index] = dict(target, **probe_df(source, target["address"], int(target["port"]), int(target["size"]), timeout))
+
+    threads = [threading.Thread(target=port_probe, args=(i, t)) for i, t in enumerate(targets)]
+    threads += [threading.Thread(target=df_probe, args=(i, t)) for i, t in enumerate(df)]
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    for thread in threads:
+        thread.join(timeout * 3 + 1)
+    for index, target in enumerate(targets):
+        if results[index] is None:
+            results[index] = dict(target, result="error", detail="the probe did not end in time")
+    for index, target in enumerate(df):
+        if df_results[index] is None:
+            df_results[index] = dict(target, result="error", detail="the probe did not end in time")
+    return results, df_results, round(time.time() - started, 3)
+
+
+def run(request):
+    """One step; the JSON-able answer."""
+    step = request["step"]
+    try:
+        if step == "listen":
+            return listen(request["ports"], float(request["lifetime"]))
+        if step == "probe":
+            results, df_results, seconds = probe(request.get("source"), request["targets"], request.get("df") or [], float(request["timeout"]))
+            return {"results": results, "df": df_results, "seconds": seconds}
+        if step == "stop":
+            return stop(int(request.get("pid") or 0), request.get("start_time"))
+    except (IOError, OSError) as exc:
+        return {"failed": True, "msg": "%s: %s" % (step, exc)}
+    return {"failed": True, "msg": "unknown step %r" % step}
+
+
+def main(request):
+    sys.stdout.write(json.dumps(run(request)) + "\n")
+    sys.stdout.flush()
