@@ -110,10 +110,14 @@ class ActionModule(ActionBase):
             answer = self._on_host({"step": "listen", "ports": node["ports"], "lifetime": plan["lifetime"]}, task_vars)
             answer["token"] = plan["token"]
             result.update(changed=False, ansible_facts={LISTEN_FACT: answer})
-            if answer.get("failed"):
+            if answer.get("failed") is True:
                 result.update(failed=True, msg=answer["msg"])
             else:
-                result["msg"] = "listening on %d port(s), %d in use, %d failed" % (len(answer["listening"]), len(answer["in_use"]), len(answer["failed"]))
+                result["msg"] = "listening on %d port(s), %d in use (left alone), %d could not be bound" % (
+                    len(answer["listening"]),
+                    len(answer["in_use"]),
+                    len(answer["not_bound"]),
+                )
         elif args["step"] == "probe":
             hostvars = task_vars.get("hostvars", {})
             listeners = {dest: (hostvars[dest].get("ansible_facts") or {}).get(LISTEN_FACT) for dest in node["probes"]}

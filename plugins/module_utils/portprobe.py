@@ -134,8 +134,8 @@ def _detach(sockets, deadline):
 
 
 def listen(ports, lifetime):
-    """``ports``: [{"proto", "port", ...}]. Returns what is listening, what is in use and what failed."""
-    result = {"listening": [], "in_use": [], "failed": [], "pid": None, "start_time": None, "echo_port": None, "lifetime": lifetime}
+    """``ports``: [{"proto", "port", ...}]. Returns what is listening, what is in use and what could not be bound."""
+    result = {"listening": [], "in_use": [], "not_bound": [], "pid": None, "start_time": None, "echo_port": None, "lifetime": lifetime}
     sockets = []
     for item in ports:
         proto, port = item["proto"], int(item["port"])
@@ -156,7 +156,7 @@ def listen(ports, lifetime):
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             if exc.errno == errno.EACCES:
                 reason += " (a port below 1024 needs root: run with become)"
-            result["failed"].append(dict(entry, error=reason))
+            result["not_bound"].append(dict(entry, error=reason))
             continue
         sockets.append(sock)
         result["listening"].append(entry)

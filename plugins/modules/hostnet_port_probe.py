@@ -121,7 +121,7 @@ ansible_facts:
   type: dict
   contains:
     hostnet_probe_listen:
-      description: C(token), C(listening), C(in_use) (with the C(holder) socket), C(failed) (with C(error)), C(pid), C(echo_port).
+      description: C(token), C(listening), C(in_use) (with the C(holder) socket), C(not_bound) (with C(error)), C(pid), C(echo_port).
       type: dict
     hostnet_probe_results:
       description:

@@ -118,16 +118,16 @@ def targets(plan_data, source, listeners):
     for dest in node["probes"]:
         peer = plan_data["hosts"][dest]
         listen = listeners.get(dest)
-        if not isinstance(listen, dict) or listen.get("token") != plan_data["token"] or listen.get("failed"):
+        if not isinstance(listen, dict) or listen.get("token") != plan_data["token"] or listen.get("failed") is True:
             notes.append({"host": dest, "note": "no listener report from %s (its listen step did not run or failed)" % dest})
             continue
         state = {}
-        for key in ("listening", "in_use", "failed"):
+        for key in ("listening", "in_use", "not_bound"):
             for item in listen.get(key) or []:
                 state[(item["proto"], int(item["port"]))] = (key, item)
         for item in peer["ports"]:
-            key, detail = state.get((item["proto"], item["port"]), ("failed", {"error": "not in the listener's report"}))
-            if key == "failed" or (key == "in_use" and item["proto"] == "udp"):
+            key, detail = state.get((item["proto"], item["port"]), ("not_bound", {"error": "not in the listener's report"}))
+            if key == "not_bound" or (key == "in_use" and item["proto"] == "udp"):
                 why = "in use by %s (no echo to wait for)" % detail.get("holder") if key == "in_use" else detail.get("error")
                 notes.append({"host": dest, "proto": item["proto"], "port": item["port"], "note": "not probed: %s" % why})
                 continue

@@ -48,7 +48,7 @@ DEFAULT_OPTIONS = {
     "service_cidrs": ("10.96.0.1",),
     "pod_cidr": "10.244.0.0/16",
     "max_clock_skew": 30.0,
-    "port_probes": None,
+    "port_probes": {},
 }
 
 
@@ -1300,7 +1300,7 @@ def check_node_ports(facts_by_host, options):
     for source in sorted(nodes):
         probes = (facts_by_host.get(source) or {}).get("port_probes") or {}
         results = probes.get("results")
-        if not isinstance(results, dict) or results.get("failed"):
+        if not isinstance(results, dict) or results.get("failed") is True:
             why = (results or {}).get("msg") if isinstance(results, dict) else "the step did not run (the host failed or was unreachable)"
             notes.setdefault(source, []).append("%s: its probes of %s did not run: %s" % (source, ", ".join(nodes[source].get("probes") or []), why))
             continue
@@ -1640,7 +1640,7 @@ def fleet_overview(facts_by_host, options):
     matrix = []
     for source in sorted(nodes):
         results = ((facts_by_host.get(source) or {}).get("port_probes") or {}).get("results")
-        ran = isinstance(results, dict) and not results.get("failed")
+        ran = isinstance(results, dict) and results.get("failed") is not True
         by_dest = {}
         for item in (results or {}).get("results") or [] if ran else []:
             by_dest.setdefault(item.get("host"), []).append(
@@ -1655,7 +1655,7 @@ def fleet_overview(facts_by_host, options):
         listeners[host] = {
             "listening": ["%s/%s" % (i["proto"], i["port"]) for i in listen.get("listening") or []],
             "in_use": ["%s/%s (%s)" % (i["proto"], i["port"], i.get("holder")) for i in listen.get("in_use") or []],
-            "failed": ["%s/%s: %s" % (i["proto"], i["port"], i.get("error")) for i in listen.get("failed") or []],
+            "not_bound": ["%s/%s: %s" % (i["proto"], i["port"], i.get("error")) for i in listen.get("not_bound") or []],
         }
     probes = {"enabled": bool(nodes), "peers": plan.get("peers"), "hosts": sorted(nodes), "matrix": matrix, "listeners": listeners}
     return {"mtu": mtus, "clock": clocks, "probes": probes}

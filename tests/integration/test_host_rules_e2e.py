@@ -186,6 +186,9 @@ sock.sendto(b"x" * (int(sys.argv[3]) - 28), (sys.argv[1], int(sys.argv[2])))
 """
 
 
+NAMES_MTU = ["m1", "m2", "small"]
+
+
 def df_datagram(fleet, source, destination, size):
     """A UDP datagram of ``size`` bytes (IP) with DF set from source to destination: RECEIVED or DROPPED."""
     address = fleet.host(destination)["address"]
@@ -194,13 +197,40 @@ def df_datagram(fleet, source, destination, size):
 
 @pytest.fixture(scope="module")
 def mtus(make_fleet, tmp_path_factory):
-    fleet = make_fleet(["m1", "m2", "small"])
+    fleet = make_fleet(NAMES_MTU)
     fleet.exec("small", ["ip", "link", "set", "eth1", "mtu", "1400"])
     seen = {"to_small": df_datagram(fleet, "m1", "small", 1500), "to_m2": df_datagram(fleet, "m1", "m2", 1500)}
     out = str(tmp_path_factory.mktemp("mtu"))
     seen["proc"] = run_playbook(fleet, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=" + out)
     seen["report"] = load_report(out)
+    probed = str(tmp_path_factory.mktemp("mtu-probed"))
+    seen["probed_proc"] = run_playbook(fleet, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=" + probed, "-e", "hostnet_probe_ports=true")
+    seen["probed"] = load_report(probed)
     return seen
+
+
+def test_mtu_sized_df_probe_finds_the_smaller_path(mtus):
+    # With the port probes on, each peer sends the host a DF datagram of its own MTU: from m1 and m2 (1500) it
+    # never arrives at small (1400); small's own 1400-byte ones reach both.
+    found = {
+        h: [f for f in mtus["probed"]["hosts"][h]["findings"] if f["id"] == "mtu-mismatch" and (f.get("data") or {}).get("probe") == "df"] for h in NAMES_MTU
+    }
+    (finding,) = found["small"]
+    assert finding["data"] == {"probe": "df", "sources": ["m1", "m2"], "size": 1500}, finding
+    assert any(
+        line.startswith("m1 (") and "eth1 mtu 1500) -> small" in line and "gets no answer; a small one is answered" in line for line in finding["evidence"]
+    )
+    assert found["m1"] == found["m2"] == []
+    cells = {(c["source"], c["destination"]): c["df"] for c in mtus["probed"]["overview"]["probes"]["matrix"]}
+    assert cells == {
+        ("m1", "m2"): "passed",
+        ("m1", "small"): "lost",
+        ("m2", "m1"): "passed",
+        ("m2", "small"): "lost",
+        ("small", "m1"): "passed",
+        ("small", "m2"): "passed",
+    }
+    assert mtus["probed"]["overview"]["mtu"]["small"] == {"interface": "eth1", "mtu": 1400}
 
 
 def test_mtu_mismatch_symptom_and_finding(mtus):

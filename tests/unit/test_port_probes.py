@@ -1,0 +1,278 @@
+"""Port probes (node-port-unreachable, the DF part of mtu-mismatch): the plan, the on-host
+listener and probes on loopback, and the rules over probe reports."""
+
+import json
+import os
+import socket
+import time
+
+import jsonschema
+import pytest
+
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import portprobe
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import probeplan, report, report_html, rules
+
+from test_fleet import fleet as vagrant_fleet
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def fleet(tmp_path, count=3):
+    """Vagrant-shaped nodes (a shared NAT address on eth0, the node network on eth1), every MTU 1500."""
+    nodes = vagrant_fleet(tmp_path, count=count)
+    for facts in nodes.values():
+        for iface in facts["interfaces"]["list"]:
+            iface["mtu"] = 65536 if iface["name"] == "lo" else 1500
+    return nodes
+
+
+# -- the plan ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count,peers", [(2, 3), (5, 3), (12, 3), (50, 3), (7, 1), (4, 10)])
+def test_each_host_is_probed_by_peers_others_and_probes_as_many(count, peers):
+    hosts = ["n%02d" % i for i in range(count)]
+    sources = probeplan.pairs(hosts, peers)
+    expected = min(peers, count - 1)
+    out_degree = {h: 0 for h in hosts}
+    for dest, srcs in sources.items():
+        assert len(srcs) == len(set(srcs)) == expected and dest not in srcs
+        for src in srcs:
+            out_degree[src] += 1
+    assert set(out_degree.values()) == {expected}
+    assert probeplan.pairs(list(reversed(hosts)), peers) == sources  # seeded by the names: reruns probe the same pairs
+
+
+def test_a_single_host_probes_nobody():
+    assert probeplan.pairs(["only"], 3) == {"only": []}
+
+
+def test_ports_per_role_and_cni():
+    members = probeplan.etcd_hosts({"etcd": ["cp1"], "kube_control_plane": ["cp1", "cp2"]})
+    assert members == ("etcd", {"cp1"})
+    assert probeplan.etcd_hosts({"kube_control_plane": ["cp2"]}) == ("kube_control_plane", {"cp2"})
+    assert probeplan.etcd_hosts({"all": ["a"]}) == (None, set())
+    ports = [(p["proto"], p["port"]) for p in probeplan.ports_for("cp1", "calico", {"cp1"})]
+    assert ports == [("tcp", 6443), ("tcp", 10250), ("tcp", 2379), ("tcp", 2380), ("udp", 4789), ("tcp", 179)]
+    assert [(p["proto"], p["port"]) for p in probeplan.ports_for("w1", "flannel", {"cp1"})] == [("tcp", 6443), ("tcp", 10250), ("udp", 8472)]
+    assert [p["port"] for p in probeplan.ports_for("w1", "unknown", set())] == [6443, 10250, 8472, 4789]
+
+
+def make_plan(tmp_path, count=4, peers=3, cni="flannel", groups=None):
+    nodes = fleet(tmp_path, count=count)
+    plan = probeplan.plan(nodes, set(nodes), peers, {h: cni for h in nodes}, groups or {}, rounds=1)
+    return nodes, plan
+
+
+def test_plan_uses_the_recommended_node_address_not_the_shared_nat_one(tmp_path):
+    nodes, plan = make_plan(tmp_path)
+    assert plan["hosts"]["node2"]["address"] == "192.168.56.12" and plan["hosts"]["node2"]["interface"] == "eth1"
+    assert plan["lifetime"] == probeplan.BASE_LIFETIME + probeplan.PER_ROUND and plan["skipped"] == {}
+    for host, node in plan["hosts"].items():
+        assert len(node["probed_by"]) == 3 and len(node["probes"]) == 3 and host not in node["probes"]
+
+
+def test_a_host_without_facts_is_skipped_with_the_reason(tmp_path):
+    nodes = fleet(tmp_path, count=3)
+    nodes["node3"] = "unreachable"
+    plan = probeplan.plan(nodes, set(nodes), 3, {}, {})
+    assert sorted(plan["hosts"]) == ["node1", "node2"] and "no facts" in plan["skipped"]["node3"]
+
+
+def listen_report(plan, host, in_use=(), failed=()):
+    listening, busy, bad = [], [], []
+    for item in plan["hosts"][host]["ports"]:
+        key = (item["proto"], item["port"])
+        if key in in_use:
+            busy.append(dict(item, holder="0.0.0.0:%d" % item["port"]))
+        elif key in failed:
+            bad.append(dict(item, error="Permission denied"))
+        else:
+            listening.append(item)
+    return {"token": plan["token"], "listening": listening, "in_use": busy, "not_bound": bad, "pid": 4242, "echo_port": 40000}
+
+
+def test_targets_skip_what_cannot_be_probed_and_say_why(tmp_path):
+    _nodes, plan = make_plan(tmp_path, cni="flannel")
+    source = "node1"
+    dests = plan["hosts"][source]["probes"]
+    listeners = {
+        dests[0]: listen_report(plan, dests[0], in_use={("tcp", 6443), ("udp", 8472)}),
+        dests[1]: listen_report(plan, dests[1], failed={("tcp", 10250)}),
+    }
+    listeners[dests[2]] = dict(listen_report(plan, dests[2]), token="an-old-run")
+    port_targets, df_targets, notes = probeplan.targets(plan, source, listeners)
+    probed = {(t["host"], t["proto"], t["port"]): t for t in port_targets}
+    assert probed[(dests[0], "tcp", 6443)]["in_use"] is True  # a TCP port in use is probed against its service
+    assert (dests[0], "udp", 8472) not in probed and (dests[1], "tcp", 10250) not in probed
+    assert not [t for t in port_targets if t["host"] == dests[2]]
+    texts = [n["note"] for n in notes]
+    assert "not probed: in use by 0.0.0.0:8472 (no echo to wait for)" in texts
+    assert "not probed: Permission denied" in texts
+    assert any("no listener report from %s" % dests[2] in t for t in texts)
+    assert sorted(d["host"] for d in df_targets) == sorted(dests[:2]) and {d["size"] for d in df_targets} == {1500}
+
+
+# -- on the host: listener, probes, stop (loopback only) ------------------------------------
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    sock = socket.socket(socket.AF_INET, kind)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def alive(pid, start_time):
+    return portprobe._start_time(pid) == start_time
+
+
+def test_listener_probes_and_stop_on_loopback():
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen(1)
+    busy = held.getsockname()[1]
+    tcp, udp = free_port(), free_port(socket.SOCK_DGRAM)
+    ports = [{"proto": "tcp", "port": busy, "service": "in use"}, {"proto": "tcp", "port": tcp, "service": "t"}, {"proto": "udp", "port": udp, "service": "u"}]
+    listen = portprobe.listen(ports, 30)
+    try:
+        assert [(i["proto"], i["port"]) for i in listen["listening"]] == [("tcp", tcp), ("udp", udp)]
+        assert listen["in_use"] == [dict(ports[0], holder="127.0.0.1:%d" % busy)]  # never taken, and who holds it
+        assert alive(listen["pid"], listen["start_time"])
+        closed_tcp, closed_udp = free_port(), free_port(socket.SOCK_DGRAM)
+        targets = [
+            {"host": "me", "address": "127.0.0.1", "proto": proto, "port": port}
+            for proto, port in (("tcp", busy), ("tcp", tcp), ("udp", udp), ("tcp", closed_tcp), ("udp", closed_udp))
+        ]
+        df = [{"host": "me", "address": "127.0.0.1", "port": listen["echo_port"], "size": size} for size in (1500, 70000)]
+        results, df_results, seconds = portprobe.probe("127.0.0.1", targets, df, 1.0)
+        assert [r["result"] for r in results] == ["open", "open", "open", "refused", "refused"]
+        assert [r["result"] for r in df_results] == ["passed", "too_big"]
+        assert seconds < 1.0  # nothing timed out: every probe answered at once
+    finally:
+        stopped = portprobe.stop(listen["pid"], listen["start_time"])
+        held.close()
+    assert stopped == {"was_running": True, "stopped": True}
+    assert not alive(listen["pid"], listen["start_time"])
+    again = socket.socket()
+    again.bind(("0.0.0.0", tcp))  # the port is free again
+    again.close()
+    assert portprobe.stop(listen["pid"], listen["start_time"]) == {"was_running": False, "stopped": True}
+
+
+def test_listener_ends_by_itself_at_its_lifetime():
+    listen = portprobe.listen([{"proto": "tcp", "port": free_port()}], 0.5)
+    assert alive(listen["pid"], listen["start_time"])
+    until = time.time() + 10
+    while time.time() < until and alive(listen["pid"], listen["start_time"]):
+        time.sleep(0.1)
+    assert not alive(listen["pid"], listen["start_time"])
+
+
+def test_a_dropped_probe_times_out_within_its_bound():
+    # 192.0.2.1 (TEST-NET-1) from a socket bound to loopback: no route out, so it cannot leave this machine.
+    results, _df, seconds = portprobe.probe("127.0.0.1", [{"host": "x", "address": "127.0.0.1", "proto": "udp", "port": free_port(socket.SOCK_DGRAM)}], [], 0.3)
+    assert results[0]["result"] == "refused" and seconds < 0.3
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))  # bound, never answers: what a drop looks like to UDP
+    try:
+        results, _df, seconds = portprobe.probe("127.0.0.1", [{"host": "x", "address": "127.0.0.1", "proto": "udp", "port": silent.getsockname()[1]}], [], 0.3)
+    finally:
+        silent.close()
+    assert results[0]["result"] == "timeout" and 0.3 <= seconds < 1.0
+
+
+def test_the_step_runner_answers_one_json_line(capsys):
+    portprobe.main({"step": "stop", "pid": 0})
+    assert json.loads(capsys.readouterr().out) == {"was_running": False, "stopped": True}
+    assert portprobe.run({"step": "dance"})["failed"] is True
+
+
+# -- the rules over probe reports ------------------------------------------------------
+
+
+def judged(tmp_path, failures=(), df_lost=(), not_run=(), in_use=None, count=4):
+    """Facts with this run's probe reports as the audit action attaches them; the evaluate() result."""
+    nodes, plan = make_plan(tmp_path, count=count)
+    for host in plan["hosts"]:
+        listen = listen_report(plan, host, in_use=(in_use or {}).get(host, ()))
+        nodes[host] = dict(nodes[host], port_probes={"listen": listen})
+    listeners = {h: nodes[h]["port_probes"]["listen"] for h in plan["hosts"]}
+    for source in plan["hosts"]:
+        if source in not_run:
+            continue
+        port_targets, df_targets, notes = probeplan.targets(plan, source, listeners)
+        results = []
+        for target in port_targets:
+            outcome = failures.get((source, target["host"], target["port"]), "open") if isinstance(failures, dict) else "open"
+            results.append(dict(target, result=outcome, detail=None, ms=2002 if outcome == "timeout" else 1))
+        df = [dict(t, result="lost" if (source, t["host"]) in df_lost else "passed", detail=None) for t in df_targets]
+        nodes[source]["port_probes"]["results"] = {"token": plan["token"], "results": results, "df": df, "notes": notes, "seconds": 0.1}
+    return plan, rules.evaluate(nodes, {"port_probes": plan, "cni": "flannel"})
+
+
+def found(result, rule_id, host=None):
+    return [f for name, data in result["hosts"].items() for f in data["findings"] if f["id"] == rule_id and (host is None or name == host)]
+
+
+def test_all_open_is_clean_and_drawn(tmp_path):
+    plan, result = judged(tmp_path)
+    assert found(result, "node-port-unreachable") == [] and found(result, "mtu-mismatch") == []
+    probes = result["overview"]["probes"]
+    assert probes["enabled"] and probes["hosts"] == sorted(plan["hosts"]) and len(probes["matrix"]) == 4 * 3
+    assert all(cell["ran"] and cell["df"] == "passed" and {r["result"] for r in cell["results"]} == {"open"} for cell in probes["matrix"])
+
+
+def test_a_dropped_and_a_refused_port_name_source_destination_port_and_result(tmp_path):
+    _nodes, plan = make_plan(tmp_path)
+    sources = plan["hosts"]["node2"]["probed_by"]
+    failures = {(sources[0], "node2", 10250): "timeout", (sources[1], "node2", 8472): "refused"}
+    _plan, result = judged(tmp_path / "j", failures=failures)
+    (finding,) = found(result, "node-port-unreachable")
+    assert finding["host"] == "node2" and finding["severity"] == "error"
+    assert finding["message"] == "tcp/10250, udp/8472 on node2 not reachable from %s (refused, timeout)" % ", ".join(sorted(sources[:2]))
+    src = plan["hosts"][sources[0]]["address"]
+    assert "%s (%s) -> node2 192.168.56.12 tcp/10250 (kubelet): timeout after 2002 ms" % (sources[0], src) in finding["evidence"]
+    assert {(f["source"], f["port"], f["result"]) for f in finding["data"]["failures"]} == {(sources[0], 10250, "timeout"), (sources[1], 8472, "refused")}
+    assert "--add-port=10250/tcp --add-port=8472/udp" in finding["fix"]
+
+
+def test_what_could_not_be_probed_is_a_warning_never_silence(tmp_path):
+    _plan, result = judged(tmp_path, not_run={"node3"}, in_use={"node1": {("udp", 8472)}})
+    warnings = {f["host"]: f for f in found(result, "node-port-unreachable")}
+    assert set(warnings) == {"node1", "node3"} and {f["severity"] for f in warnings.values()} == {"warning"}
+    assert any("udp/8472: not probed: in use by 0.0.0.0:8472" in line for line in warnings["node1"]["evidence"])
+    assert any(line.startswith("node3: its probes of") and "did not run" in line for line in warnings["node3"]["evidence"])
+    assert [c for c in result["overview"]["probes"]["matrix"] if c["source"] == "node3" and c["ran"]] == []
+
+
+def test_an_mtu_sized_df_packet_lost_is_mtu_mismatch_on_the_destination(tmp_path):
+    _nodes, plan = make_plan(tmp_path)
+    source = plan["hosts"]["node4"]["probed_by"][0]
+    _plan, result = judged(tmp_path / "j", df_lost={(source, "node4")})
+    (finding,) = found(result, "mtu-mismatch")
+    assert finding["host"] == "node4" and finding["data"] == {"probe": "df", "sources": [source], "size": 1500}
+    assert "a 1500-byte datagram with DF set gets no answer; a small one is answered" in finding["evidence"][0]
+
+
+def test_probes_off_is_no_finding_and_said_in_the_overview(tmp_path):
+    result = rules.evaluate(fleet(tmp_path, count=3))
+    assert found(result, "node-port-unreachable") == [] and result["overview"]["probes"]["enabled"] is False
+    assert result["overview"]["mtu"]["node1"] == {"interface": "eth1", "mtu": 1500}
+
+
+def test_report_with_probes_matches_the_schema_and_draws_the_matrix(tmp_path):
+    _nodes, plan = make_plan(tmp_path)
+    source = plan["hosts"]["node2"]["probed_by"][0]
+    _plan, result = judged(tmp_path / "j", failures={(source, "node2", 6443): "timeout"})
+    doc = report.build_report(result, "2026-01-01T00:00:00+00:00", "error", "0.2.0")
+    with open(os.path.join(ROOT, "docs", "schemas", "hostnet-report.schema.json")) as handle:
+        jsonschema.validate(doc, json.load(handle))
+    page = report_html.render_html(doc)
+    assert 'id="probe-matrix"' in page
+    view = report_html.glance(doc)
+    assert view["cells"][(source, "node2")][0] == "error" and view["cells"][(source, "node2")][1] == "2/3"
+    others = [cell for key, cell in view["cells"].items() if key != (source, "node2")]
+    assert others and {cell[0] for cell in others} == {"ok"}
+    assert "tcp/6443 kube-apiserver: timeout" in view["cells"][(source, "node2")][2]
