@@ -30,7 +30,10 @@ except OSError as exc:
     print("error", exc.errno)
 """
 # A stand-in for a service already on the host: the audit must leave its port alone.
-HOLD_TCP = "import socket, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', %d)); s.listen(8); print('up', flush=True); time.sleep(600)"
+HOLD_TCP = (
+    "import socket, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+    "s.bind(('0.0.0.0', %d)); s.listen(8); print('up', flush=True); time.sleep(600)"
+)
 HOLD_UDP = "import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', %d)); print('up', flush=True); time.sleep(600)"
 
 

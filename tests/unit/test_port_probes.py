@@ -8,11 +8,10 @@ import time
 
 import jsonschema
 import pytest
+from test_fleet import fleet as vagrant_fleet
 
 from ansible_collections.kubeprep.hostnet.plugins.module_utils import portprobe
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import probeplan, report, report_html, rules
-
-from test_fleet import fleet as vagrant_fleet
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -34,7 +33,7 @@ def test_each_host_is_probed_by_peers_others_and_probes_as_many(count, peers):
     hosts = ["n%02d" % i for i in range(count)]
     sources = probeplan.pairs(hosts, peers)
     expected = min(peers, count - 1)
-    out_degree = {h: 0 for h in hosts}
+    out_degree = dict.fromkeys(hosts, 0)
     for dest, srcs in sources.items():
         assert len(srcs) == len(set(srcs)) == expected and dest not in srcs
         for src in srcs:
@@ -60,7 +59,7 @@ def test_ports_per_role_and_cni():
 
 def make_plan(tmp_path, count=4, peers=3, cni="flannel", groups=None):
     nodes = fleet(tmp_path, count=count)
-    plan = probeplan.plan(nodes, set(nodes), peers, {h: cni for h in nodes}, groups or {}, rounds=1)
+    plan = probeplan.plan(nodes, set(nodes), peers, dict.fromkeys(nodes, cni), groups or {}, rounds=1)
     return nodes, plan
 
 
