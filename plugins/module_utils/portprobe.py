@@ -30,6 +30,7 @@ import os
 import select
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -82,8 +83,8 @@ def _name_process():
         import ctypes
 
         ctypes.CDLL(None).prctl(15, ctypes.c_char_p(NAME.encode()), 0, 0, 0)  # PR_SET_NAME
-    except Exception:  # pylint: disable=broad-except -- the name only makes `ps` clearer; stop() checks the start time too
-        pass
+    except Exception:  # pylint: disable=broad-except
+        pass  # the name only makes `ps` clearer; stop() checks the pid's start time
 
 
 def _serve(sockets, deadline):
@@ -97,6 +98,9 @@ def _serve(sockets, deadline):
             try:
                 if sock.type == socket.SOCK_STREAM:
                     conn = sock.accept()[0]
+                    # Close with a reset (linger 0): a normal close from this side would leave the port in
+                    # TIME_WAIT for a minute, and a service started then without SO_REUSEADDR could not bind it.
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     conn.close()
                 else:
                     data, peer = sock.recvfrom(65535)
@@ -220,6 +224,10 @@ def probe_tcp(source, address, port, timeout):
         sock.connect((address, port))
         return "open", None
     except (IOError, OSError) as exc:
+        if getattr(exc, "errno", None) == errno.ECONNRESET:
+            # The handshake completed and the peer reset the connection (the listener closes with a reset;
+            # its reset can overtake connect()'s return): the port is reachable. A refused SYN is ECONNREFUSED.
+            return "open", None
         return _outcome(exc)
     finally:
         if sock is not None:

@@ -22,7 +22,7 @@ description:
     probed by the C(peers) hosts after it (N x peers probes, not N x N)."
   - "C(listen): binds every planned port that no socket holds (a port in use is never taken; the report names the
     socket holding it), plus one UDP echo port, and leaves a detached process (C(kubeprep-probe)) holding them; it
-    exits by itself at the plan's lifetime (two minutes and ten seconds per round of forks) if nothing stops it."
+    exits by itself at the plan's lifetime (two minutes, plus ten seconds per round of forks) if nothing stops it."
   - "C(probe): from its node address, the host connects to each planned port of the peers it probes, all at once,
     each bounded by two seconds: TCP connects, UDP datagrams answered by the listener's echo. A datagram of the
     node interface's MTU with DF set, to each peer's echo port, shows a path MTU smaller than the link's."

@@ -61,16 +61,15 @@ def _cell(entry):
     """(css class, text, title) of one source -> destination pair of the probe matrix."""
     if not entry["ran"]:
         return "warning", "not run", "the source's probe step did not run"
-    results = entry["results"]
-    bad = [r for r in results if r["result"] in _BAD]
-    odd = [r for r in results if r["result"] not in _BAD + ("open",)]
-    title = "; ".join("%s/%s %s: %s" % (r["proto"], r["port"], r.get("service") or "", r["result"]) for r in results)
+    failed = entry.get("failed") or []
+    title = "; ".join("%s/%s %s: %s" % (r["proto"], r["port"], r.get("service") or "", r["result"]) for r in failed)
+    title = "%d of %d port(s) open%s" % (entry["open"], entry["probed"], "; " + title if title else "")
     if entry.get("df"):
         title += "; DF datagram of the MTU: %s" % entry["df"]
-    text = "%d/%d" % (len(results) - len(bad) - len(odd), len(results))
-    if bad:
+    text = "%d/%d" % (entry["open"], entry["probed"])
+    if any(r["result"] in _BAD for r in failed):
         return "error", text, title
-    if odd or entry.get("df") in ("lost", "too_big", "unreachable", "error"):
+    if failed or entry.get("df") in ("lost", "too_big", "unreachable", "error"):
         return "warning", text + (" DF" if entry.get("df") in ("lost", "too_big") else ""), title
     return "ok", text, title
 

@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import gc
 import ipaddress
 import re
 import socket
@@ -1641,14 +1642,23 @@ def fleet_overview(facts_by_host, options):
     for source in sorted(nodes):
         results = ((facts_by_host.get(source) or {}).get("port_probes") or {}).get("results")
         ran = isinstance(results, dict) and results.get("failed") is not True
-        by_dest = {}
+        counts, failed = {}, {}
         for item in (results or {}).get("results") or [] if ran else []:
-            by_dest.setdefault(item.get("host"), []).append(
-                {"proto": item.get("proto"), "port": item.get("port"), "service": item.get("service"), "result": item.get("result")}
-            )
+            dest = item.get("host")
+            tally = counts.setdefault(dest, [0, 0])
+            tally[0] += 1
+            if item.get("result") == "open":
+                tally[1] += 1
+            else:
+                failed.setdefault(dest, []).append(
+                    {"proto": item.get("proto"), "port": item.get("port"), "service": item.get("service"), "result": item.get("result")}
+                )
         df = {item.get("host"): item.get("result") for item in ((results or {}).get("df") or [] if ran else [])}
         for dest in nodes[source].get("probes") or []:
-            matrix.append({"source": source, "destination": dest, "ran": ran, "results": by_dest.get(dest, []), "df": df.get(dest)})
+            probed, opened = counts.get(dest, (0, 0))
+            matrix.append(
+                {"source": source, "destination": dest, "ran": ran, "probed": probed, "open": opened, "failed": failed.get(dest, []), "df": df.get(dest)}
+            )
     listeners = {}
     for host in sorted(nodes):
         listen = (facts_by_host.get(host) or {}).get("port_probes", {}).get("listen") or {}
@@ -1680,6 +1690,19 @@ def ordered_findings(result):
 
 
 def evaluate(facts_by_host, options=None):
+    """Judge every host, then the fleet (see _evaluate). The judgement allocates a few small objects per
+    fact and creates no cycles, so the cyclic garbage collector only costs: its full collections rescan
+    every object allocated so far, which made 10,000 hosts 1.3x slower per host than 1,000 (bench)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _evaluate(facts_by_host, options)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _evaluate(facts_by_host, options=None):
     """Judge every host, then the fleet.
 
     ``facts_by_host``: host name -> hostnet facts dict, or None/str (the

@@ -167,7 +167,7 @@ def test_a_port_in_use_is_never_taken_and_said_so(probed):
     assert listeners["w2"]["in_use"] == ["tcp/6443 (0.0.0.0:6443)"] and "tcp/6443" not in listeners["w2"]["listening"]
     assert probed["w2_6443_holder_alive"] and probed["w2_after"] == "connected"
     # A TCP port in use is probed against the service there (open); a UDP one cannot be: a warning, never silence.
-    assert all(r["result"] == "open" for s in sources_of(probed, "w2") for r in pairs(probed)[(s, "w2")]["results"] if r["port"] == 6443)
+    assert all(pairs(probed)[(s, "w2")]["failed"] == [] for s in sources_of(probed, "w2"))
     (warning,) = findings(probed, "w3", severity="warning")
     assert all("w3 udp/4789: not probed: in use by 0.0.0.0:4789" in line for line in warning["evidence"]), warning
     assert len(warning["evidence"]) == 3
@@ -188,7 +188,7 @@ def test_the_html_report_draws_the_matrix(probed):
     html = probed["html"]
     assert 'id="probe-matrix"' in html and "source \\ destination" in html
     source = sources_of(probed, "w1")[0]
-    assert 'class="error" title="tcp/6443 kube-apiserver: open; tcp/10250 kubelet: timeout' in html
+    assert 'class="error" title="5 of 7 port(s) open; tcp/10250 kubelet: timeout; udp/4789 calico VXLAN: refused' in html
     assert html.count('<td class="error"') == 3 + 3  # w1 from its three sources, cp1 from its three
     assert "<th>%s</th>" % source in html
 
