@@ -188,7 +188,7 @@ def test_the_html_report_draws_the_matrix(probed):
     html = probed["html"]
     assert 'id="probe-matrix"' in html and "source \\ destination" in html
     source = sources_of(probed, "w1")[0]
-    assert 'class="error" title="5 of 7 port(s) open; tcp/10250 kubelet: timeout; udp/4789 calico VXLAN: refused' in html
+    assert 'class="error" title="2 of 4 port(s) open; tcp/10250 kubelet: timeout; udp/4789 calico VXLAN: refused; DF datagram of the MTU: passed"' in html
     assert html.count('<td class="error"') == 3 + 3  # w1 from its three sources, cp1 from its three
     assert "<th>%s</th>" % source in html
 
