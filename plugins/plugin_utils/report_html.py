@@ -67,9 +67,12 @@ def _cell(entry):
     if entry.get("df"):
         title += "; DF datagram of the MTU: %s" % entry["df"]
     text = "%d/%d" % (entry["open"], entry["probed"])
+    if entry.get("not_probed"):
+        title += "; %d port(s) not probed (see the finding)" % entry["not_probed"]
+        text += " +%d?" % entry["not_probed"]
     if any(r["result"] in _BAD for r in failed):
         return "error", text, title
-    if failed or entry.get("df") in ("lost", "too_big", "unreachable", "error"):
+    if failed or entry.get("not_probed") or entry.get("df") in ("lost", "too_big", "unreachable", "error"):
         return "warning", text + (" DF" if entry.get("df") in ("lost", "too_big") else ""), title
     return "ok", text, title
 

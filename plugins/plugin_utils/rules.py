@@ -1654,10 +1654,22 @@ def fleet_overview(facts_by_host, options):
                     {"proto": item.get("proto"), "port": item.get("port"), "service": item.get("service"), "result": item.get("result")}
                 )
         df = {item.get("host"): item.get("result") for item in ((results or {}).get("df") or [] if ran else [])}
+        skipped = {}
+        for note in (results or {}).get("notes") or [] if ran else []:
+            skipped[note.get("host")] = skipped.get(note.get("host"), 0) + 1
         for dest in nodes[source].get("probes") or []:
             probed, opened = counts.get(dest, (0, 0))
             matrix.append(
-                {"source": source, "destination": dest, "ran": ran, "probed": probed, "open": opened, "failed": failed.get(dest, []), "df": df.get(dest)}
+                {
+                    "source": source,
+                    "destination": dest,
+                    "ran": ran,
+                    "probed": probed,
+                    "open": opened,
+                    "failed": failed.get(dest, []),
+                    "not_probed": skipped.get(dest, 0),
+                    "df": df.get(dest),
+                }
             )
     listeners = {}
     for host in sorted(nodes):
