@@ -8,6 +8,7 @@ times each:
   setup      ansible all -m setup                 (what gather_facts runs)
   facts      ansible all -m kubeprep.hostnet.hostnet_facts
   audit      ansible-playbook kubeprep.hostnet.audit
+  probes     the same with -e hostnet_probe_ports=true (listeners, each host probed from 3 peers)
   remediate  ansible-playbook kubeprep.hostnet.remediate on clean hosts (a no-op run)
 
 and, on one host, the on-host time of the two fact modules: the AnsiballZ
@@ -17,8 +18,9 @@ hostnet_facts' own duration_ms. It also times the
 controller-side rules engine on synthetic fleets of 1,000 and 10,000 hosts.
 
 Prints min and median per measure and the ratios the targets are about
-(audit / ping <= 1.5, facts on-host / setup on-host <= 0.1, rules on 10,000
-hosts < 2 s and linear), writes build/bench/fleet.json and, when matplotlib is
+(audit / ping <= 1.5, audit with port probes / audit <= 1.5, facts on-host /
+setup on-host <= 0.1, rules on 10,000 hosts < 2 s and linear, with and
+without port probe reports), writes build/bench/fleet.json and, when matplotlib is
 installed, build/bench/fleet.png (wall time against N).
 
 usage (root): bench/fleet.py [--sizes 5 20 50] [--repeat 3] [--payload-repeat 15] [--out build/bench]
@@ -41,7 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import testhosts
 
 BIN = os.path.dirname(sys.executable)
-MEASURES = ("ping", "setup", "facts", "audit", "remediate")
+MEASURES = ("ping", "setup", "facts", "audit", "probes", "remediate")
 COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.path.join(ROOT, "build", "collections")
 
 
@@ -54,6 +56,7 @@ def command(fleet, measure, report_dir):
         "setup": adhoc + ["ansible.builtin.setup"],
         "facts": adhoc + ["kubeprep.hostnet.hostnet_facts"],
         "audit": playbook + ["kubeprep.hostnet.audit"],
+        "probes": playbook + ["-e", "hostnet_probe_ports=true", "kubeprep.hostnet.audit"],
         "remediate": playbook + ["kubeprep.hostnet.remediate"],
     }[measure]
 
@@ -134,6 +137,7 @@ def bench_size(size, repeat, payload_repeat, workdir):
             "facts_over_setup_work_median": round(oh["work_over_ping_median"]["facts"] / max(oh["work_over_ping_median"]["setup"], 1e-3), 3),
             "remediate_noop_over_ping": round(med["remediate"] / med["ping"], 2),
             "remediate_noop_over_audit": round(med["remediate"] / med["audit"], 2),
+            "probes_over_audit": round(med["probes"] / med["audit"], 2),
         }
         return row
     finally:
@@ -160,6 +164,7 @@ def print_row(row):
         % (r["facts_over_setup_on_host"], r["facts_over_setup_work_min"], r["facts_over_setup_work_median"])
     )
     print("             facts/setup wall %.2f   remediate (no-op)/ping %.2f" % (r["facts_over_setup_wall"], r["remediate_noop_over_ping"]))
+    print("             audit with port probes / audit %.2f (target <= 1.5)" % r["probes_over_audit"])
 
 
 def plot(result, path):
@@ -212,13 +217,18 @@ def main(argv=None):
 
     import rules_engine
 
-    result["rules_engine"] = rules_engine.time_rules(args.rules_sizes)
-    print("\n== rules engine (synthetic facts, host and fleet rules)")
+    result["rules_engine"] = rules_engine.time_rules(args.rules_sizes) + rules_engine.time_rules(args.rules_sizes, probes=True)
+    print("\n== rules engine (synthetic facts, host and fleet rules; with probes: 3 peers per host, 1 port in 100 dropped)")
     for row in result["rules_engine"]:
-        print("  %6d hosts: %.3f s (%.1f us per host, %d findings)" % (row["hosts"], row["seconds"], row["us_per_host"], row["findings"]))
-    per_host = [row["us_per_host"] for row in result["rules_engine"]]
-    result["rules_engine_linearity"] = round(max(per_host) / min(per_host), 2)
-    print("  per-host cost, largest / smallest: %.2f (1.0 is linear)" % result["rules_engine_linearity"])
+        print(
+            "  %6d hosts%s: %.3f s (%.1f us per host, %d findings)"
+            % (row["hosts"], " with probes" if row["probes"] else "", row["seconds"], row["us_per_host"], row["findings"])
+        )
+    result["rules_engine_linearity"] = {}
+    for probes in (False, True):
+        per_host = [row["us_per_host"] for row in result["rules_engine"] if row["probes"] == probes]
+        result["rules_engine_linearity"]["with_probes" if probes else "without_probes"] = round(max(per_host) / min(per_host), 2)
+    print("  per-host cost, largest / smallest: %s (1.0 is linear)" % result["rules_engine_linearity"])
 
     json_path = os.path.join(args.out, "fleet.json")
     with open(json_path, "w") as handle:
