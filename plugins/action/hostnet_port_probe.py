@@ -49,7 +49,8 @@ class ActionModule(ActionBase):
         code = ActionModule._SCRIPT + b"\nmain(json.loads(%r))\n" % json.dumps(request).encode("utf-8")
         packed = base64.b64encode(zlib.compress(code, 9)).decode("ascii")
         bootstrap = "import base64,zlib;exec(zlib.decompress(base64.b64decode('%s')))" % packed
-        res = self._low_level_execute_command("%s -c %s" % (shlex.quote(self._interpreter(task_vars)), shlex.quote(bootstrap)), sudoable=True)
+        # The interpreter as Ansible itself uses it (a path, or e.g. "/usr/bin/env python3"): not quoted.
+        res = self._low_level_execute_command("%s -c %s" % (self._interpreter(task_vars), shlex.quote(bootstrap)), sudoable=True)
         lines = [line for line in (res.get("stdout") or "").splitlines() if line.strip()]
         try:
             answer = json.loads(lines[-1])

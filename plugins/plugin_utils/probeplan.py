@@ -95,6 +95,10 @@ def plan(facts_by_host, enabled_hosts, peers, cni_by_host, groups, etcd_group=No
             if iface.get("name") == name:
                 mtu = iface.get("mtu")
         nodes[host] = {"address": address, "interface": name, "mtu": mtu, "ports": ports_for(host, cni_by_host.get(host), members)}
+    if len(nodes) == 1:  # nothing to probe it from: it does not listen either
+        (alone,) = nodes
+        skipped[alone] = "no other host with probes on to probe it from (the probes need at least two hosts)"
+        nodes = {}
     sources = pairs(nodes, peers)
     for host, node in nodes.items():
         node["probed_by"] = sources[host]

@@ -1295,7 +1295,7 @@ _PORT_HOWTO = {
 def check_node_ports(facts_by_host, options):
     plan = options.get("_port_probes") or {}
     nodes = plan.get("hosts") or {}
-    if not nodes:
+    if not nodes and not plan.get("skipped"):
         return []
     failures, notes, findings = {}, {}, []
     for source in sorted(nodes):

@@ -34,8 +34,10 @@ def unreachable_inventory(fleet, tmp_path):
         (["-e", "hostnet_fail_on=eror"], "hostnet_fail_on"),
         (["-e", "hostnet_skip_rules=ip-forward"], "hostnet_skip_rules: 'ip-forward' is not a rule id"),
         (["-e", "hostnet_servce_ips=10.96.0.1"], "hostnet_servce_ips: unknown variable - did you mean hostnet_service_ips"),
+        (["-e", "hostnet_probe_ports=true", "-e", "hostnet_probe_peers=0"], "hostnet_probe_peers: '0' is less than 1"),
+        (["-e", "hostnet_probe_ports=true", "-e", "hostnet_etcd_group=etcdd"], "hostnet_etcd_group: 'etcdd' is not a group of the inventory"),
     ],
-    ids=["banana", "prefix-40", "empty", "fail-on-typo", "rule-typo", "variable-typo"],
+    ids=["banana", "prefix-40", "empty", "fail-on-typo", "rule-typo", "variable-typo", "probe-peers-0", "etcd-group-typo"],
 )
 def test_bad_input_fails_before_any_host_is_contacted(fleet, tmp_path, extra, message):
     result = run_playbook(fleet, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=%s" % tmp_path, *extra, inventory=unreachable_inventory(fleet, tmp_path))

@@ -39,12 +39,24 @@ def test_list_forms_are_accepted(value, expected):
         ("hostnet_node_cidr", "192.168.56/24", "hostnet_node_cidr: '192.168.56/24' is not a CIDR"),
         ("kube_service_addresses", "10.233.0.0/33", "kube_service_addresses: '10.233.0.0/33' is not a CIDR"),
         ("hostnet_servce_ips", ["10.96.0.1"], "hostnet_servce_ips: unknown variable - did you mean hostnet_service_ips"),
+        ("hostnet_probe_peers", "0", "hostnet_probe_peers: '0' is less than 1"),
+        ("hostnet_probe_peers", "three", "hostnet_probe_peers: 'three' is not an integer"),
+        ("hostnet_probe_ports", "ture", "hostnet_probe_ports: 'ture' is not a boolean"),
+        ("hostnet_cni", "calcio", "hostnet_cni: 'calcio' is not one of"),
     ],
 )
 def test_bad_values_name_the_variable_and_the_value(name, value, message):
     _normalised, errors = check(**{name: value})
     assert len(errors) == 1 and errors[0].startswith(message), errors
     assert errors[0].endswith("(host n1)")
+
+
+def test_the_etcd_group_must_be_a_group_of_the_inventory():
+    values = {"n1": {"hostnet_etcd_group": "etcdd"}, "n2": {"hostnet_etcd_group": "etcdd"}}
+    _normalised, errors = inputs.validate(values, groups={"all": ["n1", "n2"], "etcd": ["n1"]})
+    assert errors == ["hostnet_etcd_group: 'etcdd' is not a group of the inventory (every host)"]
+    normalised, errors = inputs.validate({"n1": {"hostnet_etcd_group": "etcd", "hostnet_probe_ports": "yes", "hostnet_probe_peers": "2"}}, groups={"etcd": ["n1"]})
+    assert errors == [] and normalised["n1"] == {"hostnet_etcd_group": "etcd", "hostnet_probe_ports": True, "hostnet_probe_peers": 2}
 
 
 def test_one_error_for_every_host_and_outputs_are_not_inputs():

@@ -78,6 +78,14 @@ def test_a_host_without_facts_is_skipped_with_the_reason(tmp_path):
     assert sorted(plan["hosts"]) == ["node1", "node2"] and "no facts" in plan["skipped"]["node3"]
 
 
+def test_a_single_host_is_not_probed_and_told_why(tmp_path):
+    nodes = fleet(tmp_path, count=1)
+    plan = probeplan.plan(nodes, set(nodes), 3, {}, {})
+    assert plan["hosts"] == {} and "at least two hosts" in plan["skipped"]["node1"]
+    (warning,) = found(rules.evaluate(nodes, {"port_probes": plan}), "node-port-unreachable")
+    assert warning["severity"] == "warning" and warning["evidence"] == ["node1: not probed: " + plan["skipped"]["node1"]]
+
+
 def listen_report(plan, host, in_use=(), failed=()):
     listening, busy, bad = [], [], []
     for item in plan["hosts"][host]["ports"]:
