@@ -76,7 +76,10 @@ def with_probes(fleet):
             for k, port in enumerate(hosts[dest]["ports"]):
                 result = "timeout" if (index + k) % 100 == 0 else "open"
                 results.append(dict(port, host=dest, address=hosts[dest]["address"], result=result, detail=None, ms=1))
-        df = [{"host": dest, "address": hosts[dest]["address"], "port": 40000, "size": 1500, "result": "passed"} for dest in hosts[name]["probes"]]
+        df = [
+            {"host": dest, "address": hosts[dest]["address"], "ports": [40000], "port": 40000, "size": 1500, "result": "passed"}
+            for dest in hosts[name]["probes"]
+        ]
         facts["port_probes"] = {"listen": listen, "results": {"token": token, "results": results, "df": df, "notes": [], "seconds": 0.1}}
     return {"token": token, "hosts": hosts, "skipped": {}, "peers": 3}
 

@@ -48,19 +48,20 @@ RULE_OPTIONS = (
 PROBE_FACTS = (("listen", "hostnet_probe_listen"), ("results", "hostnet_probe_results"))
 
 
-def _with_probes(hostnet, facts, token):
-    """The host's facts with this run's port probe reports (``port_probes``), when there are any."""
-    if not token:
+def _with_probes(hostnet, facts, host, plan):
+    """The host's facts with the port probe reports of ``plan``'s run (``port_probes``), when there are any."""
+    if not plan or host not in (plan.get("hosts") or {}):
         return hostnet
+    tokens = {"listen": plan["hosts"][host].get("listen_token"), "results": plan.get("token")}
     mine = {}
     for key, name in PROBE_FACTS:
         value = facts.get(name)
-        if isinstance(value, dict) and value.get("token") == token:
+        if isinstance(value, dict) and tokens[key] and value.get("token") == tokens[key]:
             mine[key] = value
     return dict(hostnet, port_probes=mine)
 
 
-def _facts_of(hostvars, host, active=None, probe_token=None):
+def _facts_of(hostvars, host, active=None, probe_plan=None):
     if active is not None and host not in active:
         return "the host left the play (unreachable, or a task failed) before this audit; its facts would be stale"
     try:
@@ -70,7 +71,7 @@ def _facts_of(hostvars, host, active=None, probe_token=None):
     hostnet = facts.get("hostnet") if hasattr(facts, "get") else None
     if hostnet is None:
         return "facts were not gathered (host unreachable, or the facts task failed or was skipped)"
-    return _with_probes(hostnet, facts, probe_token)
+    return _with_probes(hostnet, facts, host, probe_plan)
 
 
 def _short(finding):
@@ -107,8 +108,7 @@ class ActionModule(ActionBase):
         hostvars = task_vars.get("hostvars", {})
         active = task_vars.get("ansible_play_hosts")
         active = set(active) if active is not None else None
-        token = (args["port_probes"] or {}).get("token")
-        facts_by_host = {host: _facts_of(hostvars, host, active, token) for host in hosts}
+        facts_by_host = {host: _facts_of(hostvars, host, active, args["port_probes"]) for host in hosts}
 
         if args["node_cidr"]:
             try:

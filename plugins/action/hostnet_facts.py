@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kubeprep.hostnet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Run hostnet_facts and bracket the host's clock with the controller's (rule clock-skew).
+"""Run hostnet_facts and bracket the host's clock with the controller's (rule clock-skew); with
+``port_probe_listen``, then start the host's port probe listener in the same task (rule node-port-unreachable).
 Documentation: plugins/modules/hostnet_facts.py."""
 
 from __future__ import absolute_import, division, print_function
@@ -12,12 +13,17 @@ import time
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import probeplan
+
 
 class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
+        args = dict(self._task.args)
+        listen = args.pop("port_probe_listen", None)
         before = time.time()
-        result.update(self._execute_module(module_name="kubeprep.hostnet.hostnet_facts", module_args=self._task.args, task_vars=task_vars))
+        result.update(self._execute_module(module_name="kubeprep.hostnet.hostnet_facts", module_args=args, task_vars=task_vars))
         after = time.time()
         facts = (result.get("ansible_facts") or {}).get("hostnet")
         clock = facts.get("clock") if isinstance(facts, dict) else None
@@ -30,4 +36,9 @@ class ActionModule(ActionBase):
                 offset_s=round(clock["host_epoch"] - (before + after) / 2.0, 3),
                 uncertainty_s=round((after - before) / 2.0, 3),
             )
+        if isinstance(listen, dict) and isinstance(facts, dict) and not result.get("failed"):
+            # One task for the facts and the listener: the probes then cost one more per-host task, not two.
+            report = probeplan.start_listener(self, task_vars, listen.get("cni"), listen.get("etcd_group"))
+            report["facts_epoch"] = (clock or {}).get("host_epoch")  # ties the listener to this gather
+            result["ansible_facts"][probeplan.LISTEN_FACT] = report
         return result

@@ -71,11 +71,16 @@ def _address(hexaddr):
 
 
 def _start_time(pid):
+    """The process's start time (clock ticks after boot), or None when it is gone or a zombie (it has exited;
+    only its parent, or an init that reaps slowly, still has to collect it)."""
     try:
         with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()[19]
+            fields = handle.read().rsplit(")", 1)[1].split()
     except (IOError, OSError, IndexError):
         return None
+    if len(fields) < 20 or fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
 
 
 def _name_process():
@@ -267,16 +272,27 @@ def probe_udp(source, address, port, timeout):
             sock.close()
 
 
-def probe_df(source, address, port, size, timeout):
-    """A datagram of ``size`` bytes (IP header included) with DF set, to the peer's echo port."""
+def probe_df(source, address, ports, size, timeout):
+    """A datagram of ``size`` bytes (IP header included) with DF set, to the first of the peer's listener
+    ports (UDP) that answers a small datagram."""
     sock = None
     try:
-        sock = _socket(socket.SOCK_DGRAM, source)
-        sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
-        sock.connect((address, port))
-        small = _udp_exchange(sock, b"kubeprep-hostnet-small", timeout)[0]
-        if small != "open":
-            return {"result": "unreachable", "detail": "a small datagram got no answer either (%s)" % small, "size": size}
+        port, small = None, "no port"
+        for candidate in ports:
+            if sock is not None:
+                sock.close()
+            sock = _socket(socket.SOCK_DGRAM, source)
+            sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+            sock.connect((address, int(candidate)))
+            try:
+                small = _udp_exchange(sock, b"kubeprep-hostnet-small", timeout / len(ports))[0]
+            except (IOError, OSError) as exc:
+                small = _outcome(exc)[0]
+            if small == "open":
+                port = int(candidate)
+                break
+        if port is None:
+            return {"result": "unreachable", "detail": "no small datagram was answered either (%s)" % small, "size": size, "port": None}
         try:
             result = _udp_exchange(sock, b"x" * max(size - 28, 1), timeout)[0]
         except (IOError, OSError) as exc:
@@ -290,7 +306,7 @@ def probe_df(source, address, port, size, timeout):
             except (IOError, OSError):
                 detail = None
             result = "lost" if result == "timeout" else result
-        return {"result": "passed" if result == "open" else result, "detail": detail, "size": size}
+        return {"result": "passed" if result == "open" else result, "detail": detail, "size": size, "port": port}
     except (IOError, OSError) as exc:
         outcome, detail = _outcome(exc)
         return {"result": "error" if outcome == "open" else outcome, "detail": detail, "size": size}
@@ -301,7 +317,7 @@ def probe_df(source, address, port, size, timeout):
 
 def probe(source, targets, df, timeout):
     """Every probe at once. ``targets``: [{"host", "address", "proto", "port", ...}];
-    ``df``: [{"host", "address", "port", "size"}]. Returns (results, df results, seconds)."""
+    ``df``: [{"host", "address", "ports", "size"}]. Returns (results, df results, seconds)."""
     started = time.time()
     results = [None] * len(targets)
     df_results = [None] * len(df)
@@ -313,7 +329,7 @@ def probe(source, targets, df, timeout):
         results[index] = dict(target, result=outcome, detail=detail, ms=int((time.time() - began) * 1000))
 
     def df_probe(index, target):
-        df_results[index] = dict(target, **probe_df(source, target["address"], int(target["port"]), int(target["size"]), timeout))
+        df_results[index] = dict(target, **probe_df(source, target["address"], target["ports"], int(target["size"]), timeout))
 
     threads = [threading.Thread(target=port_probe, args=(i, t)) for i, t in enumerate(targets)]
     threads += [threading.Thread(target=df_probe, args=(i, t)) for i, t in enumerate(df)]

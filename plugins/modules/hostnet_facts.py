@@ -89,6 +89,14 @@ options:
         C(opt/cni/bin/*), C(containerd), C(crictl), C(flanneld) and the files at the top of O(root).
     type: list
     elements: str
+  port_probe_listen:
+    description:
+      - "Handled by the action plugin after the facts are gathered (the module itself ignores it): start the
+        short-lived listener of the port probes (M(kubeprep.hostnet.hostnet_port_probe), rule C(node-port-unreachable))
+        on the free ports this host must accept, in the same task. A dict with C(cni) (which CNI's ports, as
+        C(hostnet_cni)) and C(etcd_group) (as C(hostnet_etcd_group)); omitted, nothing listens."
+      - The listener's report is the fact C(hostnet_probe_listen).
+    type: dict
 notes:
   - Reading C(/sys/class/dmi/id/product_uuid) needs root; without it the fact is C(null) with
     C(product_uuid_status=unreadable).
@@ -123,6 +131,13 @@ ansible_facts:
   returned: always
   type: dict
   contains:
+    hostnet_probe_listen:
+      description:
+        - With O(port_probe_listen), the listener's report, read by M(kubeprep.hostnet.hostnet_port_probe) -
+          C(listening), C(in_use) (never taken; with the C(holder) socket), C(not_bound) (with the C(error)), C(pid),
+          C(start_time), C(echo_port), C(lifetime), C(token), C(facts_epoch).
+      returned: when O(port_probe_listen) is set
+      type: dict
     hostnet:
       description: Host networking facts. The full schema is in docs/facts.md.
       returned: always
@@ -250,6 +265,7 @@ def main():
             rtt_budget=dict(type="float", default=20.0),
             go_binaries=dict(type="str", default="auto", choices=["auto", "always", "never"]),
             go_binary_paths=dict(type="list", elements="str"),
+            port_probe_listen=dict(type="dict"),  # the action plugin's (it never reaches the module)
         ),
         supports_check_mode=True,
     )

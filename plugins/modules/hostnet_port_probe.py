@@ -13,21 +13,25 @@ short_description: Probe the ports a cluster needs between nodes, with short-liv
 version_added: 0.2.0
 author: kubeprep.hostnet contributors (@kubeprep)
 description:
-  - "An action plugin (this file only documents it); the audit role runs its four steps when
-    C(hostnet_probe_ports) is true (rule C(node-port-unreachable), and the DF probe of C(mtu-mismatch))."
-  - "C(plan) (C(run_once: true), on the controller, no connection): every host's node address (the audit's
-    recommendation), the ports it must accept - TCP 6443 and 10250 on every node, 2379-2380 on etcd nodes, the CNI's
-    (flannel, canal and cilium UDP 8472; calico UDP 4789 and TCP 179; weave TCP 6783, UDP 6783-6784; unknown both
-    VXLAN ports) - and the peers that probe it: a seeded random permutation of the fleet in which each host is
-    probed by the C(peers) hosts after it (N x peers probes, not N x N)."
-  - "C(listen): binds every planned port that no socket holds (a port in use is never taken; the report names the
-    socket holding it), plus one UDP echo port, and leaves a detached process (C(kubeprep-probe)) holding them; it
-    exits by itself at the plan's lifetime (two minutes, plus ten seconds per round of forks) if nothing stops it."
-  - "C(probe): from its node address, the host connects to each planned port of the peers it probes, all at once,
-    each bounded by two seconds: TCP connects, UDP datagrams answered by the listener's echo. A datagram of the
-    node interface's MTU with DF set, to each peer's echo port, shows a path MTU smaller than the link's."
+  - "An action plugin (this file only documents it). With C(hostnet_probe_ports) true the audit role runs the
+    probes of rule C(node-port-unreachable) (and the DF probe of C(mtu-mismatch)) in three steps: the gather task
+    (M(kubeprep.hostnet.hostnet_facts) with O(kubeprep.hostnet.hostnet_facts#module:port_probe_listen)) starts each
+    host's listener; C(plan) pairs the hosts; C(probe) probes; C(stop) ends the listeners."
+  - "The listener binds every port the host must accept that no socket holds - TCP 6443 and 10250, 2379-2380 on
+    etcd nodes, the CNI's (flannel, canal and cilium UDP 8472; calico UDP 4789 and TCP 179; weave TCP 6783, UDP
+    6783-6784; unknown both VXLAN ports) - plus one UDP echo port, and leaves a detached process
+    (C(kubeprep-probe)) holding them. A port in use is never taken; the report names the socket that holds it.
+    The listener exits by itself at its lifetime (two minutes, plus ten seconds per round of forks) if nothing
+    stops it."
+  - "C(plan) (C(run_once: true), on the controller, no connection): every host whose listener of this gather runs,
+    its node address (the audit's recommendation) and the peers that probe it: a seeded random permutation of the
+    fleet in which each host is probed by the O(peers) hosts after it (N x peers probes, not N x N)."
+  - "C(probe): from its node address, the host connects to each port of the peers it probes, all at once, each
+    bounded by two seconds: TCP connects, UDP datagrams answered by the listener. A datagram of the node interface's
+    MTU with DF set, to the peer's CNI UDP port (else its echo port), shows a path MTU smaller than the link's."
   - "C(stop): ends the host's listener (checked by pid and start time). The audit role runs it in an C(always)
-    section, so no listener outlives the audit even when a step fails."
+    section on every host whose listener runs, so none outlives the audit even when a step fails."
+  - "C(listen) starts a listener the way the gather task does, for playbooks that gather otherwise."
   - The listen, probe and stop steps run the collection's C(portprobe) module_utils with the host's Python
     (C(python3 -c)), standard library only and without a module payload, so a step costs a process start.
   - Listening on port 179 needs root (C(become)); without it the port is reported as not probed.
@@ -48,55 +52,52 @@ options:
     required: true
     choices: [plan, listen, probe, stop]
   plan:
-    description: For C(listen), C(probe) and C(stop), the C(plan) step's result (its C(plan) key).
+    description: For C(probe) and C(stop), the C(plan) step's result (its C(plan) key).
     type: dict
-  inputs:
-    description:
-      - For C(plan), per host its checked inputs (the C(hosts) result of M(kubeprep.hostnet.hostnet_inputs)); a host's
-        C(hostnet_probe_ports) and C(hostnet_cni) there win over O(probe_ports) and O(cni).
-    type: dict
-    default: {}
-  probe_ports:
-    description: For C(plan), whether a host not set otherwise in O(inputs) is probed (C(hostnet_probe_ports)).
-    type: bool
-    default: false
   peers:
     description: For C(plan), how many peers probe each host (C(hostnet_probe_peers)).
     type: int
     default: 3
+  node_cidr:
+    description: For C(plan), the node network (C(hostnet_node_cidr)) the node addresses are chosen in.
+    type: str
+  reuse:
+    description:
+      - For C(plan), a plan of an earlier audit of the same play to judge again instead of probing (the
+        remediation's after-audit; no fix changes a firewall). Empty, the step plans.
+    type: dict
+    default: {}
   cni:
-    description: For C(plan), the CNI whose ports a host not set otherwise in O(inputs) listens on (C(hostnet_cni)).
+    description: For C(listen), the CNI whose ports the host listens on (C(hostnet_cni)).
     type: str
     default: unknown
     choices: [unknown, calico, canal, flannel, cilium, weave, other]
   etcd_group:
     description:
-      - For C(plan), the inventory group of the etcd nodes (C(hostnet_etcd_group)); empty for C(etcd), else
-        C(kube_control_plane), when the inventory has them. Without such a group no host is probed on 2379-2380.
+      - For C(listen), the inventory group of the etcd nodes (C(hostnet_etcd_group)); empty for C(etcd), else
+        C(kube_control_plane), when the inventory has them. Without such a group no host listens on 2379-2380.
     type: str
     default: ""
-  node_cidr:
-    description: For C(plan), the node network (C(hostnet_node_cidr)) the node addresses are chosen in.
-    type: str
+  lifetime:
+    description: For C(listen), seconds the listener lives at most; default two minutes plus ten seconds per round of forks.
+    type: float
 seealso:
   - module: kubeprep.hostnet.hostnet_audit
   - module: kubeprep.hostnet.hostnet_facts
 """
 
 EXAMPLES = r"""
-- name: Plan the probes
-  kubeprep.hostnet.hostnet_port_probe:
-    step: plan
-    probe_ports: true
-  run_once: true
-  register: probe_plan
+- name: Gather the facts and start the listeners
+  kubeprep.hostnet.hostnet_facts:
+    port_probe_listen: {cni: calico, etcd_group: etcd}
 
-- name: Listen, probe, and always stop
+- name: Probe, and always stop the listeners
   block:
-    - name: Start the listeners
+    - name: Plan the probes
       kubeprep.hostnet.hostnet_port_probe:
-        step: listen
-        plan: "{{ probe_plan.plan }}"
+        step: plan
+      run_once: true
+      register: probe_plan
     - name: Probe the peers
       kubeprep.hostnet.hostnet_port_probe:
         step: probe
@@ -105,7 +106,6 @@ EXAMPLES = r"""
     - name: Stop the listeners
       kubeprep.hostnet.hostnet_port_probe:
         step: stop
-        plan: "{{ probe_plan.plan }}"
 """
 
 RETURN = r"""
@@ -113,11 +113,12 @@ plan:
   description: (C(plan)) the run - token, per host its address, interface, MTU, ports, who probes it and whom it probes.
   returned: step is plan
   type: dict
-  sample: {token: 3f2a, peers: 3, hosts: {node1: {address: 10.0.0.11, interface: eth1, mtu: 1500,
-           ports: [{proto: tcp, port: 6443, service: kube-apiserver}], probed_by: [node2], probes: [node3]}}}
+  sample: {token: 3f2a, peers: 3, listening: [node1, node2, node3], skipped: {},
+           hosts: {node1: {address: 10.0.0.11, interface: eth1, mtu: 1500, listen_token: 9b1c,
+                           ports: [{proto: tcp, port: 6443, service: kube-apiserver}], probed_by: [node2], probes: [node3]}}}
 ansible_facts:
-  description: C(hostnet_probe_listen) (C(listen)) and C(hostnet_probe_results) (C(probe)), read by M(kubeprep.hostnet.hostnet_audit).
-  returned: step is listen or probe
+  description: C(hostnet_probe_listen) (C(listen); C(stop) marks it stopped) and C(hostnet_probe_results) (C(probe)), read by M(kubeprep.hostnet.hostnet_audit).
+  returned: step is listen, probe or stop
   type: dict
   contains:
     hostnet_probe_listen:

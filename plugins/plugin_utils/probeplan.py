@@ -4,7 +4,8 @@
 """Which ports each node must accept from its peers, and who probes whom (rule node-port-unreachable).
 
 The ports are the rule's: its registry entry (rules.py) points here. Each host
-listens on its own ports; each host is probed from ``peers`` others picked by
+listens on its own ports (started by the gather call, hostnet_facts' action, so
+the probes cost one task more, not two); each host is probed from ``peers`` others picked by
 one random permutation of the fleet (seeded by the host names, so a rerun on
 the same inventory probes the same pairs): in the permutation, a host is
 probed by the ``peers`` hosts after it, so every host probes and is probed
@@ -15,12 +16,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import json
 import random
+import shlex
 import uuid
 import zlib
 
+from ansible import context
+
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import portprobe
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip
 
+LISTEN_FACT = "hostnet_probe_listen"  # the listener's report (set by the gather task)
+RESULTS_FACT = "hostnet_probe_results"  # a host's probes of its peers
 # (protocol, port, what uses it)
 NODE_PORTS = (("tcp", 6443, "kube-apiserver"), ("tcp", 10250, "kubelet"))
 ETCD_PORTS = (("tcp", 2379, "etcd clients"), ("tcp", 2380, "etcd peers"))
@@ -69,16 +78,48 @@ def pairs(hosts, peers):
     return {host: [order[(i + k) % len(order)] for k in range(1, count + 1)] for i, host in enumerate(order)}
 
 
-def plan(facts_by_host, enabled_hosts, peers, cni_by_host, groups, etcd_group=None, node_cidr=None, ansible_hosts=None, rounds=1):
-    """The whole probe run: per host its node address, the ports it listens on and the peers it probes.
+def start_listener(action, task_vars, cni, etcd_group, lifetime_s=None):
+    """Start the port probe listener on the action's host; its report (with a token of its own)."""
+    host = task_vars.get("inventory_hostname")
+    ports = listen_ports(host, task_vars.get("groups") or {}, cni or "unknown", etcd_group or None)
+    if lifetime_s is None:
+        forks = (getattr(context, "CLIARGS", None) or {}).get("forks") or 5
+        lifetime_s = lifetime(len(task_vars.get("ansible_play_hosts") or []), forks)
+    answer = on_host(action, {"step": "listen", "ports": ports, "lifetime": lifetime_s}, task_vars)
+    answer.update(token=uuid.uuid4().hex, ports=ports)  # ports: what it was asked to listen on, in order
+    return answer
 
-    ``facts_by_host``: host -> hostnet facts (hosts without facts are left out and named in ``skipped``).
-    ``rounds``: how many batches of forks the play needs (bounds the listeners' lifetime).
+
+def lifetime(hosts, forks):
+    """Seconds a listener may live: the audit stops it; this bounds a controller that died."""
+    rounds = -(-max(hosts, 1) // max(forks or 5, 1))
+    return BASE_LIFETIME + PER_ROUND * rounds
+
+
+def listen_ports(host, groups, cni, etcd_group=None):
+    """The ports ``host`` listens on: its CNI's, and etcd's when it is in the etcd group."""
+    _group, members = etcd_hosts(groups, etcd_group)
+    return ports_for(host, cni, members)
+
+
+def plan(facts_by_host, listeners, peers, node_cidr=None, ansible_hosts=None):
+    """The probe run: per host its node address, ports, and the peers it probes and is probed by.
+
+    ``facts_by_host``: host -> hostnet facts; ``listeners``: host -> the listener report of this run's
+    gather, for every host with probes on (a failed one says why). Hosts without facts, a listener or a node
+    address are named in ``skipped``; ``listening`` lists every host whose listener runs (all are stopped).
     """
-    valid = {h: f for h, f in facts_by_host.items() if h in enabled_hosts and isinstance(f, dict) and "schema_version" in f}
-    skipped = {h: "no facts (the host was unreachable or its facts task failed)" for h in enabled_hosts if h not in valid}
+    skipped, valid = {}, {}
+    listening = sorted(h for h, listen in listeners.items() if isinstance(listen, dict) and listen.get("pid"))
+    for host in sorted(listeners):
+        listen, facts = listeners[host], facts_by_host.get(host)
+        if not isinstance(facts, dict) or "schema_version" not in facts:
+            skipped[host] = "no facts (the host was unreachable or its facts task failed)"
+        elif not isinstance(listen, dict) or listen.get("failed") is True or not listen.get("pid"):
+            skipped[host] = "its listener did not start: %s" % ((listen or {}).get("msg") or "no report")
+        else:
+            valid[host] = facts
     recommendations = nodeip.recommend(valid, node_cidr, ansible_hosts) if valid else {}
-    group, members = etcd_hosts(groups, etcd_group)
     nodes = {}
     for host in sorted(valid):
         rec = recommendations.get(host)
@@ -94,8 +135,10 @@ def plan(facts_by_host, enabled_hosts, peers, cni_by_host, groups, etcd_group=No
         for iface in (valid[host].get("interfaces") or {}).get("list") or []:
             if iface.get("name") == name:
                 mtu = iface.get("mtu")
-        nodes[host] = {"address": address, "interface": name, "mtu": mtu, "ports": ports_for(host, cni_by_host.get(host), members)}
-    if len(nodes) == 1:  # nothing to probe it from: it does not listen either
+        listen = listeners[host]
+        ports = [{k: item.get(k) for k in ("proto", "port", "service")} for item in listen.get("ports") or []]
+        nodes[host] = {"address": address, "interface": name, "mtu": mtu, "ports": ports, "listen_token": listen.get("token")}
+    if len(nodes) == 1:
         (alone,) = nodes
         skipped[alone] = "no other host with probes on to probe it from (the probes need at least two hosts)"
         nodes = {}
@@ -107,11 +150,10 @@ def plan(facts_by_host, enabled_hosts, peers, cni_by_host, groups, etcd_group=No
         "token": uuid.uuid4().hex,
         "hosts": nodes,
         "skipped": skipped,
+        "listening": listening,
         "peers": peers,
-        "etcd_group": group,
-        "etcd_hosts": sorted(members & set(nodes)),
+        "etcd_hosts": sorted(h for h, n in nodes.items() if any(p["port"] == 2379 for p in n["ports"])),
         "timeout": TIMEOUT,
-        "lifetime": BASE_LIFETIME + PER_ROUND * max(rounds, 1),
     }
 
 
@@ -122,7 +164,7 @@ def targets(plan_data, source, listeners):
     for dest in node["probes"]:
         peer = plan_data["hosts"][dest]
         listen = listeners.get(dest)
-        if not isinstance(listen, dict) or listen.get("token") != plan_data["token"] or listen.get("failed") is True:
+        if not isinstance(listen, dict) or listen.get("token") != peer.get("listen_token") or listen.get("failed") is True:
             notes.append({"host": dest, "note": "no listener report from %s (its listen step did not run or failed)" % dest})
             continue
         state = {}
@@ -136,6 +178,34 @@ def targets(plan_data, source, listeners):
                 notes.append({"host": dest, "proto": item["proto"], "port": item["port"], "note": "not probed: %s" % why})
                 continue
             port_targets.append(dict(item, host=dest, address=peer["address"], in_use=key == "in_use"))
-        if listen.get("echo_port") and node.get("mtu"):
-            df_targets.append({"host": dest, "address": peer["address"], "port": listen["echo_port"], "size": node["mtu"]})
+        # The DF datagram goes to a UDP port the cluster needs open (the CNI's, answered by the listener) where
+        # there is one, so a firewall that only lets the cluster's ports in still lets it through; then the echo port.
+        ports = [int(i["port"]) for i in listen.get("listening") or [] if i.get("proto") == "udp"][:1]
+        ports += [listen["echo_port"]] if listen.get("echo_port") else []
+        if ports and node.get("mtu"):
+            df_targets.append({"host": dest, "address": peer["address"], "ports": ports, "size": node["mtu"]})
     return port_targets, df_targets, notes
+
+
+_SCRIPT = []
+
+
+def on_host(action, request, task_vars):
+    """Run portprobe.main(request) on the action's host with its Python (no module payload); its JSON answer."""
+    if not _SCRIPT:
+        with open(portprobe.__file__.replace(".pyc", ".py"), "rb") as handle:
+            _SCRIPT.append(handle.read())
+    code = _SCRIPT[0] + b"\nmain(json.loads(%r))\n" % json.dumps(request).encode("utf-8")
+    packed = base64.b64encode(zlib.compress(code, 9)).decode("ascii")
+    bootstrap = "import base64,zlib;exec(zlib.decompress(base64.b64decode('%s')))" % packed
+    interp = task_vars.get("ansible_python_interpreter")
+    if not interp or str(interp).startswith("auto"):
+        interp = (task_vars.get("ansible_facts") or {}).get("discovered_interpreter_python") or "/usr/bin/python3"
+    # The interpreter as Ansible itself uses it (a path, or e.g. "/usr/bin/env python3"): not quoted.
+    res = action._low_level_execute_command("%s -c %s" % (action._templar.template(interp), shlex.quote(bootstrap)), sudoable=True)
+    lines = [line for line in (res.get("stdout") or "").splitlines() if line.strip()]
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, ValueError):
+        detail = (res.get("stderr") or res.get("stdout") or "").strip()[-600:]
+        return {"failed": True, "msg": "the %s step did not answer (rc %s): %s" % (request["step"], res.get("rc"), detail or "no output")}

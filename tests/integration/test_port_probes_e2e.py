@@ -51,13 +51,15 @@ def connect(fleet, source, destination, port):
     return fleet.exec(source, ["python3", "-c", CONNECT, fleet.host(destination)["address"], str(port)]).stdout.strip()
 
 
+def running_listeners(fleet, name):
+    """Processes named kubeprep-probe that still run (an exited one waits as a zombie until this machine's
+    init reaps it, which here takes about a second)."""
+    out = fleet.exec(name, ["ps", "-C", "kubeprep-probe", "-o", "pid=,stat="], check=False).stdout
+    return [line.split()[0] for line in out.splitlines() if line.split() and not line.split()[1].startswith("Z")]
+
+
 def listeners_left(fleet):
-    """Per host: the processes named kubeprep-probe."""
-    left = {}
-    for name in NAMES:
-        procs = fleet.exec(name, ["pgrep", "-x", "kubeprep-probe"], check=False).stdout.split()
-        left[name] = procs
-    return left
+    return {name: running_listeners(fleet, name) for name in NAMES}
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +199,7 @@ def test_the_html_report_draws_the_matrix(probed):
 
 def test_a_listener_the_controller_never_stops_ends_at_its_lifetime(probed, tmp_path):
     """The listeners outlive the SSH session (detached), and end by themselves when no stop comes:
-    a playbook that plans and listens with a 3-second lifetime, then fails before any stop."""
+    a playbook that listens with a 3-second lifetime, then fails before any stop."""
     playbook = tmp_path / "abandon.yml"
     playbook.write_text(
         """
@@ -205,11 +207,7 @@ def test_a_listener_the_controller_never_stops_ends_at_its_lifetime(probed, tmp_
   gather_facts: false
   tasks:
     - kubeprep.hostnet.hostnet_facts:
-    - kubeprep.hostnet.hostnet_port_probe: {step: plan, probe_ports: true}
-      register: plan
-    - kubeprep.hostnet.hostnet_port_probe:
-        step: listen
-        plan: "{{ plan.plan | combine({'lifetime': 3}) }}"
+    - kubeprep.hostnet.hostnet_port_probe: {step: listen, lifetime: 3}
     - ansible.builtin.fail: {msg: the controller gives up here}
 """
     )
@@ -224,18 +222,47 @@ def test_a_listener_the_controller_never_stops_ends_at_its_lifetime(probed, tmp_
         check=False,
     )
     assert proc.returncode != 0 and "the controller gives up here" in proc.stdout, proc.stdout[-2000:]
-    assert fleet.exec("w4", ["pgrep", "-x", "kubeprep-probe"], check=False).stdout.split(), "the listener should be running after the play ended"
+    assert running_listeners(fleet, "w4"), "the listener should be running after the play ended"
     until = time.time() + 15
-    while time.time() < until and fleet.exec("w4", ["pgrep", "-x", "kubeprep-probe"], check=False).stdout.strip():
+    while time.time() < until and running_listeners(fleet, "w4"):
         time.sleep(0.5)
-    assert fleet.exec("w4", ["pgrep", "-x", "kubeprep-probe"], check=False).stdout.strip() == ""
+    assert running_listeners(fleet, "w4") == []
 
 
 def test_probes_off_by_default(probed, tmp_path):
     out = str(tmp_path / "report")
     proc = run_playbook(probed["fleet"], "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=" + out, "-e", "hostnet_fail_on=never")
     assert proc.returncode == 0, proc.stdout[-2000:]
-    assert "Start the listeners" in proc.stdout and "skipping: [w1]" in proc.stdout
+    assert "Probe the peers and stop the listener" in proc.stdout and "skipping: [w1]" in proc.stdout
+    assert "Probe the peers ***" not in proc.stdout  # nothing but the plan and one skipped include
     report = load_report(out)
     assert report["overview"]["probes"] == {"enabled": False, "peers": 3, "hosts": [], "matrix": [], "listeners": {}}
     assert not [f for h in report["hosts"].values() for f in h["findings"] if f["id"] == "node-port-unreachable"]
+
+
+def test_the_remediation_judges_the_probes_again_after_its_fixes(probed, tmp_path):
+    """A fix runs (ip_forward on w4), so the remediation audits again: that audit judges the first audit's
+    probes (no fix changes a firewall) instead of saying the ports are fine, and no listener is left."""
+    fleet = probed["fleet"]
+    fleet.exec("w4", ["sysctl", "-qw", "net.ipv4.ip_forward=0"])
+    out = str(tmp_path / "remediate")
+    proc = run_playbook(
+        fleet,
+        "kubeprep.hostnet.remediate",
+        "-b",
+        "-e",
+        "hostnet_report_dir=" + out,
+        "-e",
+        "hostnet_probe_ports=true",
+        "-e",
+        "hostnet_cni=calico",
+        inventory=probed["inventory"],
+    )
+    assert proc.returncode == 0 and "TASK [kubeprep.hostnet.hostnet_sysctl" in proc.stdout, proc.stdout[-3000:]
+    before, after = load_report(os.path.join(out, "before")), load_report(out)
+    for report in (before, after):
+        (finding,) = [f for f in report["hosts"]["w1"]["findings"] if f["id"] == "node-port-unreachable" and f["severity"] == "error"]
+        assert {(f["port"], f["result"]) for f in finding["data"]["failures"]} == {(10250, "timeout"), (4789, "refused")}
+    assert after["overview"]["probes"]["matrix"] == before["overview"]["probes"]["matrix"]
+    assert not [f for f in after["hosts"]["w4"]["findings"] if f["id"] == "ip-forward-disabled"]
+    assert listeners_left(fleet) == {name: [] for name in NAMES}

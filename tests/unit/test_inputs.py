@@ -55,12 +55,15 @@ def test_the_etcd_group_must_be_a_group_of_the_inventory():
     values = {"n1": {"hostnet_etcd_group": "etcdd"}, "n2": {"hostnet_etcd_group": "etcdd"}}
     _normalised, errors = inputs.validate(values, groups={"all": ["n1", "n2"], "etcd": ["n1"]})
     assert errors == ["hostnet_etcd_group: 'etcdd' is not a group of the inventory (every host)"]
-    normalised, errors = inputs.validate({"n1": {"hostnet_etcd_group": "etcd", "hostnet_probe_ports": "yes", "hostnet_probe_peers": "2"}}, groups={"etcd": ["n1"]})
+    normalised, errors = inputs.validate(
+        {"n1": {"hostnet_etcd_group": "etcd", "hostnet_probe_ports": "yes", "hostnet_probe_peers": "2"}}, groups={"etcd": ["n1"]}
+    )
     assert errors == [] and normalised["n1"] == {"hostnet_etcd_group": "etcd", "hostnet_probe_ports": True, "hostnet_probe_peers": 2}
 
 
 def test_one_error_for_every_host_and_outputs_are_not_inputs():
-    _normalised, errors = inputs.validate({h: {"hostnet_fail_on": "x", "hostnet_audit_result": {}, "hostnet_sysctl_changes": []} for h in ("a", "b")})
+    outputs = {"hostnet_audit_result": {}, "hostnet_sysctl_changes": [], "hostnet_probe_listen": {}, "hostnet_probe_results": {}}  # facts are variables too
+    _normalised, errors = inputs.validate({h: dict(outputs, hostnet_fail_on="x") for h in ("a", "b")})
     assert errors == ["hostnet_fail_on: 'x' is not one of error, warning, never (every host)"]
 
 

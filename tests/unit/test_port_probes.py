@@ -57,38 +57,11 @@ def test_ports_per_role_and_cni():
     assert [p["port"] for p in probeplan.ports_for("w1", "unknown", set())] == [6443, 10250, 8472, 4789]
 
 
-def make_plan(tmp_path, count=4, peers=3, cni="flannel", groups=None):
-    nodes = fleet(tmp_path, count=count)
-    plan = probeplan.plan(nodes, set(nodes), peers, dict.fromkeys(nodes, cni), groups or {}, rounds=1)
-    return nodes, plan
-
-
-def test_plan_uses_the_recommended_node_address_not_the_shared_nat_one(tmp_path):
-    nodes, plan = make_plan(tmp_path)
-    assert plan["hosts"]["node2"]["address"] == "192.168.56.12" and plan["hosts"]["node2"]["interface"] == "eth1"
-    assert plan["lifetime"] == probeplan.BASE_LIFETIME + probeplan.PER_ROUND and plan["skipped"] == {}
-    for host, node in plan["hosts"].items():
-        assert len(node["probed_by"]) == 3 and len(node["probes"]) == 3 and host not in node["probes"]
-
-
-def test_a_host_without_facts_is_skipped_with_the_reason(tmp_path):
-    nodes = fleet(tmp_path, count=3)
-    nodes["node3"] = "unreachable"
-    plan = probeplan.plan(nodes, set(nodes), 3, {}, {})
-    assert sorted(plan["hosts"]) == ["node1", "node2"] and "no facts" in plan["skipped"]["node3"]
-
-
-def test_a_single_host_is_not_probed_and_told_why(tmp_path):
-    nodes = fleet(tmp_path, count=1)
-    plan = probeplan.plan(nodes, set(nodes), 3, {}, {})
-    assert plan["hosts"] == {} and "at least two hosts" in plan["skipped"]["node1"]
-    (warning,) = found(rules.evaluate(nodes, {"port_probes": plan}), "node-port-unreachable")
-    assert warning["severity"] == "warning" and warning["evidence"] == ["node1: not probed: " + plan["skipped"]["node1"]]
-
-
-def listen_report(plan, host, in_use=(), failed=()):
+def listener(host, cni="flannel", groups=None, in_use=(), failed=(), pid=4242):
+    """A listener report as the gather task leaves it (token "listen-<host>")."""
     listening, busy, bad = [], [], []
-    for item in plan["hosts"][host]["ports"]:
+    ports = probeplan.listen_ports(host, groups or {}, cni)
+    for item in ports:
         key = (item["proto"], item["port"])
         if key in in_use:
             busy.append(dict(item, holder="0.0.0.0:%d" % item["port"]))
@@ -96,7 +69,51 @@ def listen_report(plan, host, in_use=(), failed=()):
             bad.append(dict(item, error="Permission denied"))
         else:
             listening.append(item)
-    return {"token": plan["token"], "listening": listening, "in_use": busy, "not_bound": bad, "pid": 4242, "echo_port": 40000}
+    return {"token": "listen-" + host, "ports": ports, "listening": listening, "in_use": busy, "not_bound": bad, "pid": pid, "echo_port": 40000}
+
+
+def make_plan(tmp_path, count=4, peers=3, cni="flannel", groups=None):
+    nodes = fleet(tmp_path, count=count)
+    plan = probeplan.plan(nodes, {h: listener(h, cni, groups) for h in nodes}, peers)
+    return nodes, plan
+
+
+def test_plan_uses_the_recommended_node_address_not_the_shared_nat_one(tmp_path):
+    _nodes, plan = make_plan(tmp_path)
+    assert plan["hosts"]["node2"]["address"] == "192.168.56.12" and plan["hosts"]["node2"]["interface"] == "eth1"
+    assert plan["skipped"] == {} and plan["listening"] == ["node1", "node2", "node3", "node4"]
+    assert plan["hosts"]["node2"]["listen_token"] == "listen-node2"
+    for host, node in plan["hosts"].items():
+        assert len(node["probed_by"]) == 3 and len(node["probes"]) == 3 and host not in node["probes"]
+
+
+def test_the_listeners_lifetime_grows_with_the_rounds_of_forks():
+    assert probeplan.lifetime(50, 50) == probeplan.BASE_LIFETIME + probeplan.PER_ROUND
+    assert probeplan.lifetime(50, 5) == probeplan.BASE_LIFETIME + 10 * probeplan.PER_ROUND
+
+
+def test_etcd_ports_follow_the_group(tmp_path):
+    _nodes, plan = make_plan(tmp_path, groups={"kube_control_plane": ["node1"]})
+    assert plan["etcd_hosts"] == ["node1"] and 2380 not in [p["port"] for p in plan["hosts"]["node2"]["ports"]]
+
+
+def test_hosts_without_facts_or_a_listener_are_skipped_with_the_reason(tmp_path):
+    nodes = fleet(tmp_path, count=4)
+    nodes["node3"] = "unreachable"
+    listeners = {h: listener(h) for h in nodes}
+    listeners["node4"] = {"failed": True, "msg": "the listen step did not answer (rc 127): python3: not found", "token": "t"}
+    plan = probeplan.plan(nodes, listeners, 3)
+    assert sorted(plan["hosts"]) == ["node1", "node2"] and "no facts" in plan["skipped"]["node3"]
+    assert plan["skipped"]["node4"] == "its listener did not start: the listen step did not answer (rc 127): python3: not found"
+    assert plan["listening"] == ["node1", "node2", "node3"]  # every running listener is stopped, probed or not
+
+
+def test_a_single_host_is_not_probed_and_told_why(tmp_path):
+    nodes = fleet(tmp_path, count=1)
+    plan = probeplan.plan(nodes, {"node1": listener("node1")}, 3)
+    assert plan["hosts"] == {} and "at least two hosts" in plan["skipped"]["node1"] and plan["listening"] == ["node1"]
+    (warning,) = found(rules.evaluate(nodes, {"port_probes": plan}), "node-port-unreachable")
+    assert warning["severity"] == "warning" and warning["evidence"] == ["node1: not probed: " + plan["skipped"]["node1"]]
 
 
 def test_targets_skip_what_cannot_be_probed_and_say_why(tmp_path):
@@ -104,10 +121,10 @@ def test_targets_skip_what_cannot_be_probed_and_say_why(tmp_path):
     source = "node1"
     dests = plan["hosts"][source]["probes"]
     listeners = {
-        dests[0]: listen_report(plan, dests[0], in_use={("tcp", 6443), ("udp", 8472)}),
-        dests[1]: listen_report(plan, dests[1], failed={("tcp", 10250)}),
+        dests[0]: listener(dests[0], in_use={("tcp", 6443), ("udp", 8472)}),
+        dests[1]: listener(dests[1], failed={("tcp", 10250)}),
     }
-    listeners[dests[2]] = dict(listen_report(plan, dests[2]), token="an-old-run")
+    listeners[dests[2]] = dict(listener(dests[2]), token="an-old-run")
     port_targets, df_targets, notes = probeplan.targets(plan, source, listeners)
     probed = {(t["host"], t["proto"], t["port"]): t for t in port_targets}
     assert probed[(dests[0], "tcp", 6443)]["in_use"] is True  # a TCP port in use is probed against its service
@@ -118,6 +135,8 @@ def test_targets_skip_what_cannot_be_probed_and_say_why(tmp_path):
     assert "not probed: Permission denied" in texts
     assert any("no listener report from %s" % dests[2] in t for t in texts)
     assert sorted(d["host"] for d in df_targets) == sorted(dests[:2]) and {d["size"] for d in df_targets} == {1500}
+    # To the CNI's UDP port where the listener holds it (a firewall lets the cluster's ports in), else the echo port.
+    assert {d["host"]: d["ports"] for d in df_targets} == {dests[0]: [40000], dests[1]: [8472, 40000]}
 
 
 # -- on the host: listener, probes, stop (loopback only) ------------------------------------
@@ -152,10 +171,12 @@ def test_listener_probes_and_stop_on_loopback():
             {"host": "me", "address": "127.0.0.1", "proto": proto, "port": port}
             for proto, port in (("tcp", busy), ("tcp", tcp), ("udp", udp), ("tcp", closed_tcp), ("udp", closed_udp))
         ]
-        df = [{"host": "me", "address": "127.0.0.1", "port": listen["echo_port"], "size": size} for size in (1500, 70000)]
+        df = [{"host": "me", "address": "127.0.0.1", "ports": [closed_udp, listen["echo_port"]], "size": size} for size in (1500, 70000)]
+        df.append({"host": "me", "address": "127.0.0.1", "ports": [udp], "size": 1500})
         results, df_results, seconds = portprobe.probe("127.0.0.1", targets, df, 1.0)
         assert [r["result"] for r in results] == ["open", "open", "open", "refused", "refused"]
-        assert [r["result"] for r in df_results] == ["passed", "too_big"]
+        # The first port that answers a small datagram carries the DF one (a refused one is passed over).
+        assert [(r["result"], r["port"]) for r in df_results] == [("passed", listen["echo_port"]), ("too_big", listen["echo_port"]), ("passed", udp)]
         assert seconds < 1.0  # nothing timed out: every probe answered at once
     finally:
         stopped = portprobe.stop(listen["pid"], listen["start_time"])
@@ -205,7 +226,7 @@ def judged(tmp_path, failures=(), df_lost=(), not_run=(), in_use=None, count=4):
     """Facts with this run's probe reports as the audit action attaches them; the evaluate() result."""
     nodes, plan = make_plan(tmp_path, count=count)
     for host in plan["hosts"]:
-        listen = listen_report(plan, host, in_use=(in_use or {}).get(host, ()))
+        listen = listener(host, in_use=(in_use or {}).get(host, ()))
         nodes[host] = dict(nodes[host], port_probes={"listen": listen})
     listeners = {h: nodes[h]["port_probes"]["listen"] for h in plan["hosts"]}
     for source in plan["hosts"]:
