@@ -139,7 +139,7 @@ def plan(facts_by_host, listeners, peers, node_cidr=None, ansible_hosts=None):
         ports = [{k: item.get(k) for k in ("proto", "port", "service")} for item in listen.get("ports") or []]
         nodes[host] = {"address": address, "interface": name, "mtu": mtu, "ports": ports, "listen_token": listen.get("token")}
     if len(nodes) == 1:
-        (alone,) = nodes
+        alone = next(iter(nodes))
         skipped[alone] = "no other host with probes on to probe it from (the probes need at least two hosts)"
         nodes = {}
     sources = pairs(nodes, peers)
