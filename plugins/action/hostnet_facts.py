@@ -2,7 +2,7 @@
 # Copyright (c) kubeprep.hostnet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run hostnet_facts and bracket the host's clock with the controller's (rule clock-skew); with
-``port_probe_listen``, then start the host's port probe listener in the same task (rule node-port-unreachable).
+``port_probe_listen``, the module also starts the host's port probe listener (rule node-port-unreachable).
 Documentation: plugins/modules/hostnet_facts.py."""
 
 from __future__ import absolute_import, division, print_function
@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import time
+import uuid
 
 from ansible.plugins.action import ActionBase
 
@@ -22,6 +23,10 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         args = dict(self._task.args)
         listen = args.pop("port_probe_listen", None)
+        if isinstance(listen, dict):
+            # The module listens on this host's ports right after gathering (no task or process start more).
+            ports = probeplan.listen_ports(task_vars.get("inventory_hostname"), task_vars.get("groups") or {}, listen.get("cni"), listen.get("etcd_group"))
+            args["port_probe_listen"] = {"ports": ports, "lifetime": probeplan.lifetime(len(task_vars.get("ansible_play_hosts") or []), probeplan.forks())}
         before = time.time()
         result.update(self._execute_module(module_name="kubeprep.hostnet.hostnet_facts", module_args=args, task_vars=task_vars))
         after = time.time()
@@ -36,9 +41,8 @@ class ActionModule(ActionBase):
                 offset_s=round(clock["host_epoch"] - (before + after) / 2.0, 3),
                 uncertainty_s=round((after - before) / 2.0, 3),
             )
-        if isinstance(listen, dict) and isinstance(facts, dict) and not result.get("failed"):
-            # One task for the facts and the listener: the probes then cost one more per-host task, not two.
-            report = probeplan.start_listener(self, task_vars, listen.get("cni"), listen.get("etcd_group"))
-            report["facts_epoch"] = (clock or {}).get("host_epoch")  # ties the listener to this gather
-            result["ansible_facts"][probeplan.LISTEN_FACT] = report
+        report = (result.get("ansible_facts") or {}).get(probeplan.LISTEN_FACT)
+        if isinstance(listen, dict) and isinstance(report, dict):
+            # Ties the listener to this gather (a later play with other facts does not take it for its own).
+            report.update(token=uuid.uuid4().hex, ports=args["port_probe_listen"]["ports"], facts_epoch=(clock or {}).get("host_epoch"))
         return result

@@ -86,8 +86,9 @@ class ActionModule(ActionBase):
         plan = args["plan"] or {}
         if step == "probe":
             node = (plan.get("hosts") or {}).get(host)
-            if node is None:
-                result.update(changed=False, skipped=True, msg="%s is not in the probe plan" % host)
+            if node is None or plan.get("reused"):
+                why = "the probes of the first audit are judged again" if plan.get("reused") else "%s is not in the probe plan" % host
+                result.update(changed=False, skipped=True, msg=why)
                 return result
             hostvars = task_vars.get("hostvars", {})
             listeners = {dest: (hostvars[dest].get("ansible_facts") or {}).get(probeplan.LISTEN_FACT) for dest in node["probes"]}
@@ -105,14 +106,17 @@ class ActionModule(ActionBase):
                 result["msg"] = "%d probe(s) to %d peer(s) in %.1f s, %d not open" % (len(answer["results"]), len(node["probes"]), answer["seconds"], len(bad))
             return result
         listen = facts.get(probeplan.LISTEN_FACT) or {}
-        if not listen.get("pid") or listen.get("stopped"):
-            result.update(changed=False, stopped=True, msg="no running listener on %s" % host)
-            return result
-        answer = probeplan.on_host(self, {"step": "stop", "pid": listen["pid"], "start_time": listen.get("start_time")}, task_vars)
-        stopped = bool(answer.get("stopped"))
-        result.update(
-            changed=False, stopped=stopped, was_running=answer.get("was_running"), ansible_facts={probeplan.LISTEN_FACT: dict(listen, stopped=stopped)}
-        )
-        if answer.get("failed") is True or not stopped:
-            result.update(failed=True, msg=answer.get("msg") or "the listener (pid %s) did not stop" % listen["pid"])
+        result.update(changed=False, stopped=True)
+        if listen.get("pid") and not listen.get("stopped"):
+            answer = probeplan.on_host(self, {"step": "stop", "pid": listen["pid"], "start_time": listen.get("start_time")}, task_vars)
+            stopped = bool(answer.get("stopped"))
+            result.update(stopped=stopped, was_running=answer.get("was_running"))
+            result["ansible_facts"] = {probeplan.LISTEN_FACT: dict(listen, stopped=stopped)}
+            if answer.get("failed") is True or not stopped:
+                result.update(failed=True, msg=answer.get("msg") or "the listener (pid %s) did not stop" % listen["pid"])
+                return result
+        if args["fail_msg"]:
+            result.update(failed=True, msg=args["fail_msg"])  # the audit's gate: this host does not pass
+        else:
+            result["msg"] = "the listener is stopped" if listen.get("pid") else "no listener on %s" % host
         return result

@@ -91,11 +91,12 @@ options:
     elements: str
   port_probe_listen:
     description:
-      - "Handled by the action plugin after the facts are gathered (the module itself ignores it): start the
-        short-lived listener of the port probes (M(kubeprep.hostnet.hostnet_port_probe), rule C(node-port-unreachable))
-        on the free ports this host must accept, in the same task. A dict with C(cni) (which CNI's ports, as
-        C(hostnet_cni)) and C(etcd_group) (as C(hostnet_etcd_group)); omitted, nothing listens."
-      - The listener's report is the fact C(hostnet_probe_listen).
+      - "After gathering, start the short-lived listener of the port probes (M(kubeprep.hostnet.hostnet_port_probe),
+        rule C(node-port-unreachable)) on the free ports this host must accept, in the same call. A dict with C(cni)
+        (which CNI's ports, as C(hostnet_cni)) and C(etcd_group) (as C(hostnet_etcd_group)): the action plugin turns
+        them into the port list and the listener's lifetime. Omitted, nothing listens."
+      - The listener's report is the fact C(hostnet_probe_listen). Listening is no change to the host's configuration;
+        the listener is stopped at the end of the audit and exits by itself at its lifetime.
     type: dict
 notes:
   - Reading C(/sys/class/dmi/id/product_uuid) needs root; without it the fact is C(null) with
@@ -251,6 +252,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeprep.hostnet.plugins.module_utils.gather import gather
 from ansible_collections.kubeprep.hostnet.plugins.module_utils.iproute import run_readonly
+from ansible_collections.kubeprep.hostnet.plugins.module_utils.portprobe import listen as probe_listen
 
 
 def main():
@@ -265,7 +267,7 @@ def main():
             rtt_budget=dict(type="float", default=20.0),
             go_binaries=dict(type="str", default="auto", choices=["auto", "always", "never"]),
             go_binary_paths=dict(type="list", elements="str"),
-            port_probe_listen=dict(type="dict"),  # the action plugin's (it never reaches the module)
+            port_probe_listen=dict(type="dict"),  # {ports, lifetime}, from the action plugin's {cni, etcd_group}
         ),
         supports_check_mode=True,
     )
@@ -288,7 +290,15 @@ def main():
         go_binaries=module.params["go_binaries"],
         go_patterns=[p.lstrip("/") for p in module.params["go_binary_paths"] or []] or None,
     )
-    module.exit_json(changed=False, ansible_facts={"hostnet": facts})
+    published = {"hostnet": facts}
+    listen = module.params["port_probe_listen"] or {}
+    if listen.get("ports"):
+        # The port probes' listener, started here so the probes cost no task (and no process start) more.
+        try:
+            published["hostnet_probe_listen"] = probe_listen(listen["ports"], float(listen.get("lifetime") or 130))
+        except (IOError, OSError, ValueError, KeyError, TypeError) as exc:
+            published["hostnet_probe_listen"] = {"failed": True, "msg": "the listener did not start: %s" % exc}
+    module.exit_json(changed=False, ansible_facts=published)
 
 
 if __name__ == "__main__":

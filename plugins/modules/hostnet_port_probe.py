@@ -21,6 +21,7 @@ description:
     etcd nodes, the CNI's (flannel, canal and cilium UDP 8472; calico UDP 4789 and TCP 179; weave TCP 6783, UDP
     6783-6784; unknown both VXLAN ports) - plus one UDP echo port, and leaves a detached process
     (C(kubeprep-probe)) holding them. A port in use is never taken; the report names the socket that holds it.
+    The gather task starts it from the facts module itself, so the probes cost one per-host task (C(probe)).
     The listener exits by itself at its lifetime (two minutes, plus ten seconds per round of forks) if nothing
     stops it."
   - "C(plan) (C(run_once: true), on the controller, no connection): every host whose listener of this gather runs,
@@ -29,9 +30,10 @@ description:
   - "C(probe): from its node address, the host connects to each port of the peers it probes, all at once, each
     bounded by two seconds: TCP connects, UDP datagrams answered by the listener. A datagram of the node interface's
     MTU with DF set, to the peer's CNI UDP port (else its echo port), shows a path MTU smaller than the link's."
-  - "C(stop): ends the host's listener (checked by pid and start time). The audit role runs it in an C(always)
-    section on every host whose listener runs, so none outlives the audit even when a step fails."
-  - "C(listen) starts a listener the way the gather task does, for playbooks that gather otherwise."
+  - "C(stop): ends the host's listener (checked by pid and start time). The audit role runs it as the last task, in
+    an C(always) section, on every host whose listener runs (with the gate's O(fail_msg) where the gate stops the
+    host), so none outlives the audit even when a step fails."
+  - "C(listen) starts the same listener with the host's Python, for playbooks that gather otherwise."
   - The listen, probe and stop steps run the collection's C(portprobe) module_utils with the host's Python
     (C(python3 -c)), standard library only and without a module payload, so a step costs a process start.
   - Listening on port 179 needs root (C(become)); without it the port is reported as not probed.
@@ -78,6 +80,11 @@ options:
         C(kube_control_plane), when the inventory has them. Without such a group no host listens on 2379-2380.
     type: str
     default: ""
+  fail_msg:
+    description:
+      - For C(stop), fail the host with this message once its listener is stopped (the audit role's gate uses the
+        same task, so it costs no task more).
+    type: str
   lifetime:
     description: For C(listen), seconds the listener lives at most; default two minutes plus ten seconds per round of forks.
     type: float
@@ -102,6 +109,7 @@ EXAMPLES = r"""
       kubeprep.hostnet.hostnet_port_probe:
         step: probe
         plan: "{{ probe_plan.plan }}"
+      when: inventory_hostname in probe_plan.plan.hosts
   always:
     - name: Stop the listeners
       kubeprep.hostnet.hostnet_port_probe:

@@ -83,16 +83,19 @@ def start_listener(action, task_vars, cni, etcd_group, lifetime_s=None):
     host = task_vars.get("inventory_hostname")
     ports = listen_ports(host, task_vars.get("groups") or {}, cni or "unknown", etcd_group or None)
     if lifetime_s is None:
-        forks = (getattr(context, "CLIARGS", None) or {}).get("forks") or 5
-        lifetime_s = lifetime(len(task_vars.get("ansible_play_hosts") or []), forks)
+        lifetime_s = lifetime(len(task_vars.get("ansible_play_hosts") or []), forks())
     answer = on_host(action, {"step": "listen", "ports": ports, "lifetime": lifetime_s}, task_vars)
     answer.update(token=uuid.uuid4().hex, ports=ports)  # ports: what it was asked to listen on, in order
     return answer
 
 
-def lifetime(hosts, forks):
+def forks():
+    return (getattr(context, "CLIARGS", None) or {}).get("forks") or 5
+
+
+def lifetime(hosts, fork_count):
     """Seconds a listener may live: the audit stops it; this bounds a controller that died."""
-    rounds = -(-max(hosts, 1) // max(forks or 5, 1))
+    rounds = -(-max(hosts, 1) // max(fork_count or 5, 1))
     return BASE_LIFETIME + PER_ROUND * rounds
 
 
