@@ -20,7 +20,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.kubeprep.hostnet.plugins.modules import hostnet_audit as doc
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import docspec, nodeip, rules, siterules
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import docspec, nodeip, probeplan, rules, siterules
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import report as reporting
 
 display = Display()
@@ -138,6 +138,18 @@ class ActionModule(ActionBase):
                 display.display("report: %s" % ", ".join(paths[k] for k in ("markdown", "html", "json", "junit")))
 
         summary = report["summary"]
+        plan = args["port_probes"] or {}
+        probe_facts = {}
+        for host in plan.get("listening") or []:
+            try:
+                probe_facts[host] = hostvars[host].get("ansible_facts") or {}
+            except KeyError:
+                continue
+        running = probeplan.listeners_running(
+            plan,
+            {h: f.get(probeplan.LISTEN_FACT) for h, f in probe_facts.items()},
+            {h: f.get(probeplan.RESULTS_FACT) for h, f in probe_facts.items()},
+        )
         result.update(
             changed=False,
             summary=summary,
@@ -147,6 +159,7 @@ class ActionModule(ActionBase):
             shared_default_hosts=sorted({h for f in report["fleet"]["findings"] if f["id"] == "shared-default-address" for h in f.get("hosts") or []}),
             findings=[_short(f) for data in report["hosts"].values() for f in data["findings"]] + [_short(f) for f in report["fleet"]["findings"]],
             gate=gate,
+            listeners_running=running,  # the port probe listeners the audit's last task stops
         )
         if args["publish_stats"]:
             # What set_stats would publish (AWX / Automation Platform job artifacts), without a task of its own.

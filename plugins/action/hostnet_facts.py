@@ -26,7 +26,8 @@ class ActionModule(ActionBase):
         if isinstance(listen, dict):
             # The module listens on this host's ports right after gathering (no task or process start more).
             ports = probeplan.listen_ports(task_vars.get("inventory_hostname"), task_vars.get("groups") or {}, listen.get("cni"), listen.get("etcd_group"))
-            args["port_probe_listen"] = {"ports": ports, "lifetime": probeplan.lifetime(len(task_vars.get("ansible_play_hosts") or []), probeplan.forks())}
+            lifetime = probeplan.lifetime(len(task_vars.get("ansible_play_hosts") or []), probeplan.forks())
+            args["port_probe_listen"] = {"ports": ports, "lifetime": lifetime, "token": uuid.uuid4().hex}
         before = time.time()
         result.update(self._execute_module(module_name="kubeprep.hostnet.hostnet_facts", module_args=args, task_vars=task_vars))
         after = time.time()
@@ -44,5 +45,5 @@ class ActionModule(ActionBase):
         report = (result.get("ansible_facts") or {}).get(probeplan.LISTEN_FACT)
         if isinstance(listen, dict) and isinstance(report, dict):
             # Ties the listener to this gather (a later play with other facts does not take it for its own).
-            report.update(token=uuid.uuid4().hex, ports=args["port_probe_listen"]["ports"], facts_epoch=(clock or {}).get("host_epoch"))
+            report.update(token=args["port_probe_listen"]["token"], ports=args["port_probe_listen"]["ports"], facts_epoch=(clock or {}).get("host_epoch"))
         return result

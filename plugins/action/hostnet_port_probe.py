@@ -92,10 +92,10 @@ class ActionModule(ActionBase):
                 return result
             hostvars = task_vars.get("hostvars", {})
             listeners = {dest: (hostvars[dest].get("ansible_facts") or {}).get(probeplan.LISTEN_FACT) for dest in node["probes"]}
-            port_targets, df_targets, notes = probeplan.targets(plan, host, listeners)
-            answer = {"results": [], "df": [], "seconds": 0.0}
-            if port_targets or df_targets:
-                request = {"step": "probe", "source": node["address"], "targets": port_targets, "df": df_targets, "timeout": plan["timeout"]}
+            port_targets, df_targets, notes, done = probeplan.targets(plan, host, listeners)
+            answer = {"results": [], "df": [], "seconds": 0.0, "done": []}
+            if port_targets or df_targets or done:
+                request = {"step": "probe", "source": node["address"], "targets": port_targets, "df": df_targets, "timeout": plan["timeout"], "done": done}
                 answer = probeplan.on_host(self, request, task_vars)
             answer.update(token=plan["token"], source=host, address=node["address"], notes=notes)
             result.update(changed=False, ansible_facts={probeplan.RESULTS_FACT: answer})

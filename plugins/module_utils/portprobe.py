@@ -92,8 +92,22 @@ def _name_process():
         pass  # the name only makes `ps` clearer; stop() checks the pid's start time
 
 
-def _serve(sockets, deadline):
+DONE = b"kubeprep-done "
+
+
+def _done(data, token, done):
+    """A source's "done" datagram: DONE <listener token> <source> <every source of this host, comma-separated>.
+    Records the source; True when every source has said so (the listener may end)."""
+    parts = data[len(DONE) :].split(b" ")
+    if len(parts) != 3 or parts[0] != token:
+        return False
+    done.add(parts[1])
+    return set(parts[2].split(b",")) <= done
+
+
+def _serve(sockets, deadline, token=None):
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    done = set()
     while True:
         left = deadline - time.time()
         if left <= 0:
@@ -110,11 +124,15 @@ def _serve(sockets, deadline):
                 else:
                     data, peer = sock.recvfrom(65535)
                     sock.sendto(ACK + data[:32], peer)
+                    # Every peer that probes this host has finished: nothing more will come, so end now
+                    # (the audit then need not connect to stop it).
+                    if token and data.startswith(DONE) and _done(data, token, done):
+                        os._exit(0)
             except (IOError, OSError):
                 continue
 
 
-def _detach(sockets, deadline):
+def _detach(sockets, deadline, token=None):
     """Fork twice; the grandchild serves. Returns its pid in the parent."""
     read_end, write_end = os.pipe()
     child = os.fork()
@@ -137,13 +155,14 @@ def _detach(sockets, deadline):
             os.dup2(devnull, fd)
         os.chdir("/")
         _name_process()
-        _serve(sockets, deadline)
+        _serve(sockets, deadline, token)
     finally:
         os._exit(0)  # never back into the caller's code
 
 
-def listen(ports, lifetime):
-    """``ports``: [{"proto", "port", ...}]. Returns what is listening, what is in use and what could not be bound."""
+def listen(ports, lifetime, token=None):
+    """``ports``: [{"proto", "port", ...}]. Returns what is listening, what is in use and what could not be bound.
+    ``token``: the listener ends early once every source named in a "done" datagram carrying it has sent one."""
     result = {"listening": [], "in_use": [], "not_bound": [], "pid": None, "start_time": None, "echo_port": None, "lifetime": lifetime}
     sockets = []
     for item in ports:
@@ -173,7 +192,7 @@ def listen(ports, lifetime):
     echo.bind(("0.0.0.0", 0))
     result["echo_port"] = echo.getsockname()[1]
     sockets.append(echo)
-    pid = _detach(sockets, time.time() + lifetime)
+    pid = _detach(sockets, time.time() + lifetime, token.encode("ascii") if token else None)
     for sock in sockets:
         sock.close()
     result["pid"] = pid
@@ -315,9 +334,27 @@ def probe_df(source, address, ports, size, timeout):
             sock.close()
 
 
-def probe(source, targets, df, timeout):
+def say_done(source, address, ports, message, timeout):
+    """Tell a peer's listener this source has finished (the first of ``ports`` that answers); True when it did."""
+    for port in ports:
+        sock = None
+        try:
+            sock = _socket(socket.SOCK_DGRAM, source)
+            sock.connect((address, int(port)))
+            if _udp_exchange(sock, message.encode("ascii"), timeout / max(len(ports), 1))[0] == "open":
+                return True
+        except (IOError, OSError):
+            continue
+        finally:
+            if sock is not None:
+                sock.close()
+    return False
+
+
+def probe(source, targets, df, timeout, done=()):
     """Every probe at once. ``targets``: [{"host", "address", "proto", "port", ...}];
-    ``df``: [{"host", "address", "ports", "size"}]. Returns (results, df results, seconds)."""
+    ``df``: [{"host", "address", "ports", "size"}]; ``done``: [{"host", "address", "ports", "message"}], sent
+    when the probes are over. Returns (results, df results, seconds, done results)."""
     started = time.time()
     results = [None] * len(targets)
     df_results = [None] * len(df)
@@ -344,7 +381,19 @@ def probe(source, targets, df, timeout):
     for index, target in enumerate(df):
         if df_results[index] is None:
             df_results[index] = dict(target, result="error", detail="the probe did not end in time")
-    return results, df_results, round(time.time() - started, 3)
+    seconds = round(time.time() - started, 3)
+    acked = [None] * len(done)
+
+    def done_message(index, target):
+        acked[index] = {"host": target["host"], "acked": say_done(source, target["address"], target["ports"], target["message"], timeout)}
+
+    threads = [threading.Thread(target=done_message, args=(i, t)) for i, t in enumerate(done)]
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    for thread in threads:
+        thread.join(timeout + 1)
+    return results, df_results, seconds, [a or {"host": t["host"], "acked": False} for a, t in zip(acked, done)]
 
 
 def run(request):
@@ -352,10 +401,11 @@ def run(request):
     step = request["step"]
     try:
         if step == "listen":
-            return listen(request["ports"], float(request["lifetime"]))
+            return listen(request["ports"], float(request["lifetime"]), request.get("token"))
         if step == "probe":
-            results, df_results, seconds = probe(request.get("source"), request["targets"], request.get("df") or [], float(request["timeout"]))
-            return {"results": results, "df": df_results, "seconds": seconds}
+            args = (request.get("source"), request["targets"], request.get("df") or [], float(request["timeout"]), request.get("done") or [])
+            results, df_results, seconds, done = probe(*args)
+            return {"results": results, "df": df_results, "seconds": seconds, "done": done}
         if step == "stop":
             return stop(int(request.get("pid") or 0), request.get("start_time"))
     except (IOError, OSError) as exc:

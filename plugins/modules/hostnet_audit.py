@@ -169,6 +169,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+listeners_running:
+  description:
+    - The hosts whose port probe listener may still run (C(hostnet_probe_ports)); the audit role's last task stops them.
+      A listener all of whose probing peers said they had finished has ended by itself and is not listed.
+  returned: success
+  type: list
+  elements: str
 summary:
   description: Counts and the hosts that fail the O(fail_on) threshold.
   returned: always

@@ -267,7 +267,7 @@ def main():
             rtt_budget=dict(type="float", default=20.0),
             go_binaries=dict(type="str", default="auto", choices=["auto", "always", "never"]),
             go_binary_paths=dict(type="list", elements="str"),
-            port_probe_listen=dict(type="dict"),  # {ports, lifetime}, from the action plugin's {cni, etcd_group}
+            port_probe_listen=dict(type="dict"),  # {ports, lifetime, token}, from the action plugin's {cni, etcd_group}
         ),
         supports_check_mode=True,
     )
@@ -295,7 +295,7 @@ def main():
     if listen.get("ports"):
         # The port probes' listener, started here so the probes cost no task (and no process start) more.
         try:
-            published["hostnet_probe_listen"] = probe_listen(listen["ports"], float(listen.get("lifetime") or 130))
+            published["hostnet_probe_listen"] = probe_listen(listen["ports"], float(listen.get("lifetime") or 130), listen.get("token"))
         except (IOError, OSError, ValueError, KeyError, TypeError) as exc:
             published["hostnet_probe_listen"] = {"failed": True, "msg": "the listener did not start: %s" % exc}
     module.exit_json(changed=False, ansible_facts=published)

@@ -84,8 +84,9 @@ def start_listener(action, task_vars, cni, etcd_group, lifetime_s=None):
     ports = listen_ports(host, task_vars.get("groups") or {}, cni or "unknown", etcd_group or None)
     if lifetime_s is None:
         lifetime_s = lifetime(len(task_vars.get("ansible_play_hosts") or []), forks())
-    answer = on_host(action, {"step": "listen", "ports": ports, "lifetime": lifetime_s}, task_vars)
-    answer.update(token=uuid.uuid4().hex, ports=ports)  # ports: what it was asked to listen on, in order
+    token = uuid.uuid4().hex
+    answer = on_host(action, {"step": "listen", "ports": ports, "lifetime": lifetime_s, "token": token}, task_vars)
+    answer.update(token=token, ports=ports)  # ports: what it was asked to listen on, in order
     return answer
 
 
@@ -161,9 +162,10 @@ def plan(facts_by_host, listeners, peers, node_cidr=None, ansible_hosts=None):
 
 
 def targets(plan_data, source, listeners):
-    """What ``source`` probes: (port targets, DF targets, notes) given each destination's listener report."""
+    """What ``source`` probes: (port targets, DF targets, notes, done messages) given each destination's listener
+    report. A done message tells a listener this source has finished; with all of its sources' it ends itself."""
     node = plan_data["hosts"][source]
-    port_targets, df_targets, notes = [], [], []
+    port_targets, df_targets, notes, done = [], [], [], []
     for dest in node["probes"]:
         peer = plan_data["hosts"][dest]
         listen = listeners.get(dest)
@@ -187,7 +189,32 @@ def targets(plan_data, source, listeners):
         ports += [listen["echo_port"]] if listen.get("echo_port") else []
         if ports and node.get("mtu"):
             df_targets.append({"host": dest, "address": peer["address"], "ports": ports, "size": node["mtu"]})
-    return port_targets, df_targets, notes
+        if ports:
+            message = "kubeprep-done %s %s %s" % (listen["token"], source, ",".join(peer["probed_by"]))
+            done.append({"host": dest, "address": peer["address"], "ports": ports, "message": message})
+    return port_targets, df_targets, notes, done
+
+
+def _acked(results, source, host, token):
+    mine = results.get(source) or {}
+    return mine.get("token") == token and any(d.get("host") == host and d.get("acked") for d in mine.get("done") or [])
+
+
+def listeners_running(plan_data, listeners, results):
+    """The hosts whose listener may still run: every host with a listener of this run, less those all of whose
+    sources had their done message answered (each of those listeners ended itself).
+    ``listeners``, ``results``: host -> its listener report, its probe results."""
+    running = []
+    token = plan_data.get("token")
+    for host in plan_data.get("listening") or []:
+        listen = listeners.get(host) or {}
+        if not listen.get("pid") or listen.get("stopped"):
+            continue
+        sources = ((plan_data.get("hosts") or {}).get(host) or {}).get("probed_by") or []
+        if sources and not plan_data.get("reused") and all(_acked(results, src, host, token) for src in sources):
+            continue
+        running.append(host)
+    return running
 
 
 _SCRIPT = []

@@ -125,7 +125,7 @@ def test_targets_skip_what_cannot_be_probed_and_say_why(tmp_path):
         dests[1]: listener(dests[1], failed={("tcp", 10250)}),
     }
     listeners[dests[2]] = dict(listener(dests[2]), token="an-old-run")
-    port_targets, df_targets, notes = probeplan.targets(plan, source, listeners)
+    port_targets, df_targets, notes, done = probeplan.targets(plan, source, listeners)
     probed = {(t["host"], t["proto"], t["port"]): t for t in port_targets}
     assert probed[(dests[0], "tcp", 6443)]["in_use"] is True  # a TCP port in use is probed against its service
     assert (dests[0], "udp", 8472) not in probed and (dests[1], "tcp", 10250) not in probed
@@ -137,6 +137,9 @@ def test_targets_skip_what_cannot_be_probed_and_say_why(tmp_path):
     assert sorted(d["host"] for d in df_targets) == sorted(dests[:2]) and {d["size"] for d in df_targets} == {1500}
     # To the CNI's UDP port where the listener holds it (a firewall lets the cluster's ports in), else the echo port.
     assert {d["host"]: d["ports"] for d in df_targets} == {dests[0]: [40000], dests[1]: [8472, 40000]}
+    # Each listener this source probes is told when it is done, naming every source of that host.
+    sources = ",".join(plan["hosts"][dests[1]]["probed_by"])
+    assert {d["host"]: d["message"] for d in done}[dests[1]] == "kubeprep-done listen-%s node1 %s" % (dests[1], sources)
 
 
 # -- on the host: listener, probes, stop (loopback only) ------------------------------------
@@ -173,7 +176,7 @@ def test_listener_probes_and_stop_on_loopback():
         ]
         df = [{"host": "me", "address": "127.0.0.1", "ports": [closed_udp, listen["echo_port"]], "size": size} for size in (1500, 70000)]
         df.append({"host": "me", "address": "127.0.0.1", "ports": [udp], "size": 1500})
-        results, df_results, seconds = portprobe.probe("127.0.0.1", targets, df, 1.0)
+        results, df_results, seconds, _done = portprobe.probe("127.0.0.1", targets, df, 1.0)
         assert [r["result"] for r in results] == ["open", "open", "open", "refused", "refused"]
         # The first port that answers a small datagram carries the DF one (a refused one is passed over).
         assert [(r["result"], r["port"]) for r in df_results] == [("passed", listen["echo_port"]), ("too_big", listen["echo_port"]), ("passed", udp)]
@@ -191,6 +194,44 @@ def test_listener_probes_and_stop_on_loopback():
     assert portprobe.stop(listen["pid"], listen["start_time"]) == {"was_running": False, "stopped": True}
 
 
+def test_listener_ends_once_every_source_said_it_is_done():
+    listen = portprobe.listen([{"proto": "udp", "port": free_port(socket.SOCK_DGRAM)}], 30, "tok")
+    ports = [listen["echo_port"]]
+    try:
+        assert portprobe.say_done("127.0.0.1", "127.0.0.1", ports, "kubeprep-done other-token a a,b", 1.0) is True
+        assert portprobe.say_done("127.0.0.1", "127.0.0.1", ports, "kubeprep-done tok a a,b", 1.0) is True
+        time.sleep(0.2)
+        assert alive(listen["pid"], listen["start_time"])  # b has not said so yet, and another run's token counts for nothing
+        *_rest, done = portprobe.probe("127.0.0.1", [], [], 1.0, [{"host": "me", "address": "127.0.0.1", "ports": ports, "message": "kubeprep-done tok b a,b"}])
+        assert done == [{"host": "me", "acked": True}]
+        until = time.time() + 5
+        while time.time() < until and alive(listen["pid"], listen["start_time"]):
+            time.sleep(0.05)
+        assert not alive(listen["pid"], listen["start_time"])
+        assert portprobe.say_done("127.0.0.1", "127.0.0.1", ports, "kubeprep-done tok c a,b", 0.3) is False  # nobody answers now
+    finally:
+        portprobe.stop(listen["pid"], listen["start_time"])
+
+
+def test_the_listeners_left_to_stop(tmp_path):
+    _nodes, plan = make_plan(tmp_path)
+    listeners = {h: listener(h) for h in plan["listening"]}
+    results = {}
+    for dest, node in plan["hosts"].items():
+        for src in node["probed_by"]:
+            results.setdefault(src, {"token": plan["token"], "done": []})["done"].append(
+                {"host": dest, "acked": dest != "node3" or src != node["probed_by"][0]}
+            )
+    # node3 did not hear from one of its sources: it still runs; the others ended themselves.
+    assert probeplan.listeners_running(plan, listeners, results) == ["node3"]
+    stale = plan["hosts"]["node1"]["probed_by"][1]
+    results[stale]["token"] = "another-run"  # its results are not this run's: whom it probed may still listen
+    expected = sorted({"node3"} | {h for h, n in plan["hosts"].items() if stale in n["probed_by"]})
+    assert "node1" in expected and probeplan.listeners_running(plan, listeners, results) == expected
+    assert probeplan.listeners_running(dict(plan, reused=True), listeners, results) == sorted(listeners)
+    assert probeplan.listeners_running(plan, dict(listeners, node2=dict(listeners["node2"], stopped=True)), {}) == ["node1", "node3", "node4"]
+
+
 def test_listener_ends_by_itself_at_its_lifetime():
     listen = portprobe.listen([{"proto": "tcp", "port": free_port()}], 0.5)
     assert alive(listen["pid"], listen["start_time"])
@@ -202,12 +243,16 @@ def test_listener_ends_by_itself_at_its_lifetime():
 
 def test_a_dropped_probe_times_out_within_its_bound():
     # 192.0.2.1 (TEST-NET-1) from a socket bound to loopback: no route out, so it cannot leave this machine.
-    results, _df, seconds = portprobe.probe("127.0.0.1", [{"host": "x", "address": "127.0.0.1", "proto": "udp", "port": free_port(socket.SOCK_DGRAM)}], [], 0.3)
+    results, _df, seconds, _done = portprobe.probe(
+        "127.0.0.1", [{"host": "x", "address": "127.0.0.1", "proto": "udp", "port": free_port(socket.SOCK_DGRAM)}], [], 0.3
+    )
     assert results[0]["result"] == "refused" and seconds < 0.3
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind(("127.0.0.1", 0))  # bound, never answers: what a drop looks like to UDP
     try:
-        results, _df, seconds = portprobe.probe("127.0.0.1", [{"host": "x", "address": "127.0.0.1", "proto": "udp", "port": silent.getsockname()[1]}], [], 0.3)
+        results, _df, seconds, _done = portprobe.probe(
+            "127.0.0.1", [{"host": "x", "address": "127.0.0.1", "proto": "udp", "port": silent.getsockname()[1]}], [], 0.3
+        )
     finally:
         silent.close()
     assert results[0]["result"] == "timeout" and 0.3 <= seconds < 1.0
@@ -232,7 +277,7 @@ def judged(tmp_path, failures=(), df_lost=(), not_run=(), in_use=None, count=4):
     for source in plan["hosts"]:
         if source in not_run:
             continue
-        port_targets, df_targets, notes = probeplan.targets(plan, source, listeners)
+        port_targets, df_targets, notes, _done = probeplan.targets(plan, source, listeners)
         results = []
         for target in port_targets:
             outcome = failures.get((source, target["host"], target["port"]), "open") if isinstance(failures, dict) else "open"
