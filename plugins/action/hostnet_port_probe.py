@@ -106,7 +106,7 @@ class ActionModule(ActionBase):
                 result["msg"] = "%d probe(s) to %d peer(s) in %.1f s, %d not open" % (len(answer["results"]), len(node["probes"]), answer["seconds"], len(bad))
             return result
         listen = facts.get(probeplan.LISTEN_FACT) or {}
-        result.update(changed=False, stopped=True)
+        result["changed"] = False  # a gate-only run returns what ansible.builtin.fail would: changed, failed, msg
         if listen.get("pid") and not listen.get("stopped"):
             answer = probeplan.on_host(self, {"step": "stop", "pid": listen["pid"], "start_time": listen.get("start_time")}, task_vars)
             stopped = bool(answer.get("stopped"))

@@ -140,6 +140,6 @@ ansible_facts:
       type: dict
 stopped:
   description: (C(stop)) whether the listener is gone.
-  returned: step is stop
+  returned: step is stop and the host had a listener
   type: bool
 """
