@@ -98,6 +98,24 @@ def glance(report):
     return {"rows": rows, "common_mtu": common, "limit": limit, "probes": probes, "sources": sources, "destinations": destinations, "cells": cells}
 
 
+def _anchor(finding, who):
+    return "f-%s-%s" % (finding["id"], who)
+
+
+def _finding_anchors():
+    """A unique id per finding, in page order: a host can have two findings of one rule (an error and a
+    warning of node-port-unreachable; mtu-mismatch from the facts and from the DF probe). The first keeps the
+    plain id the host tiles link to."""
+    seen = {}
+
+    def anchor(finding, who):
+        base = _anchor(finding, who)
+        seen[base] = seen.get(base, 0) + 1
+        return base if seen[base] == 1 else "%s-%d" % (base, seen[base])
+
+    return anchor
+
+
 def render_html(report):
     """The page, from the collection's template (roles/audit/templates/hostnet-report.html.j2)."""
     summary = report["summary"]
@@ -114,5 +132,6 @@ def render_html(report):
         script=SCRIPT,
         docs_url=DOCS_URL,
         glance=glance(report),
-        anchor=lambda finding, who: "f-%s-%s" % (finding["id"], who),
+        anchor=_anchor,
+        finding_anchor=_finding_anchors(),
     )

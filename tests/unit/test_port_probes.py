@@ -3,6 +3,7 @@ listener and probes on loopback, and the rules over probe reports."""
 
 import json
 import os
+import re
 import socket
 import time
 
@@ -351,3 +352,14 @@ def test_report_with_probes_matches_the_schema_and_draws_the_matrix(tmp_path):
     others = [cell for key, cell in view["cells"].items() if key != (source, "node2")]
     assert others and {cell[0] for cell in others} == {"ok"}
     assert view["cells"][(source, "node2")][2] == "2 of 3 port(s) open; tcp/6443 kube-apiserver: timeout; DF datagram of the MTU: passed"
+
+
+def test_two_findings_of_one_rule_on_one_host_have_their_own_ids(tmp_path):
+    _nodes, plan = make_plan(tmp_path)
+    source = plan["hosts"]["node2"]["probed_by"][0]
+    _plan, result = judged(tmp_path / "j", failures={(source, "node2", 6443): "timeout"}, in_use={"node2": {("udp", 8472)}})
+    assert len(found(result, "node-port-unreachable", "node2")) == 2  # the error, and the warning for the port in use
+    page = report_html.render_html(report.build_report(result, "2026-01-01T00:00:00+00:00", "error", "0.2.0"))
+    ids = re.findall(r'<details class="finding"[^>]* id="([^"]+)"', page)
+    assert len(ids) == len(set(ids)) and "f-node-port-unreachable-node2" in ids and "f-node-port-unreachable-node2-2" in ids
+    assert 'href="#f-node-port-unreachable-node2"' in page
