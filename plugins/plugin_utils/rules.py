@@ -1202,11 +1202,21 @@ def _mtu_facts_findings(facts_by_host, options):
     return findings
 
 
+def probe_results(facts):
+    """(a host's port probe results of this run, None) when its probe step ran, else (None, why not)."""
+    results = ((facts or {}).get("port_probes") or {}).get("results")
+    if not isinstance(results, dict):
+        return None, "the step did not run (the host failed or was unreachable)"
+    if results.get("failed") is True:
+        return None, results.get("msg")
+    return results, None
+
+
 def _df_failures(facts_by_host, options):
     """destination -> [(source, DF result)] of the probes whose MTU-sized DF datagram did not arrive."""
     failed = {}
     for source, facts in sorted(facts_by_host.items()):
-        for item in ((facts.get("port_probes") or {}).get("results") or {}).get("df") or []:
+        for item in (probe_results(facts)[0] or {}).get("df") or []:
             if item.get("result") in ("lost", "too_big"):
                 failed.setdefault(item.get("host"), []).append((source, item))
     return failed
@@ -1299,10 +1309,8 @@ def check_node_ports(facts_by_host, options):
         return []
     failures, notes, findings = {}, {}, []
     for source in sorted(nodes):
-        probes = (facts_by_host.get(source) or {}).get("port_probes") or {}
-        results = probes.get("results")
-        if not isinstance(results, dict) or results.get("failed") is True:
-            why = (results or {}).get("msg") if isinstance(results, dict) else "the step did not run (the host failed or was unreachable)"
+        results, why = probe_results(facts_by_host.get(source))
+        if results is None:
             notes.setdefault(source, []).append("%s: its probes of %s did not run: %s" % (source, ", ".join(nodes[source].get("probes") or []), why))
             continue
         for item in results.get("results") or []:
@@ -1640,10 +1648,10 @@ def fleet_overview(facts_by_host, options):
     nodes = plan.get("hosts") or {}
     matrix = []
     for source in sorted(nodes):
-        results = ((facts_by_host.get(source) or {}).get("port_probes") or {}).get("results")
-        ran = isinstance(results, dict) and results.get("failed") is not True
+        results, _why = probe_results(facts_by_host.get(source))
+        ran, results = results is not None, results or {}
         counts, failed = {}, {}
-        for item in (results or {}).get("results") or [] if ran else []:
+        for item in results.get("results") or []:
             dest = item.get("host")
             tally = counts.setdefault(dest, [0, 0])
             tally[0] += 1
@@ -1653,9 +1661,9 @@ def fleet_overview(facts_by_host, options):
                 failed.setdefault(dest, []).append(
                     {"proto": item.get("proto"), "port": item.get("port"), "service": item.get("service"), "result": item.get("result")}
                 )
-        df = {item.get("host"): item.get("result") for item in ((results or {}).get("df") or [] if ran else [])}
+        df = {item.get("host"): item.get("result") for item in results.get("df") or []}
         skipped = {}
-        for note in (results or {}).get("notes") or [] if ran else []:
+        for note in results.get("notes") or []:
             skipped[note.get("host")] = skipped.get(note.get("host"), 0) + 1
         for dest in nodes[source].get("probes") or []:
             probed, opened = counts.get(dest, (0, 0))
