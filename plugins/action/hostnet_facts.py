@@ -10,7 +10,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import time
-import uuid
 
 from ansible.plugins.action import ActionBase
 
@@ -25,9 +24,7 @@ class ActionModule(ActionBase):
         listen = args.pop("port_probe_listen", None)
         if isinstance(listen, dict):
             # The module listens on this host's ports right after gathering (no task or process start more).
-            ports = probeplan.listen_ports(task_vars.get("inventory_hostname"), task_vars.get("groups") or {}, listen.get("cni"), listen.get("etcd_group"))
-            lifetime = probeplan.lifetime(len(task_vars.get("ansible_play_hosts") or []), probeplan.forks())
-            args["port_probe_listen"] = {"ports": ports, "lifetime": lifetime, "token": uuid.uuid4().hex}
+            args["port_probe_listen"] = probeplan.listen_request(task_vars, listen.get("cni"), listen.get("etcd_group"))
         before = time.time()
         result.update(self._execute_module(module_name="kubeprep.hostnet.hostnet_facts", module_args=args, task_vars=task_vars))
         after = time.time()
@@ -44,6 +41,5 @@ class ActionModule(ActionBase):
             )
         report = (result.get("ansible_facts") or {}).get(probeplan.LISTEN_FACT)
         if isinstance(listen, dict) and isinstance(report, dict):
-            # Ties the listener to this gather (a later play with other facts does not take it for its own).
-            report.update(token=args["port_probe_listen"]["token"], ports=args["port_probe_listen"]["ports"], facts_epoch=(clock or {}).get("host_epoch"))
+            probeplan.stamp_listener(report, args["port_probe_listen"], facts)
         return result

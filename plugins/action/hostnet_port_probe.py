@@ -72,7 +72,6 @@ class ActionModule(ActionBase):
         facts = task_vars.get("ansible_facts") or {}
         if step == "listen":
             answer = probeplan.start_listener(self, task_vars, args["cni"], args["etcd_group"], args["lifetime"])
-            answer["facts_epoch"] = ((facts.get("hostnet") or {}).get("clock") or {}).get("host_epoch")
             result.update(changed=False, ansible_facts={probeplan.LISTEN_FACT: answer})
             if answer.get("failed") is True:
                 result.update(failed=True, msg=answer["msg"])

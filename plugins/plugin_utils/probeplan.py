@@ -78,16 +78,26 @@ def pairs(hosts, peers):
     return {host: [order[(i + k) % len(order)] for k in range(1, count + 1)] for i, host in enumerate(order)}
 
 
-def start_listener(action, task_vars, cni, etcd_group, lifetime_s=None):
-    """Start the port probe listener on the action's host; its report (with a token of its own)."""
-    host = task_vars.get("inventory_hostname")
-    ports = listen_ports(host, task_vars.get("groups") or {}, cni or "unknown", etcd_group or None)
+def listen_request(task_vars, cni, etcd_group, lifetime_s=None):
+    """What the action's host listens on: {ports, lifetime, token} (the gather call's and the listen step's)."""
+    ports = listen_ports(task_vars.get("inventory_hostname"), task_vars.get("groups") or {}, cni or "unknown", etcd_group or None)
     if lifetime_s is None:
         lifetime_s = lifetime(len(task_vars.get("ansible_play_hosts") or []), forks())
-    token = uuid.uuid4().hex
-    answer = on_host(action, {"step": "listen", "ports": ports, "lifetime": lifetime_s, "token": token}, task_vars)
-    answer.update(token=token, ports=ports)  # ports: what it was asked to listen on, in order
-    return answer
+    return {"ports": ports, "lifetime": lifetime_s, "token": uuid.uuid4().hex}
+
+
+def stamp_listener(report, request, facts):
+    """The listener's report tied to its request and to the facts gathered with it: a later play with other
+    facts does not take it for its own. ``ports``: what it was asked to listen on, in order."""
+    report.update(token=request["token"], ports=request["ports"], facts_epoch=((facts or {}).get("clock") or {}).get("host_epoch"))
+    return report
+
+
+def start_listener(action, task_vars, cni, etcd_group, lifetime_s=None):
+    """Start the port probe listener on the action's host with its Python; its report."""
+    request = listen_request(task_vars, cni, etcd_group, lifetime_s)
+    answer = on_host(action, dict(request, step="listen"), task_vars)
+    return stamp_listener(answer, request, (task_vars.get("ansible_facts") or {}).get("hostnet"))
 
 
 def forks():
