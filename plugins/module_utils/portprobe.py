@@ -351,48 +351,48 @@ def say_done(source, address, ports, message, timeout):
     return False
 
 
+def _all_at_once(jobs, join_timeout):
+    """Run each (function, arguments) in a thread of its own; each thread is waited for at most ``join_timeout``
+    seconds. Returns their results in order, None for one that did not end in time."""
+    results = [None] * len(jobs)
+
+    def work(index, func, args):
+        results[index] = func(*args)
+
+    threads = [threading.Thread(target=work, args=(i, func, args)) for i, (func, args) in enumerate(jobs)]
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    for thread in threads:
+        thread.join(join_timeout)
+    return results
+
+
 def probe(source, targets, df, timeout, done=()):
     """Every probe at once. ``targets``: [{"host", "address", "proto", "port", ...}];
     ``df``: [{"host", "address", "ports", "size"}]; ``done``: [{"host", "address", "ports", "message"}], sent
     when the probes are over. Returns (results, df results, seconds, done results)."""
     started = time.time()
-    results = [None] * len(targets)
-    df_results = [None] * len(df)
 
-    def port_probe(index, target):
+    def port_probe(target):
         func = probe_tcp if target["proto"] == "tcp" else probe_udp
         began = time.time()
         outcome, detail = func(source, target["address"], int(target["port"]), timeout)
-        results[index] = dict(target, result=outcome, detail=detail, ms=int((time.time() - began) * 1000))
+        return dict(target, result=outcome, detail=detail, ms=int((time.time() - began) * 1000))
 
-    def df_probe(index, target):
-        df_results[index] = dict(target, **probe_df(source, target["address"], target["ports"], int(target["size"]), timeout))
+    def df_probe(target):
+        return dict(target, **probe_df(source, target["address"], target["ports"], int(target["size"]), timeout))
 
-    threads = [threading.Thread(target=port_probe, args=(i, t)) for i, t in enumerate(targets)]
-    threads += [threading.Thread(target=df_probe, args=(i, t)) for i, t in enumerate(df)]
-    for thread in threads:
-        thread.daemon = True
-        thread.start()
-    for thread in threads:
-        thread.join(timeout * 3 + 1)
-    for index, target in enumerate(targets):
-        if results[index] is None:
-            results[index] = dict(target, result="error", detail="the probe did not end in time")
-    for index, target in enumerate(df):
-        if df_results[index] is None:
-            df_results[index] = dict(target, result="error", detail="the probe did not end in time")
+    answers = _all_at_once([(port_probe, (t,)) for t in targets] + [(df_probe, (t,)) for t in df], timeout * 3 + 1)
+    late = "the probe did not end in time"
+    results = [a or dict(t, result="error", detail=late) for a, t in zip(answers[: len(targets)], targets)]
+    df_results = [a or dict(t, result="error", detail=late) for a, t in zip(answers[len(targets) :], df)]
     seconds = round(time.time() - started, 3)
-    acked = [None] * len(done)
 
-    def done_message(index, target):
-        acked[index] = {"host": target["host"], "acked": say_done(source, target["address"], target["ports"], target["message"], timeout)}
+    def done_message(target):
+        return {"host": target["host"], "acked": say_done(source, target["address"], target["ports"], target["message"], timeout)}
 
-    threads = [threading.Thread(target=done_message, args=(i, t)) for i, t in enumerate(done)]
-    for thread in threads:
-        thread.daemon = True
-        thread.start()
-    for thread in threads:
-        thread.join(timeout + 1)
+    acked = _all_at_once([(done_message, (t,)) for t in done], timeout + 1)
     return results, df_results, seconds, [a or {"host": t["host"], "acked": False} for a, t in zip(acked, done)]
 
 
