@@ -16,6 +16,8 @@ FIREWALLS = {
     "w1": "tcp dport 10250 drop\n udp dport 4789 reject\n",
     "cp1": "tcp dport 2380 drop\n",
 }
+# How the tests run the playbooks: become root with sudo, the probes on, -e key=value strings.
+AS_A_USER = ("-b", "-e", "hostnet_probe_ports=true", "-e", "hostnet_cni=calico")
 CONNECT = """
 import socket, sys, time
 start = time.time()
@@ -94,18 +96,7 @@ def probed(make_fleet, tmp_path_factory):
     try:
         started = time.perf_counter()
         seen["proc"] = run_playbook(
-            fleet,
-            "kubeprep.hostnet.audit",
-            "-b",
-            "-e",
-            "hostnet_report_dir=" + out,
-            "-e",
-            "hostnet_probe_ports=true",
-            "-e",
-            "hostnet_cni=calico",
-            "-e",
-            "hostnet_fail_on=never",
-            inventory=inventory,
+            fleet, "kubeprep.hostnet.audit", *AS_A_USER, "-e", "hostnet_report_dir=" + out, "-e", "hostnet_fail_on=never", inventory=inventory
         )
         seen["seconds"] = time.perf_counter() - started
         seen["left"] = listeners_left(fleet)
@@ -248,18 +239,7 @@ def test_the_remediation_judges_the_probes_again_after_its_fixes(probed, tmp_pat
     fleet = probed["fleet"]
     fleet.exec("w4", ["sysctl", "-qw", "net.ipv4.ip_forward=0"])
     out = str(tmp_path / "remediate")
-    proc = run_playbook(
-        fleet,
-        "kubeprep.hostnet.remediate",
-        "-b",
-        "-e",
-        "hostnet_report_dir=" + out,
-        "-e",
-        "hostnet_probe_ports=true",
-        "-e",
-        "hostnet_cni=calico",
-        inventory=probed["inventory"],
-    )
+    proc = run_playbook(fleet, "kubeprep.hostnet.remediate", *AS_A_USER, "-e", "hostnet_report_dir=" + out, inventory=probed["inventory"])
     assert proc.returncode == 0 and "TASK [kubeprep.hostnet.hostnet_sysctl" in proc.stdout, proc.stdout[-3000:]
     before, after = load_report(os.path.join(out, "before")), load_report(out)
     for report in (before, after):
