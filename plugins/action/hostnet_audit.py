@@ -20,31 +20,13 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.kubeprep.hostnet.plugins.modules import hostnet_audit as doc
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import docspec, nodeip, probeplan, rules, siterules
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import docspec, inputs, probeplan, rules, siterules
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import report as reporting
 
 display = Display()
 
 ARGUMENT_SPEC = docspec.argument_spec(doc.DOCUMENTATION)
 
-RULE_OPTIONS = (
-    "skip_rules",
-    "warn_rules",
-    "site_rules",
-    "resolver_max_seconds",
-    "node_cidr",
-    "cluster_nodes",
-    "requests_per_node",
-    "liveness_initial_delay",
-    "liveness_period",
-    "liveness_failure_threshold",
-    "probe_margin",
-    "cni",
-    "service_cidrs",
-    "pod_cidr",
-    "max_clock_skew",
-    "port_probes",
-)
 PROBE_FACTS = (("listen", "hostnet_probe_listen"), ("results", "hostnet_probe_results"))
 
 
@@ -88,33 +70,39 @@ class ActionModule(ActionBase):
     _requires_connection = False
     TRANSFERS_FILES = False
 
-    @staticmethod
-    def _evaluate(facts_by_host, args, ansible_hosts):
-        """The engine's options are this action's arguments of the same names."""
-        options = {key: args[key] for key in RULE_OPTIONS}
-        options["ansible_hosts"] = ansible_hosts
-        return rules.evaluate(facts_by_host, options)
+    def _options(self, settings, task_vars):
+        """The engine's options from their declarations: each from ``settings`` (the normalised inputs) by its
+        variable, else the play's variable, else its declared default; each checked as the inputs check does."""
+        raw = {}
+        for name, option in rules.declared_options().items():
+            if option.var in settings:
+                raw[name] = settings[option.var]
+            elif option.var in task_vars:
+                try:
+                    raw[name] = self._templar.template(task_vars[option.var])
+                except (AnsibleError, TypeError, ValueError) as exc:
+                    raise AnsibleError("hostnet_audit: %s cannot be templated: %s" % (option.var, exc)) from exc
+        options = {}
+        # Site rules first: their ids are valid in hostnet_skip_rules and hostnet_warn_rules.
+        for name in sorted(raw, key=lambda n: n != "site_rules"):
+            option = rules.declared_options()[name]
+            extra_ids = {e.get("id") for e in options.get("site_rules") or () if isinstance(e, dict)}
+            try:
+                options[name] = inputs.normalise(option.var, raw[name], inputs.spec_of(option.var), extra_ids)
+            except inputs.InputError as exc:
+                raise AnsibleError("hostnet_audit: %s" % exc) from exc
+        return options
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        site_ids = {e.get("id") for e in args["site_rules"] if isinstance(e, dict)}
-        for option in ("skip_rules", "warn_rules"):
-            unknown = sorted(set(args[option]) - set(rules.all_rules()) - {"all"} - site_ids)
-            if unknown:
-                raise AnsibleError("hostnet_audit: unknown rule id(s) in %s: %s (known: all, %s)" % (option, ", ".join(unknown), ", ".join(rules.all_rules())))
+        options = self._options(args["settings"] or {}, task_vars)
         hosts = args["hosts"] if args["hosts"] is not None else task_vars.get("ansible_play_hosts_all", [])
         hostvars = task_vars.get("hostvars", {})
         active = task_vars.get("ansible_play_hosts")
         active = set(active) if active is not None else None
         facts_by_host = {host: _facts_of(hostvars, host, active, args["port_probes"]) for host in hosts}
-
-        if args["node_cidr"]:
-            try:
-                nodeip.parse_cidr(args["node_cidr"])
-            except (ValueError, RuntimeError) as exc:
-                raise AnsibleError("hostnet_audit: node_cidr: %s" % exc) from exc
         ansible_hosts = {}
         for host in hosts:
             try:
@@ -122,7 +110,7 @@ class ActionModule(ActionBase):
             except KeyError:
                 continue
         try:
-            outcome = self._evaluate(facts_by_host, args, ansible_hosts)
+            outcome = rules.evaluate(facts_by_host, dict(options, ansible_hosts=ansible_hosts, port_probes=args["port_probes"]))
         except (RuntimeError, siterules.SiteRuleError) as exc:  # a missing controller-side package, a bad site rule
             raise AnsibleError("hostnet_audit: %s" % exc) from exc
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
@@ -156,7 +144,8 @@ class ActionModule(ActionBase):
             report_files=paths,
             host_status={name: data["status"] for name, data in report["hosts"].items()},
             recommendations=report["recommendations"],
-            shared_default_hosts=sorted({h for f in report["fleet"]["findings"] if f["id"] == "shared-default-address" for h in f.get("hosts") or []}),
+            shared_default_hosts=sorted({h for f in report["fleet"]["findings"] if (f.get("data") or {}).get("pin_node_ip") for h in f.get("hosts") or []}),
+            pin_hosts=reporting.pin_reasons(report),
             findings=[_short(f) for data in report["hosts"].values() for f in data["findings"]] + [_short(f) for f in report["fleet"]["findings"]],
             gate=gate,
             listeners_running=running,  # the port probe listeners the audit's last task stops

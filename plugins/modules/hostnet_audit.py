@@ -42,98 +42,29 @@ options:
     type: str
     choices: [error, warning, never]
     default: error
-  skip_rules:
+  settings:
     description:
-      - Rule ids not to evaluate, or C(all), like kubeadm's C(--ignore-preflight-errors). Unknown ids are an error.
-        Skipped rules are listed in the report and the console, never dropped silently.
-    type: list
-    elements: str
-    default: []
-  site_rules:
-    description:
-      - Site rules as data, judged like the built-in ones (see C(docs/site-rules.md)). Each is a dict with C(id)
-        (lowercase words and dashes), C(severity) (error, warning, info), C(when) (a JMESPath expression over the
-        host's hostnet facts and C(default_interface)), C(message), C(fix), and optionally C(why). An invalid
-        entry or expression is an error before any host is judged.
-    type: list
-    elements: dict
-    default: []
-  warn_rules:
-    description:
-      - Rule ids (or C(all)) whose errors are reported as warnings, marked C(downgraded_from=error) in the report,
-        so they no longer fail O(fail_on=error).
-    type: list
-    elements: str
-    default: []
-  resolver_max_seconds:
-    description:
-      - The C(slow-resolver) rule warns when one lookup that no nameserver answers can take longer than this.
-    type: float
-    default: 20
+      - The rule options, by variable name (for example C(hostnet_skip_rules), C(hostnet_cni),
+        C(hostnet_max_clock_skew)). Each is declared once, on the rule that reads it (or on the engine), and documented
+        in the C(kubeprep.hostnet.audit) role's argument specs and on the rule's page under C(docs/rules/).
+      - An option not given here is read from the play's variable of that name, else it takes its declared default.
+        Every value is checked as the inputs check does (type, choices, format, range); one that cannot be used is an
+        error naming the variable and the value.
+    type: dict
+    default: {}
   console:
     description:
       - C(full) prints each finding with evidence, why and fix; C(summary) one line per finding; C(none) nothing.
     type: str
     choices: [full, summary, none]
     default: full
-  node_cidr:
-    description:
-      - The node network (for example C(192.168.56.0/24)). When set, the interface recommended for each node is
-        the one inside it, and C(default-interface-not-cluster) warns when the default route is elsewhere.
-      - When unset, the recommendation is the interface whose subnet reaches the most other hosts.
-    type: str
-  service_cidrs:
-    description:
-      - The Service network(s) to check for overlaps (C(service-cidr-overlap)), the CIDR items of
-        C(hostnet_service_ips). A bare IP is judged as itself, except the default C(10.96.0.1), judged as kubeadm's C(10.96.0.0/12).
-    type: list
-    elements: str
-    default: [10.96.0.1]
-  max_clock_skew:
-    description: Seconds a host's clock may differ from the controller's (C(clock-skew); k0sctl's limit is 30).
-    type: float
-    default: 30
   port_probes:
     description:
       - The plan of the port probes (M(kubeprep.hostnet.hostnet_port_probe) C(step=plan), its C(plan) key); with it the
-        hosts' C(hostnet_probe_listen) and C(hostnet_probe_results) facts of that run are judged (C(node-port-unreachable),
-        the DF probe of C(mtu-mismatch)) and drawn as a matrix in the HTML report. Empty when the probes are off.
+        hosts' C(hostnet_probe_listen) and C(hostnet_probe_results) facts of that run are judged and drawn in the HTML
+        report. Empty when the probes are off.
     type: dict
     default: {}
-  pod_cidr:
-    description: The Pod network to check for overlaps (C(pod-cidr-overlap)).
-    type: str
-    default: 10.244.0.0/16
-  cluster_nodes:
-    description: Nodes in the cluster for the F5 startup model; default the number of audited hosts.
-    type: int
-  requests_per_node:
-    description: Datastore round trips calico-node makes per other node at startup (calico v2 with etcd, 6).
-    type: int
-    default: 6
-  liveness_initial_delay:
-    description: calico-node's livenessProbe initialDelaySeconds (manifest default 10).
-    type: int
-    default: 10
-  liveness_period:
-    description: calico-node's livenessProbe periodSeconds (manifest default 10).
-    type: int
-    default: 10
-  liveness_failure_threshold:
-    description: calico-node's livenessProbe failureThreshold (manifest default 6).
-    type: int
-    default: 6
-  probe_margin:
-    description: Safety factor applied to the predicted startup when recommending probe values.
-    type: float
-    default: 1.5
-  cni:
-    description:
-      - The CNI plugin the cluster will run; rules whose verdict depends on it (C(rp-filter-strict)) use it.
-        C(unknown) judges as strictly as the most demanding CNI, with warnings instead of errors.
-    type: str
-    choices: [unknown, calico, canal, flannel, cilium, weave, other]
-    default: unknown
   write_files:
     description:
       - Write the report files to O(report_dir).
@@ -163,8 +94,9 @@ EXAMPLES = r"""
 - name: Judge all play hosts and write ./hostnet-report/
   kubeprep.hostnet.hostnet_audit:
     fail_on: error
-    skip_rules:
-      - bridge-nf-call-iptables
+    settings:
+      hostnet_skip_rules:
+        - bridge-nf-call-iptables
   run_once: true
 """
 
@@ -183,8 +115,7 @@ summary:
   sample: {hosts: 3, hosts_ok: 2, errors: 1, warnings: 0, infos: 0, failing_hosts: [node1], failed: true}
 report_files:
   description: Paths of the written report files (empty when O(write_files=false)), and C(host_vars), the
-    per-host vars files with the interface to pin, when a host has C(shared-default-address) or
-    C(default-interface-not-cluster).
+    per-host vars files with the interface to pin, for the hosts a finding says to pin (RV(pin_hosts)).
   returned: always
   type: dict
   sample: {json: ./hostnet-report/hostnet-report.json, markdown: ./hostnet-report/hostnet-report.md,
@@ -197,10 +128,16 @@ recommendations:
   sample: {node1: {interface: eth1, address: 192.168.56.11, cidr: 192.168.56.0/24, reaches_hosts: 2,
            forms: {kubelet: "--node-ip=192.168.56.11", flannel: "--iface=eth1"}}}
 shared_default_hosts:
-  description: Hosts named by a C(shared-default-address) finding.
+  description: Hosts named by a fleet finding that says to pin their node interface (they share the address on their
+    default-route interface).
   returned: always
   type: list
   elements: str
+pin_hosts:
+  description: The hosts a finding says to pin the node interface of, each with the rule that says so.
+  returned: always
+  type: dict
+  sample: {node1: shared-default-address}
 gate:
   description: The hosts the O(fail_on) gate stops, each with a one-line reason that names the report.
   returned: always

@@ -5,8 +5,9 @@
 host is contacted: an input the audit cannot use is an error that names the variable
 and the value, never a check silently turned off.
 
-Types, choices and defaults come from the roles' meta/argument_specs.yml (declared
-once); FORMATS adds what a type cannot say (an IP address, a CIDR, a rule id).
+Rule options (type, choices, format, range) come from their declarations on the rules
+(rules.declared_options()); the other inputs' types, choices and defaults from the roles'
+meta/argument_specs.yml; FORMATS adds what a type cannot say (an IP address, a CIDR, a rule id).
 List variables accept what Ansible users pass: a list, a JSON list in a string
 (``-e 'x=["a"]'`` arrives as a string on ansible-core 2.19), or a comma-separated
 string.
@@ -19,6 +20,7 @@ __metaclass__ = type
 import glob
 import ipaddress
 import json
+import math
 import os
 import re
 
@@ -33,27 +35,57 @@ COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspat
 _TRUE = ("true", "yes", "on", "1", "y", "t")
 _FALSE = ("false", "no", "off", "0", "n", "f")
 
-# Beyond the argument specs: what each value must be.
-FORMATS = {
-    "hostnet_service_ips": "ip_or_cidr",
-    "hostnet_node_cidr": "cidr",
-    "hostnet_pod_cidr": "cidr",
+# Beyond the argument specs: what each value must be. The rule options' formats, ranges and non-empty lists come
+# from their declarations (rules.declared_options()); these are the other roles' and playbooks' inputs.
+_FORMATS = {
     "kube_pods_subnet": "cidr",
     "hostnet_service_route_gateway": "ip",
     "hostnet_service_route_cidr": "cidr",
     "hostnet_service_route_interface": "interface",
     "hostnet_localhost_address": "loopback",
-    "hostnet_skip_rules": "rule_or_all",
-    "hostnet_warn_rules": "rule_or_all",
     "hostnet_datastore_endpoints": "endpoint",
     "kube_service_addresses": "cidr",
 }
 # kubespray's variables the audit reads (as defaults of hostnet_service_ips and hostnet_pod_cidr): checked too.
 KUBESPRAY_INPUTS = ("kube_service_addresses", "kube_pods_subnet")
-# Lists that must not be empty: an empty one turns the check off (`-e "hostnet_service_ips= x"` parses as empty).
-NON_EMPTY = ("hostnet_service_ips",)
-# Numbers with a floor above zero.
-MINIMUM = {"hostnet_probe_peers": 1}
+# The documented range of every other number (each also finite): a value outside it would fail every host or
+# turn a check off. (minimum, maximum); None: no bound.
+_RANGES = {
+    "hostnet_resolver_timeout": (0.1, 60),
+    "hostnet_rtt_samples": (1, 100),
+    "hostnet_rtt_budget": (1, 3600),
+    "hostnet_probe_peers": (1, 1000),
+    "hostnet_name_service_resolver_timeout": (1, 30),
+    "hostnet_name_service_resolver_attempts": (1, 5),
+}
+
+
+def _declared():
+    return {option.var: option for option in rules.declared_options().values()}
+
+
+def formats():
+    """variable -> format, for every input with one."""
+    found = dict(_FORMATS)
+    found.update({var: option.format for var, option in _declared().items() if option.format})
+    return found
+
+
+def ranges():
+    """variable -> (minimum, maximum) of every number input."""
+    found = dict(_RANGES)
+    found.update({var: (o.minimum, o.maximum) for var, o in _declared().items() if o.minimum is not None or o.maximum is not None})
+    return found
+
+
+def spec_of(name, specs=None):
+    """The argument spec of variable ``name``: a rule option's declaration, else the roles' argument specs."""
+    declared = _declared().get(name)
+    if declared is not None:
+        return declared.spec()
+    return (specs if specs is not None else role_specs()).get(name) or {"type": "str"}
+
+
 # Variables naming an inventory group (checked against the inventory by the hostnet_inputs action).
 GROUP_INPUTS = ("hostnet_etcd_group",)
 # Variables of the playbooks (not of a role), and what the collection itself sets.
@@ -148,7 +180,7 @@ def normalise(name, value, spec, extra_ids=()):
         return None
     if kind == "list":
         items = _as_list(name, value)
-        if not items and name in NON_EMPTY:
+        if not items and name in {v for v, o in _declared().items() if o.non_empty}:
             raise InputError("%s: %r is empty, so nothing would be checked" % (name, value))
         if name == "hostnet_site_rules":
             try:
@@ -156,7 +188,7 @@ def normalise(name, value, spec, extra_ids=()):
             except siterules.SiteRuleError as exc:
                 raise InputError(str(exc)) from exc
             return items
-        fmt = FORMATS.get(name)
+        fmt = formats().get(name)
         return [_check_format(name, fmt, item, extra_ids) if fmt else item for item in items]
     if kind == "bool":
         if isinstance(value, bool):
@@ -172,10 +204,13 @@ def normalise(name, value, spec, extra_ids=()):
             number = int(str(value).strip()) if kind == "int" else float(str(value).strip())
         except ValueError as exc:
             raise InputError("%s: %r is not a%s number" % (name, value, "n integer" if kind == "int" else "")) from exc
-        if isinstance(value, bool) or number < 0:
-            raise InputError("%s: %r is not a non-negative number" % (name, value))
-        if number < MINIMUM.get(name, 0):
-            raise InputError("%s: %r is less than %s" % (name, value, MINIMUM[name]))
+        if isinstance(value, bool) or not math.isfinite(number):
+            raise InputError("%s: %r is not a finite number" % (name, value))
+        low, high = ranges().get(name, (0, None))
+        if low is not None and number < low:
+            raise InputError("%s: %r is less than %s" % (name, value, low))
+        if high is not None and number > high:
+            raise InputError("%s: %r is more than %s" % (name, value, high))
         return number
     if kind in ("str", "path"):
         if isinstance(value, (dict, list)):
@@ -186,7 +221,7 @@ def normalise(name, value, spec, extra_ids=()):
         choices = spec.get("choices")
         if choices and text.strip() not in [str(c) for c in choices]:
             raise InputError("%s: %r is not one of %s" % (name, value, ", ".join(str(c) for c in choices)))
-        fmt = FORMATS.get(name)
+        fmt = formats().get(name)
         return _check_format(name, fmt, text) if fmt and text.strip() else (text.strip() if choices else text)
     return value
 
@@ -203,7 +238,7 @@ def validate(values_by_host, specs=None, groups=None):
     KUBESPRAY_INPUTS); groups: the inventory's groups (GROUP_INPUTS must name one). Returns
     (normalised values by host, errors)."""
     specs = specs if specs is not None else role_specs()
-    known = set(specs) | set(FORMATS)
+    known = set(specs) | set(FORMATS) | set(_declared())
     normalised, found = {}, {}
     for host in sorted(values_by_host):
         mine = {}
@@ -219,7 +254,7 @@ def validate(values_by_host, specs=None, groups=None):
                     found.setdefault("%s: unknown variable%s" % (name, " - did you mean %s?" % " or ".join(hint) if hint else ""), []).append(host)
                 continue
             try:
-                mine[name] = normalise(name, value, specs.get(name) or {"type": "str"}, extra_ids)
+                mine[name] = normalise(name, value, spec_of(name, specs), extra_ids)
                 if name in GROUP_INPUTS and mine[name] and groups is not None and mine[name] not in groups:
                     raise InputError("%s: %r is not a group of the inventory" % (name, value))
             except InputError as exc:
@@ -237,3 +272,6 @@ def validate(values_by_host, specs=None, groups=None):
         for message, hosts in sorted(found.items())
     ]
     return normalised, errors
+
+
+FORMATS = formats()

@@ -80,11 +80,8 @@ def plan_host(findings, settings, run_tags=None, skip_tags=None):
             manual.append(_manual(finding, fix.manual))
             continue
         if data.get("manual"):
-            # The rule found this instance beyond its role (the finding's fix is the exact step).
+            # The rule found this instance beyond its role (Finding(manual=...); the finding's fix is the exact step).
             manual.append(_manual(finding, data["manual"]))
-            continue
-        if fix.only and data.get(fix.only[0]) != fix.only[1]:
-            manual.append(_manual(finding, "kubeprep.hostnet.%s fixes only %s=%s findings of this rule" % (fix.role, fix.only[0], fix.only[1])))
             continue
         if fix.opt_in and not is_true(settings.get(fix.opt_in)):
             manual.append(_manual(finding, "opt-in: set %s=true to let kubeprep.hostnet.remediate run kubeprep.hostnet.%s" % (fix.opt_in, fix.role)))
@@ -103,10 +100,13 @@ def plan_host(findings, settings, run_tags=None, skip_tags=None):
                 }
             )
             continue
-        rules_of_role = roles.setdefault(fix.role, [])
-        if finding["id"] not in rules_of_role:
-            rules_of_role.append(finding["id"])
-    ordered = [{"role": "kubeprep.hostnet." + role, "rules": roles[role]} for role in rules.fix_roles() if role in roles]
+        entry = roles.setdefault(fix.role, {"rules": [], "does": []})
+        if finding["id"] not in entry["rules"]:
+            entry["rules"].append(finding["id"])
+        if fix.does and fix.does not in entry["does"]:
+            entry["does"].append(fix.does)
+    # Each role gets the steps its rules need (``does``, its hostnet_fix_does): roles read the plan, never rule ids.
+    ordered = [dict(roles[role], role="kubeprep.hostnet." + role) for role in rules.fix_roles() if role in roles]
     return {"roles": ordered, "needs_input": needs_input, "manual": manual}
 
 

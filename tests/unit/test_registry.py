@@ -85,6 +85,10 @@ def finding(rule_id, host="n1", severity="error", **extra):
     return dict({"id": rule_id, "host": host, "severity": severity, "message": "m", "fix": "do it"}, **extra)
 
 
+def roles(host_plan):
+    return [{"role": e["role"], "rules": e["rules"]} for e in host_plan["roles"]]
+
+
 def test_plan_follows_the_registry():
     findings = [
         finding("ip-forward-disabled"),
@@ -92,17 +96,19 @@ def test_plan_follows_the_registry():
         finding("localhost-unreachable", host="n2"),
         finding("probe-budget-exceeded", host="n2"),
         finding("duplicate-node-identity", host=None, hosts=["n1", "n2"], data={"key": "machine_id", "value": "a" * 32}),
-        finding("duplicate-node-identity", host=None, hosts=["n1", "n2"], data={"key": "MAC", "value": "x"}),
+        # As the rule reports it: only a machine-id is the role's, a MAC finding carries its manual step.
+        finding("duplicate-node-identity", host=None, hosts=["n1", "n2"], data={"key": "MAC", "value": "x", "manual": "only key=machine_id"}),
         finding("slow-resolver", host="n2", severity="info"),
     ]
     plan = remediation.plan(findings, ["n1", "n2"], {"n1": {"hostnet_machine_id_regenerate": "true"}})
-    assert plan["n1"]["roles"] == [
+    assert roles(plan["n1"]) == [
         {"role": "kubeprep.hostnet.hostnet_sysctl", "rules": ["ip-forward-disabled"]},
         {"role": "kubeprep.hostnet.hostnet_machine_id", "rules": ["duplicate-node-identity"]},
     ]
+    assert plan["n1"]["roles"][0]["does"] == ["ip_forward"]  # the role's step, from the rule's Fix
     assert [n["variables"] for n in plan["n1"]["needs_input"]] == [["hostnet_service_route_gateway"]]
     assert [m["rule"] for m in plan["n1"]["manual"]] == ["duplicate-node-identity"]  # the MAC one
-    assert plan["n2"]["roles"] == [{"role": "kubeprep.hostnet.hostnet_localhost", "rules": ["localhost-unreachable"]}]
+    assert roles(plan["n2"]) == [{"role": "kubeprep.hostnet.hostnet_localhost", "rules": ["localhost-unreachable"]}]
     manual = plan["n2"]["manual"]
     assert sorted(m["rule"] for m in manual) == ["duplicate-node-identity", "duplicate-node-identity", "probe-budget-exceeded"]
     assert any("hostnet_machine_id_regenerate=true" in m["reason"] for m in manual)
@@ -124,7 +130,7 @@ def test_outcomes():
 def test_plan_honours_tags():
     findings = [finding("ip-forward-disabled"), finding("localhost-unreachable")]
     plan = remediation.plan(findings, ["n1"], {}, run_tags=["hostnet_localhost"])["n1"]
-    assert plan["roles"] == [{"role": "kubeprep.hostnet.hostnet_localhost", "rules": ["localhost-unreachable"]}]
+    assert roles(plan) == [{"role": "kubeprep.hostnet.hostnet_localhost", "rules": ["localhost-unreachable"]}]
     assert [m["reason"] for m in plan["manual"]] == ["not run: --tags/--skip-tags did not select hostnet_sysctl"]
     plan = remediation.plan(findings, ["n1"], {}, skip_tags=["hostnet_localhost"])["n1"]
     assert [r["role"] for r in plan["roles"]] == ["kubeprep.hostnet.hostnet_sysctl"]

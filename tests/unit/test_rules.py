@@ -196,14 +196,12 @@ def test_fleet_rules_see_every_host():
     seen = {}
 
     @rules.rule("test-fleet-probe", "test only", severities=("info",), fix=rules.Fix(manual="test only"), scope="fleet")
-    def probe(facts_by_host, options):
+    def probe(facts_by_host, ctx):
         seen.update(facts_by_host)
         return [rules.Finding("test-fleet-probe", "info", None, "m", ["e"], "w", "f", hosts=sorted(facts_by_host))]
 
-    try:
-        result = rules.evaluate({"x": {"schema_version": 1}, "y": {"schema_version": 1}, "z": None})
-    finally:
-        del rules.RULES["test-fleet-probe"]
+    result = rules.evaluate({"x": {"schema_version": 1}, "y": {"schema_version": 1}, "z": None}, extra_rules=[probe])
+    assert "test-fleet-probe" not in rules.RULES
     assert sorted(seen) == ["x", "y"]
     assert result["fleet"]["findings"][0]["hosts"] == ["x", "y"]
 

@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeprep.hostnet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Network arithmetic the overlap rules share (integers over inet_pton: the rules run for every address of 10,000 hosts)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import socket
+import struct
+
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules._facts import kernel_facts as _kernel_facts
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine import Finding
+
+_CLUSTER_DEVICES = re.compile(r"^(cni\d*|flannel[.\d]*|cali.*|tunl\d+|vxlan[.-]calico|cilium_.*|lxc.*|weave|vethwe.*|kube-ipvs0|kube-bridge|docker\d+|cbr0)$")
+
+
+def _net(text):
+    """'a.b.c.d[/n]' -> (version, int, prefix) using inet_pton (the rules run for every address of 10,000 hosts)."""
+    address, _sep, length = str(text).partition("/")
+    address = address.split("%")[0]
+    try:
+        if ":" in address:
+            value, bits = int.from_bytes(socket.inet_pton(socket.AF_INET6, address), "big"), 128
+        else:
+            value, bits = struct.unpack("!I", socket.inet_pton(socket.AF_INET, address))[0], 32
+        prefix = int(length) if length else bits
+    except (OSError, ValueError, TypeError):
+        return None
+    if not 0 <= prefix <= bits:
+        return None
+    return (bits, value >> (bits - prefix) << (bits - prefix) if prefix else 0, prefix)
+
+
+def _contains(network, net):
+    """Whether net (version, value, prefix) lies inside network (same shape)."""
+    bits, value, prefix = network
+    return net[0] == bits and net[2] >= prefix and net[1] >> (bits - prefix) == value >> (bits - prefix) if prefix else net[0] == bits
+
+
+def _overlap(network, net):
+    bits = network[0]
+    if net[0] != bits:
+        return False
+    shortest = min(network[2], net[2])
+    return not shortest or network[1] >> (bits - shortest) == net[1] >> (bits - shortest)
+
+
+def _overlaps(facts, network):
+    """(severity, what, where) for each thing of the host inside/overlapping ``network`` (an ipaddress network)."""
+    target = _net(str(network))
+    found = []
+    for iface in (_kernel_facts(facts, "interfaces") or {}).get("list") or []:
+        if _CLUSTER_DEVICES.match(iface.get("name") or ""):
+            continue  # cni0's 10.244.0.1 is the cluster's own (an audit of a running node)
+        for addr in iface.get("addresses") or []:
+            if addr.get("scope") in ("host", "link"):
+                continue
+            net = _net(addr.get("address"))
+            if net and _contains(target, net):
+                found.append(("error", "address %s" % addr.get("cidr", addr.get("address")), "on %s" % iface.get("name")))
+    routes = _kernel_facts(facts, "routes") or {}
+    for route in (routes.get("default_ipv4") or []) + (routes.get("default_ipv6") or []):
+        net = _net(route.get("gateway") or "")
+        if net and _contains(target, net):
+            found.append(("error", "default gateway %s" % route.get("gateway"), "dev %s" % route.get("dev")))
+    for server in (facts.get("resolv_conf") or {}).get("nameservers") or []:
+        net = _net(server.get("address") or "")
+        if net and _contains(target, net):
+            found.append(("error", "nameserver %s" % server["address"], "in /etc/resolv.conf line %s" % server.get("line")))
+    for route in (routes.get("ipv4") or []) + (routes.get("ipv6") or []) + (routes.get("other_tables_ipv4") or []):
+        if route.get("default") or route.get("type") not in (None, "unicast") or route.get("protocol") == "kernel":
+            continue  # a kernel route is the subnet of an address, already judged above
+        if _CLUSTER_DEVICES.match(route.get("dev") or ""):
+            continue
+        net = _net(route.get("dst") or "")
+        if not net or not _overlap(target, net) or net == target:
+            continue  # a route for exactly this network is the deliberate one (the F2 fix routes the Service CIDR)
+        where = "dev %s%s, table %s" % (route.get("dev"), " via %s" % route["gateway"] if route.get("gateway") else "", route.get("table") or "main")
+        found.append(("warning", "route %s" % route.get("dst"), where))
+    return found
+
+
+def cidr_overlap(rule_id, host, facts, networks, label, why):
+    findings = []
+    for network in networks:
+        found = _overlaps(facts, network)
+        if not found:
+            continue
+        severity = "error" if any(level == "error" for level, _w, _h in found) else "warning"
+        first = next(item for item in found if item[0] == severity)
+        findings.append(
+            Finding(
+                rule_id,
+                severity,
+                host,
+                "the %s %s overlaps %s (%s)" % (label, network, first[1], first[2]),
+                ["%s %s: %s (%s)" % (label, network, what, where) for _level, what, where in found],
+                why,
+                "Choose a %s that overlaps nothing the hosts use (addresses, routes, gateways, nameservers) before the install, "
+                "and pass it to the installer and this audit; or renumber what overlaps." % label,
+                data={"network": str(network), "overlaps": [{"severity": lvl, "what": w, "where": h} for lvl, w, h in found]},
+            )
+        )
+    return findings
