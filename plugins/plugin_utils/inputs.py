@@ -91,7 +91,7 @@ GROUP_INPUTS = ("hostnet_etcd_group",)
 # Variables of the playbooks (not of a role), and what the collection itself sets.
 PLAYBOOK_VARS = {"hostnet_targets": {"type": "str"}, "hostnet_image_root": {"type": "path"}}
 # What the collection sets (results, and facts, which Ansible also injects as variables): never inputs.
-OUTPUTS = re.compile(r"^hostnet_(audit_result|fix_rules|\w+_changes|probe_listen|probe_results)$")
+OUTPUTS = re.compile(r"^hostnet_(audit_result|fix_rules|fix_does|\w+_changes|probe_listen|probe_results)$")
 
 
 class InputError(ValueError):

@@ -132,7 +132,7 @@ def outcome_of(host_plan, after_findings, changes, failure, left_play, check_mod
         "roles": host_plan.get("roles") or [],
     }
     reasons = []
-    missing = [f for f in after_findings if f["id"] == "facts-missing"]
+    missing = [f for f in after_findings if getattr(rules.RULES.get(f["id"]), "applies", None) == "missing"]  # the host was not audited
     if missing:
         outcome = "failed"
         reasons.append("not remediated: %s" % missing[0].get("message"))

@@ -208,16 +208,13 @@ def atomic_write(path, text):
         raise
 
 
-def _pin_reasons(report):
-    """host -> the rule that makes pinning its interface worth it."""
+def pin_reasons(report):
+    """host -> the rule whose finding says to pin its node interface (``data.pin_node_ip``): fleet findings
+    first, then each host's."""
     reasons = {}
-    for finding in report["fleet"]["findings"]:
-        if finding["id"] == "shared-default-address":
-            for host in finding.get("hosts") or []:
-                reasons.setdefault(host, "shared-default-address")
-    for name, data in report["hosts"].items():
-        if any(f["id"] == "default-interface-not-cluster" for f in data["findings"]):
-            reasons.setdefault(name, "default-interface-not-cluster")
+    for finding in list(report["fleet"]["findings"]) + [f for _name, data in sorted(report["hosts"].items()) for f in data["findings"]]:
+        for host in (finding.get("data") or {}).get("pin_node_ip") or []:
+            reasons.setdefault(host, finding["id"])
     return reasons
 
 
@@ -234,7 +231,7 @@ def write_report(report, directory):
     atomic_write(paths["markdown"], render_markdown(report))
     atomic_write(paths["junit"], render_junit(report))
     atomic_write(paths["html"], report_html.render_html(report))
-    reasons = _pin_reasons(report)
+    reasons = pin_reasons(report)
     if reasons:
         vars_dir = os.path.join(directory, "host_vars")
         os.makedirs(vars_dir, exist_ok=True)

@@ -82,14 +82,13 @@ def glance(report):
     overview = report.get("overview") or {}
     mtus = overview.get("mtu") or {}
     clocks = overview.get("clock") or {}
-    values = [m["mtu"] for m in mtus.values()]
-    common = max(sorted(set(values)), key=values.count) if values else None
-    limit = float((report.get("options") or {}).get("max_clock_skew") or 30)
+    # What the rules said (their overview sections), never recomputed here: the page and the findings agree.
+    common = next((m.get("common") for m in mtus.values() if m.get("common") is not None), None)
+    limit = next((c.get("limit_s") for c in clocks.values() if c.get("limit_s") is not None), None)
     rows = []
     for host in sorted(report["hosts"]):
         mtu, clock = mtus.get(host), clocks.get(host)
-        skew = clock is not None and abs(clock["offset_s"]) - (clock.get("uncertainty_s") or 0) > limit
-        rows.append({"host": host, "mtu": mtu, "mtu_odd": bool(mtu and common and mtu["mtu"] != common), "clock": clock, "skew": skew})
+        rows.append({"host": host, "mtu": mtu, "mtu_odd": bool(mtu and mtu.get("odd")), "clock": clock, "skew": bool(clock and clock.get("skewed"))})
     probes = overview.get("probes") or {}
     matrix = probes.get("matrix") or []
     sources = sorted({m["source"] for m in matrix})

@@ -3,15 +3,22 @@ page, its fix path leads to a role that exists (and that the remediate playbook
 can select by tag), and each option is declared once (role defaults, role
 argument_specs and module docs agree)."""
 
+import ast
 import os
 import re
+import sys
 
 import pytest
 import yaml
 
+sys_path_tools = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
+if sys_path_tools not in sys.path:
+    sys.path.insert(0, sys_path_tools)
+
 from ansible_collections.kubeprep.hostnet.plugins.action import hostnet_audit as audit_action
 from ansible_collections.kubeprep.hostnet.plugins.filter import change_summary
 from ansible_collections.kubeprep.hostnet.plugins.modules import hostnet_audit as audit_doc
+from ansible_collections.kubeprep.hostnet.plugins.modules import hostnet_facts as facts_module
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import remediation, rules
 
 from conftest import ROOT
@@ -66,19 +73,107 @@ def test_role_defaults_and_argument_specs_agree(role):
             assert option["default"] == value, name
 
 
-def test_audit_action_options_come_from_the_module_docs_and_match_the_engine():
+def test_audit_action_options_come_from_the_module_docs():
     doc = yaml.safe_load(audit_doc.DOCUMENTATION)["options"]
     assert audit_action.ARGUMENT_SPEC == {k: {x: v[x] for x in ("type", "default", "choices", "elements", "required") if x in v} for k, v in doc.items()}
-    for name, default in rules.DEFAULT_OPTIONS.items():
-        if name in doc and "default" in doc[name]:
-            assert doc[name]["default"] == (list(default) if isinstance(default, tuple) else default), name
-    judge = open(os.path.join(ROOT, "roles", "audit", "tasks", "02-judge.yml")).read().split("\n- name:")[0]  # the judge task
-    audit_spec = load("roles", "audit", "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
-    for option in [o for o in re.findall(r"^    (\w+): ", judge, re.MULTILINE) if not o.startswith("__")]:
-        assert option in doc, option
-        variables = re.findall(r"default\((hostnet_\w+)\)|\{\{ (hostnet_\w+)", judge.split("    %s: " % option, 1)[1].splitlines()[0])
-        for variable in [a or b for a, b in variables]:
-            assert variable in audit_spec, variable
+    # No rule option is an argument of its own: the action reads each through its declaration.
+    assert not set(doc) & set(rules.declared_options()), sorted(set(doc) & set(rules.declared_options()))
+
+
+AUDIT_SPEC = load("roles", "audit", "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+AUDIT_DEFAULTS = load("roles", "audit", "defaults", "main.yml")
+
+
+@pytest.mark.parametrize("name", sorted(rules.declared_options()))
+def test_each_option_is_declared_once_and_the_role_agrees(name):
+    """The audit role keeps every variable (ansible-doc -t role shows them); its spec and default must say
+    what the option's declaration says."""
+    option = rules.declared_options()[name]
+    spec = AUDIT_SPEC.get(option.var)
+    assert spec is not None, "%s (option %s) is missing from roles/audit/meta/argument_specs.yml" % (option.var, name)
+    declared = option.spec()
+    for key in ("type", "elements", "choices"):
+        assert spec.get(key) == declared.get(key), "%s: argument_specs %s %r, declared %r" % (option.var, key, spec.get(key), declared.get(key))
+    if "default" in spec or "default" in declared:
+        assert spec.get("default") == declared.get("default"), "%s: default %r, declared %r" % (option.var, spec.get("default"), declared.get("default"))
+    assert option.var in AUDIT_DEFAULTS, option.var
+    value = AUDIT_DEFAULTS[option.var]
+    if not (isinstance(value, str) and "{{" in value):
+        assert value == declared.get("default"), "%s: defaults/main.yml %r, declared %r" % (option.var, value, declared.get("default"))
+
+
+def test_every_option_has_an_owner_and_a_variable():
+    seen = set()
+    for option in rules.declared_options().values():
+        assert option.var.startswith("hostnet_") and option.var not in seen, option.var
+        seen.add(option.var)
+        if option.type in ("int", "float"):
+            assert option.minimum is not None or option.maximum is not None, "%s: a number needs its documented range" % option.var
+
+
+FACTS_DOC = open(os.path.join(ROOT, "docs", "facts.md")).read()
+FACTS_RETURN = yaml.safe_load(facts_module.RETURN)["ansible_facts"]["contains"]["hostnet"]["contains"]
+
+
+@pytest.mark.parametrize("rule_id", sorted(REGISTRY))
+def test_facts_a_rule_reads_are_in_the_contract(rule_id):
+    """A rule's declared fact keys are documented (docs/facts.md) and returned by the facts module (RETURN),
+    except the ones the judge adds on the controller (port_probes)."""
+    item = rules.RULES[rule_id]
+    assert item.reads or item.applies == "missing", "%s declares no fact keys" % rule_id
+    for key in item.reads:
+        assert "`%s`" % key in FACTS_DOC, "%s reads %s, not in docs/facts.md" % (rule_id, key)
+        if key not in rules.CONTROLLER_FACTS:
+            assert key in FACTS_RETURN, "%s reads %s, not in hostnet_facts RETURN" % (rule_id, key)
+
+
+def test_remediation_role_order_is_written_once():
+    text = open(os.path.join(ROOT, "playbooks", "remediate.yml")).read()
+    play = yaml.safe_load(text)[0]
+    [include] = [t for task in play["tasks"] for t in task.get("block", []) if "ansible.builtin.include_role" in t]
+    assert include["tags"] == ["hostnet_remediate"] + rules.fix_roles()  # in order
+    assert list(rules.fix_roles()) == [r for r in rules.ROLE_ORDER if r in rules.fix_roles()]
+
+
+def _sources(*parts):
+    base = os.path.join(ROOT, *parts)
+    for folder, _dirs, files in os.walk(base):
+        for name in files:
+            if name.endswith((".py", ".j2", ".yml")):
+                yield os.path.join(folder, name)
+
+
+def test_nothing_but_its_rule_names_a_rule_id():
+    """The engine, the reports, the actions and the audit role's code name no rule: what they do about a rule
+    comes from its declaration or its findings' data. (Module docs may cite rules as examples.)"""
+    files = [os.path.join(ROOT, "plugins", "plugin_utils", "rules", n) for n in ("engine.py", "_facts.py", "_net.py", "__init__.py")]
+    files += [os.path.join(ROOT, "plugins", "plugin_utils", n) for n in ("report.py", "report_html.py", "remediation.py", "inputs.py", "siterules.py")]
+    files += [os.path.join(ROOT, "plugins", "action", n) for n in os.listdir(os.path.join(ROOT, "plugins", "action")) if n.endswith(".py")]
+    files += [p for p in _sources("roles", "audit") if os.sep + "meta" + os.sep not in p]  # argument_specs are docs
+    files += [os.path.join(ROOT, "roles", r, "defaults", "main.yml") for r in rules.fix_roles()]
+    for path in files:
+        text = open(path).read()
+        if path.endswith(".py"):  # docstrings and comments may cite a rule; code may not
+            tree = ast.parse(text)
+            docstrings = set()
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body and isinstance(node.body[0], ast.Expr):
+                    docstrings.add(id(node.body[0].value))
+            strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings]
+        elif path.endswith(".yml"):  # YAML comments may cite a rule
+            strings = [re.sub(r"(^|\s)#.*$", "", line) for line in text.splitlines()]
+        else:
+            strings = [text]
+        for rule_id in REGISTRY:
+            assert not any(re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(rule_id), s) for s in strings), "%s names %s" % (os.path.relpath(path, ROOT), rule_id)
+
+
+def test_generated_docs_are_current():
+    """docs/rules/<id>.md, README.md's rule table and docs/remediation.md's table come from the registry
+    (make docs-rules); a hand edit or a stale row fails here (and in make docs-check)."""
+    import rules_docs
+
+    assert rules_docs.stale() == []
 
 
 def finding(rule_id, host="n1", severity="error", **extra):

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine import (  # noqa: F401 - the package's API
+    CONTROLLER_FACTS,
     DOCS_BASE,
     ENGINE_OPTIONS,
     ROLE_ORDER,

@@ -42,7 +42,9 @@ ROLE_ORDER = (
     "hostnet_docker_bip",
     "hostnet_networkmanager",
 )
-# The fact keys every host's facts carry whatever the rules read (the facts module's contract).
+# Fact keys the judge adds to a host's facts on the controller (the port probe steps' results of this run):
+# documented in docs/facts.md, not returned by the facts module.
+CONTROLLER_FACTS = ("port_probes",)
 _TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool, "list": (list, tuple), "dict": dict, "raw": object}
 
 
@@ -236,7 +238,7 @@ class Rule:
         self.fault = fault or title  # the README's "fault" cell
         self.breaks = breaks or ""  # the README's "what breaks" cell
         self.overview = None  # (section, function(facts_by_host, ctx, findings)) -> what the reports show for this rule
-        self.applies = applies  # "facts": hosts with facts; "missing": hosts without (facts-missing)
+        self.applies = applies  # "facts": hosts with facts; "missing": hosts without facts (with the reason)
         self.site = site  # the site rule's entry (hostnet_site_rules), None for a built-in rule
         self.module = module
 
