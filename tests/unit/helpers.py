@@ -1,11 +1,13 @@
 """Build realistic facts for rule tests: file facts from a captured distro root
-(through the real gather code), kernel facts from captured `ip -json` output."""
+(through the real gather code), kernel facts from captured `ip -json` output, Vagrant-shaped
+fleets; and judge them. Every rule's tests (tests/unit/rules/) share these."""
 
 import copy
 import os
 import shutil
 
 from ansible_collections.kubeprep.hostnet.plugins.module_utils import gather, iproute
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import rules
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 GLIBC_BANNER = b"\x00GNU C Library (Debian GLIBC 2.36-9+deb12u4) stable release version 2.36.\x00"
@@ -106,3 +108,54 @@ def as_other_node(kernel, index):
                     addr["address"] = "10.213.1.%d" % (10 + index)
                     addr["cidr"] = "10.213.1.%d/24" % (10 + index)
     return kernel
+
+
+# -- judging and fleets -----------------------------------------------------------------
+
+
+def judge(facts, include_info=False, **options):
+    """Findings for one host; info findings only when asked (fixtures like centos7 carry one)."""
+    result = rules.evaluate({"h": facts}, options)
+    return [f for f in result["hosts"]["h"]["findings"] if include_info or f["severity"] != "info"]
+
+
+def ids(findings):
+    return sorted(f["id"] for f in findings)
+
+
+def rp_facts(facts, all_value, default_value, eth0=None):
+    facts["sysctl"]["net.ipv4.conf.all.rp_filter"] = {"status": "ok", "value": str(all_value)}
+    facts["sysctl"]["net.ipv4.conf.default.rp_filter"] = {"status": "ok", "value": str(default_value)}
+    for iface in facts["interfaces"]["list"]:
+        iface["rp_filter"] = eth0 if iface["name"] != "lo" else 0
+    return facts
+
+
+def vagrant_node(base, index, nat="10.0.2.15"):
+    """eth0 = the NAT NIC with the default route (same address everywhere), eth1 = the private network."""
+    facts = copy.deepcopy(base)
+    facts["interfaces"]["list"] = [
+        {"name": "lo", "link_type": "loopback", "mac": None, "addresses": [{"family": 4, "address": "127.0.0.1", "prefixlen": 8, "scope": "host"}]},
+        {
+            "name": "eth0",
+            "link_type": "ether",
+            "mac": "08:00:27:00:00:%02x" % index,
+            "addresses": [{"family": 4, "address": nat, "prefixlen": 24, "scope": "global"}],
+        },
+        {
+            "name": "eth1",
+            "link_type": "ether",
+            "mac": "08:00:27:01:00:%02x" % index,
+            "addresses": [{"family": 4, "address": "192.168.56.%d" % (10 + index), "prefixlen": 24, "scope": "global"}],
+        },
+    ]
+    default = {"family": 4, "dst": "default", "default": True, "gateway": "10.0.2.2", "dev": "eth0", "metric": 100, "type": "unicast"}
+    facts["routes"]["default_ipv4"] = [default]
+    facts["routes"]["ipv4"] = [default]
+    facts["identity"] = {"hostname": "node%d" % index, "machine_id": "%032x" % index, "product_uuid": None}
+    return facts
+
+
+def fleet(tmp_path, count=3, **kw):
+    base = host_facts(tmp_path, "debian12", kernel=healthy_kernel())
+    return {"node%d" % i: vagrant_node(base, i, **kw) for i in range(1, count + 1)}

@@ -9,10 +9,11 @@ import time
 
 import jsonschema
 import pytest
-from test_fleet import fleet as vagrant_fleet
 
 from ansible_collections.kubeprep.hostnet.plugins.module_utils import portprobe
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import probeplan, report, report_html, rules
+
+from helpers import fleet as vagrant_fleet
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
