@@ -79,3 +79,69 @@ def test_site_rule_ids_are_valid_in_skip_rules():
     _normalised, errors = inputs.validate({"n1": {"hostnet_site_rules": [entry], "hostnet_skip_rules": ["my-check"]}})
     assert errors == []
     assert siterules.compile_rules([entry], set(rules.RULES), rules.SEVERITIES)[0]["id"] == "my-check"
+
+
+# -- a site rule that cannot judge a host, and bounded expressions (the trust issue, items 1, 2 and 9) ------------
+
+
+def test_a_site_rule_that_errors_on_one_host_is_that_hosts_finding_and_the_fleet_is_still_judged(tmp_path):
+    """The documented example length(resolv_conf.nameservers) raises a JMESPath type error on a host without
+    /etc/resolv.conf: that host gets a finding naming the rule and the error; every rule and host is judged."""
+    broken = facts(tmp_path / "a", nameservers=5)
+    broken["resolv_conf"] = {"path": "/etc/resolv.conf", "status": "missing", "error": "No such file"}
+    broken["sysctl"]["net.ipv4.ip_forward"]["value"] = "0"
+    fine = facts(tmp_path / "b", nameservers=5)
+    result = rules.evaluate({"broken": broken, "fine": fine}, {"site_rules": documented_rules()})
+    [failed] = [f for f in result["hosts"]["broken"]["findings"] if f["id"] == "too-many-nameservers"]
+    assert failed["severity"] == "warning" and "could not judge broken" in failed["message"] and "JMESPathTypeError" in failed["message"]
+    assert "site rule too-many-nameservers raised JMESPathTypeError" in failed["evidence"][0]
+    assert "ip-forward-disabled" in {f["id"] for f in result["hosts"]["broken"]["findings"]}  # built-in rules still judged
+    assert "too-many-nameservers" in {f["id"] for f in result["hosts"]["fine"]["findings"]}  # and the other host
+
+
+def test_a_crashing_rule_costs_the_host_a_finding_not_the_report(tmp_path):
+    @rules.rule("test-crash", "crashes", severities=("error",), fix=rules.Fix(manual="test"))
+    def crash(host, facts_, ctx):
+        raise KeyError("surprise")
+
+    result = rules.evaluate({"h": facts(tmp_path)}, extra_rules=[crash])
+    [finding] = [f for f in result["hosts"]["h"]["findings"] if f["id"] == "test-crash"]
+    assert finding["severity"] == "error" and "KeyError" in finding["message"]
+
+
+def nested(depth):
+    return "a" + "".join(".b[?c" for _ in range(depth)) + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [22, 40, 3000])
+def test_deep_expressions_are_refused_before_any_host_naming_the_variable(depth):
+    entry = {"id": "deep", "severity": "error", "when": nested(depth) if depth < 3000 else "(" * depth + "a" + ")" * depth, "message": "m", "fix": "f"}
+    with pytest.raises(inputs.InputError, match=r"hostnet_site_rules\[0\] \(deep\): when") as info:
+        inputs.normalise("hostnet_site_rules", [entry], {"type": "list", "elements": "dict"})
+    assert "recursion" not in str(info.value)
+
+
+def test_a_long_expression_is_refused():
+    entry = {"id": "long", "severity": "error", "when": " || ".join(["a"] * 400), "message": "m", "fix": "f"}
+    with pytest.raises(siterules.SiteRuleError, match="characters long"):
+        siterules.compile_rules([entry], set(), rules.SEVERITIES)
+
+
+def test_an_expression_whose_work_explodes_is_stopped_on_each_host(tmp_path):
+    """Shallow and short enough to pass, but each map() multiplies the work by 16 (2.4 million steps, 5 s a host
+    unbounded): stopped on each host after MAX_STEPS, as that host's finding."""
+    wide = "[" + ",".join(["@"] * 16) + "]"
+    when = "@"
+    for _level in range(5):
+        when = "map(&%s, %s)" % (when, wide)
+    entry = {"id": "explodes", "severity": "warning", "when": when, "message": "m", "fix": "f"}
+    siterules.compile_rules([entry], set(), rules.SEVERITIES)  # accepted
+    result = rules.evaluate({"h": facts(tmp_path)}, {"site_rules": [entry]})
+    [finding] = [f for f in result["hosts"]["h"]["findings"] if f["id"] == "explodes"]
+    assert "evaluation stopped after" in finding["message"], finding
+
+
+def test_all_is_not_a_site_rule_id():
+    entry = {"id": "all", "severity": "error", "when": "`true`", "message": "m", "fix": "f"}
+    with pytest.raises(siterules.SiteRuleError, match="reserved"):
+        siterules.compile_rules([entry], set(), rules.SEVERITIES)
