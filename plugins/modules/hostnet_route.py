@@ -20,9 +20,14 @@ description:
     (NetworkManager through C(nmcli), netplan, systemd-networkd, RHEL network-scripts, ifupdown), so it
     survives a reboot. When none is detected it fails before changing anything, unless O(persist=none).
   - "All or nothing: the persistence target (manager, file, directory, NetworkManager connection) is decided and
-    checked before the live route is added; if persisting then fails, the live route is removed again. Check
-    mode runs the same checks, so it predicts the real run's outcome. A route for O(dest) that already exists
-    with this gateway and interface is kept (any prefix length, IPv4 or IPv6): a second run changes nothing."
+    checked before the live route is added (the file's directory exists or can be made, it is writable, the file
+    is a regular file and not bind-mounted unless O(unsafe_writes)); if persisting then fails, the live route is
+    removed again. Check mode runs the same checks, so it predicts the real run's outcome, and writes nothing
+    (not even a lock file). The persistence file's lock is taken before the live route is added, so a run
+    killed while it waits for another one leaves no live-only route. A route for O(dest) that already exists
+    with this gateway and interface is kept (any prefix length, IPv4 or IPv6): a second run changes nothing.
+    Each destination and family has its own file (the IPv6 default route's is named C(default_ipv6)), so
+    persisting one route never overwrites another."
   - "Safety: refuses a gateway on loopback, an address of the host itself, the network or broadcast address of
     the interface's subnet, a gateway that is not on a directly connected network, and one that does not answer
     ARP / neighbour discovery (see O(neighbour_timeout)); refuses a route whose

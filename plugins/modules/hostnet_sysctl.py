@@ -21,6 +21,11 @@ description:
     to another value there would undo the fix at the next boot: with O(conflicts=comment) such lines in files
     under /etc are commented out (shown in the diff, backed up with O(backup)); a conflict elsewhere (/run,
     /usr/lib) and every conflict with O(conflicts=fail) fails with the file and line, and nothing is changed."
+  - "Every file it would write (O(sysctl_file) and each later file above) is checked first: when one cannot be
+    written (read-only, bind-mounted without O(unsafe_writes), not a regular file) it fails naming each, before
+    any file or the running value changes. Should a write still fail after another was made, the result is
+    C(changed=true) and names what was written."
+  - A O(name) is dots, letters, digits, C(_) and C(-) only (a trailing newline is refused, not written).
   - ansible-core has no sysctl module and this collection depends on ansible-core alone, hence this small one.
   - Used to re-enable IPv6 on C(lo) (C(net.ipv6.conf.lo.disable_ipv6=0)) where a site allows it.
 extends_documentation_fragment:
