@@ -85,6 +85,25 @@ def test_remediation_records_the_real_reason_and_what_was_written(fleet, tmp_pat
         sh(fleet, "w", "umount /etc/sysctl.conf; rm -f /etc/sysctl.conf %s" % OURS)
 
 
+def test_sysctl_says_what_it_wrote_when_a_later_write_fails(fleet):
+    """A failure no check foresees: /etc/sysctl.d is a file system with room for one more file. Ours is written,
+    then commenting out the later file's line fails (no space): the result must say changed and what was
+    written, not 'nothing was changed'."""
+    site = "/etc/sysctl.d/95-site.conf"
+    setup = "mount -t tmpfs -o size=12k tmpfs /etc/sysctl.d && printf 'net.ipv4.ip_forward = 0\\n' > %s" % site
+    sh(fleet, "w", setup + " && dd if=/dev/zero of=/etc/sysctl.d/.fill bs=4096 count=1 2>/dev/null")
+    try:
+        rc, result = run_module(fleet, "w", "kubeprep.hostnet.hostnet_sysctl", {"name": "net.ipv4.ip_forward", "value": "1", "apply": False})
+        assert rc != 0 and "No space left on device" in result["msg"], result
+        assert result["changed"] is True and "nothing was changed" not in result["msg"], result
+        assert "Already written: %s: set net.ipv4.ip_forward = 1" % OURS in result["msg"], result["msg"]
+        assert result["actions"] == ["%s: set net.ipv4.ip_forward = 1" % OURS], result
+        assert sh(fleet, "w", "cat %s" % OURS).stdout.splitlines()[-1] == "net.ipv4.ip_forward = 1"
+        assert sh(fleet, "w", "cat %s" % site).stdout == "net.ipv4.ip_forward = 0\n"
+    finally:
+        sh(fleet, "w", "umount /etc/sysctl.d")
+
+
 # -- item 21: hostnet_unsafe_writes ------------------------------------------------------
 
 
