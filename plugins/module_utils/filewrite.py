@@ -231,7 +231,8 @@ def _target_problem(module, real, data, create_dir):
     """Why writing ``real`` (whose bytes are ``data``, None when new) would fail; None when it would work.
 
     Returns (problem, make_dir)."""
-    if data is not None and not module.params.get("unsafe_writes", False) and real in _mount_points():
+    mounted = data is not None and real in _mount_points()
+    if mounted and not module.params.get("unsafe_writes", False):
         return (
             "%s is a mount point (bind-mounted, as container runtimes do with /etc/hosts): a rename cannot "
             "replace it. Set unsafe_writes: true (hostnet_unsafe_writes: true for the remediation roles) to write it in place" % real
@@ -246,11 +247,10 @@ def _target_problem(module, real, data, create_dir):
             return "directory %s does not exist" % directory, False
         make_dir = True
     where = os.path.dirname(directory) if make_dir else directory
-    if data is not None and real in _mount_points():
-        problem = _write_problem(real)  # unsafe_writes: written in place, on its own mount
+    problem = _write_problem(where)  # the temporary file is made there
+    if not problem and mounted:
+        problem = _write_problem(real)  # unsafe_writes: then written in place, on its own mount
         where = real
-    else:
-        problem = _write_problem(where)
     if problem:
         return "cannot write in %s (%s)" % (where, problem), make_dir
     return None, make_dir
