@@ -14,7 +14,7 @@ from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.kubeprep.hostnet.plugins.filter.change_summary import host_changes
+from ansible_collections.kubeprep.hostnet.plugins.filter.change_summary import change_summary, host_changes
 from ansible_collections.kubeprep.hostnet.plugins.modules import hostnet_remediation as doc
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import docspec, remediation
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import report as reporting
@@ -30,6 +30,41 @@ def _host_var(hostvars, task_vars, host, name):
     except KeyError:
         value = None
     return task_vars.get(name) if value is None else value
+
+
+def _label(item):
+    label = item.get("_ansible_item_label")
+    if label is None:
+        label = item.get(item.get("ansible_loop_var") or "item")
+    if isinstance(label, dict):
+        label = label.get("name") or label.get("rule") or label
+    return str(label)
+
+
+def _item_rule(item):
+    value = item.get(item.get("ansible_loop_var") or "item")
+    return value.get("rule") if isinstance(value, dict) else None
+
+
+def failed_fix(failure, host_plan):
+    """(failure, changes) of the fix task that failed: its real reason (a loop's items say why; the loop itself
+    only says "One or more items failed") and what it changed before failing (items that succeeded, and a
+    failed result that still changed something)."""
+    if not failure:
+        return failure, []
+    raw = failure.get("result")
+    if not isinstance(raw, dict):
+        return failure, []
+    fixed = [rule for entry in host_plan.get("roles") or [] for rule in entry.get("rules") or []]
+    rule = fixed[0] if len(fixed) == 1 else None
+    items = raw.get("results") if isinstance(raw.get("results"), list) else None
+    if items is None:
+        changes = [change_summary(raw, rule)] if raw.get("changed") else []
+        return {"task": failure.get("task"), "msg": failure.get("msg")}, changes
+    items = [item for item in items if isinstance(item, dict)]
+    reasons = ["%s: %s" % (_label(item), item.get("msg") or "failed") for item in items if item.get("failed")]
+    changes = [change_summary(item, _item_rule(item) or rule) for item in items if item.get("changed")]
+    return {"task": failure.get("task"), "msg": "; ".join(reasons) or failure.get("msg")}, changes
 
 
 class ActionModule(ActionBase):
@@ -79,7 +114,8 @@ class ActionModule(ActionBase):
                 failure = hostvars[host].get("__hostnet_fix_failure")
             except KeyError:
                 changes, failure = [], None
-            outcomes[host] = remediation.outcome_of(args["plan"].get(host) or {}, mine[host], changes, failure, host not in active, check_mode)
+            failure, partial = failed_fix(failure, args["plan"].get(host) or {})
+            outcomes[host] = remediation.outcome_of(args["plan"].get(host) or {}, mine[host], changes + partial, failure, host not in active, check_mode)
         directory = os.path.abspath(args["report_dir"])
         os.makedirs(directory, exist_ok=True)
         if args["reports_from"]:

@@ -52,19 +52,57 @@ def _private_lock_dir():
     return LOCK_DIR
 
 
+# Locks this process holds, by lock file: a caller that took a file's lock (hostnet_route, before it adds the
+# live route) can call apply_edit on that file, which then must not wait for itself.
+_HELD = {}
+_LOCKS_READ_LIMIT = 1 << 20
+
+
+def _lock_holders(handle):
+    """The pids holding a flock on ``handle``'s file, from /proc/locks (bounded read); [] when unknown."""
+    try:
+        info = os.fstat(handle.fileno())
+        with open("/proc/locks", "rb") as locks:
+            data = locks.read(_LOCKS_READ_LIMIT)
+    except (IOError, OSError):
+        return []
+    wanted = "%02x:%02x:%d" % (os.major(info.st_dev), os.minor(info.st_dev), info.st_ino)
+    pids = []
+    for line in data.decode("ascii", "replace").splitlines():
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 1234 00:2a:5678 0 EOF" (a blocked waiter's line has "->" after the number)
+        if "->" in fields or len(fields) < 6 or fields[1] != "FLOCK":
+            continue
+        if fields[5] == wanted and fields[4].isdigit() and fields[4] not in pids:
+            pids.append(fields[4])
+    return pids
+
+
+def _alive(pid):
+    return pid.isdigit() and os.path.exists("/proc/%s" % pid)
+
+
 class _Lock:
-    """Serialise concurrent runs editing the same file (two playbooks at once), waiting at most LOCK_WAIT_S."""
+    """Serialise concurrent runs editing the same file (two playbooks at once), waiting at most LOCK_WAIT_S.
+
+    Never in check mode (it writes nothing, so it makes no lock file either). Re-entrant within a process."""
 
     def __init__(self, module, path):
         self.module = module
         self.path = path
         self.handle = None
-        if fcntl is None:
+        self.name = None
+        self.nested = False
+        if fcntl is None or getattr(module, "check_mode", False):
             return
         directory = _private_lock_dir()
         if directory is None:
             return
         self.name = os.path.join(directory, "%s.lock" % path.strip("/").replace("/", "_"))
+        if self.name in _HELD:
+            self.nested = True
+            self.handle = _HELD[self.name]
+            return
         try:
             fd = os.open(self.name, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
             self.handle = os.fdopen(fd, "r+")
@@ -72,7 +110,7 @@ class _Lock:
             self.handle = None
 
     def __enter__(self):
-        if self.handle is None:
+        if self.handle is None or self.nested:
             return self
         deadline = time.monotonic() + LOCK_WAIT_S
         while True:
@@ -83,12 +121,17 @@ class _Lock:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
             if time.monotonic() > deadline:
-                self.handle.seek(0)
-                holder = self.handle.read().strip() or "unknown"
+                # The kernel knows who holds it; the pid in the file may be a run that died long ago.
+                holders = _lock_holders(self.handle)
+                if not holders:
+                    self.handle.seek(0)
+                    written = self.handle.read(32).strip()
+                    holders = [written] if _alive(written) else []
                 self.handle.close()
                 self.handle = None
                 self.module.fail_json(
-                    msg="another run is editing %s (lock %s held by pid %s); waited %d s. Nothing was changed" % (self.path, self.name, holder, LOCK_WAIT_S),
+                    msg="another run is editing %s (lock %s held by %s); waited %d s. Nothing was changed"
+                    % (self.path, self.name, "pid %s" % ", ".join(holders) if holders else "an unknown process", LOCK_WAIT_S),
                     changed=False,
                 )
             time.sleep(0.1)
@@ -96,12 +139,28 @@ class _Lock:
         self.handle.truncate()
         self.handle.write(str(os.getpid()))
         self.handle.flush()
+        _HELD[self.name] = self.handle
         return self
 
     def __exit__(self, *exc):
-        if self.handle is not None:
+        if self.handle is not None and not self.nested:
+            _HELD.pop(self.name, None)
+            try:
+                # Released: the file no longer names us.
+                self.handle.seek(0)
+                self.handle.truncate()
+                self.handle.flush()
+            except (IOError, OSError):
+                pass
             fcntl.flock(self.handle, fcntl.LOCK_UN)
             self.handle.close()
+            self.handle = None
+
+
+def lock(module, path):
+    """The lock apply_edit takes for ``path`` (its real path), to hold across several steps:
+    ``with filewrite.lock(module, path):`` ... ``apply_edit(module, path, ...)`` does not wait for it again."""
+    return _Lock(module, os.path.realpath(path))
 
 
 def _mount_points():
@@ -140,29 +199,98 @@ def _remove_stale_temps(real):
     return removed
 
 
+def _read(real, create):
+    """(bytes or None, problem or None) of the file at ``real``."""
+    if os.path.lexists(real):
+        if not os.path.isfile(real):
+            return None, "%s is not a regular file" % real
+        try:
+            with open(real, "rb") as handle:
+                return handle.read(), None
+        except (IOError, OSError) as exc:
+            return None, "cannot read %s: %s" % (real, exc.strerror or exc)
+    if not create:
+        return None, "%s does not exist" % real
+    return None, None
+
+
+def _write_problem(path):
+    """Why this process cannot create or replace files in (or write) ``path``; None when it can."""
+    try:
+        if os.statvfs(path).f_flag & getattr(os, "ST_RDONLY", 1):
+            return "read-only file system"
+    except (IOError, OSError) as exc:
+        return exc.strerror or str(exc)
+    effective = {"effective_ids": True} if os.access in getattr(os, "supports_effective_ids", ()) else {}
+    if not os.access(path, os.W_OK, **effective):
+        return os.strerror(errno.EACCES)  # "Permission denied", as the write would say
+    return None
+
+
+def _target_problem(module, real, data, create_dir):
+    """Why writing ``real`` (whose bytes are ``data``, None when new) would fail; None when it would work.
+
+    Returns (problem, make_dir)."""
+    mounted = data is not None and real in _mount_points()
+    if mounted and not module.params.get("unsafe_writes", False):
+        return (
+            "%s is a mount point (bind-mounted, as container runtimes do with /etc/hosts): a rename cannot "
+            "replace it. Set unsafe_writes: true (hostnet_unsafe_writes: true for the remediation roles) to write it in place" % real
+        ), False
+    directory = os.path.dirname(real)
+    make_dir = False
+    if not os.path.isdir(directory):
+        # create_dir: a drop-in directory of our own (systemd-networkd's <unit>.network.d, if-up.d).
+        if os.path.lexists(directory):
+            return "%s is not a directory" % directory, False
+        if not (create_dir and os.path.isdir(os.path.dirname(directory))):
+            return "directory %s does not exist" % directory, False
+        make_dir = True
+    where = os.path.dirname(directory) if make_dir else directory
+    problem = _write_problem(where)  # the temporary file is made there
+    if not problem and mounted:
+        problem = _write_problem(real)  # unsafe_writes: then written in place, on its own mount
+        where = real
+    if problem:
+        return "cannot write in %s (%s)" % (where, problem), make_dir
+    return None, make_dir
+
+
+def preflight(module, path, edit, create=False, create_dir=False):
+    """Whether ``apply_edit`` with these arguments would work, without changing anything (and without the lock).
+
+    Returns (problem, changes): the reason it would fail ending in "; nothing was changed", or None; and whether
+    the file would change. For a caller that must decide every file before writing any (and check mode)."""
+    real = os.path.realpath(path)
+    data, problem = _read(real, create)
+    if problem:
+        return problem + "; nothing was changed", False
+    try:
+        new, _actions = edit(data)
+    except ValueError as exc:
+        return "cannot edit %s: %s; nothing was changed" % (real, exc), False
+    if data is not None and new == data:
+        return None, False
+    problem, _make_dir = _target_problem(module, real, data, create_dir)
+    return (problem + "; nothing was changed" if problem else None), True
+
+
 def apply_edit(module, path, edit, create=False, mode=0o644, backup=False, create_dir=False):
     """Run ``edit(bytes_or_None) -> (new_bytes, actions)`` on ``path`` and write the result.
 
     Returns a result dict (changed, path, actions, diff, backup_file). Calls
     ``module.fail_json`` with a clear message when the file cannot be read or
-    written; nothing is changed in that case.
+    written; nothing is changed in that case (and ``actions`` lists nothing).
+    Check mode runs the same checks (see preflight), so it predicts a failure too.
     """
     real = os.path.realpath(path)
     result = {"changed": False, "path": path, "actions": []}
     if real != os.path.abspath(path):
         result["followed_symlink"] = real
     with _Lock(module, real) as lock:
-        data = None
-        if os.path.lexists(real):
-            if not os.path.isfile(real):
-                module.fail_json(msg="%s is not a regular file; nothing was changed" % real, **result)
-            try:
-                with open(real, "rb") as handle:
-                    data = handle.read()
-            except (IOError, OSError) as exc:
-                module.fail_json(msg="cannot read %s: %s; nothing was changed" % (real, exc.strerror or exc), **result)
-        elif not create:
-            module.fail_json(msg="%s does not exist; nothing was changed" % real, **result)
+        data, problem = _read(real, create)
+        if problem:
+            module.fail_json(msg=problem + "; nothing was changed", **result)
         try:
             new, actions = edit(data)
         except ValueError as exc:
@@ -173,27 +301,28 @@ def apply_edit(module, path, edit, create=False, mode=0o644, backup=False, creat
                 result["removed_stale_temp_files"] = stale
         if data is not None and new == data:
             return result
-        unsafe = module.params.get("unsafe_writes", False)
-        if data is not None and not unsafe and real in _mount_points():
-            module.fail_json(
-                msg="%s is a mount point (bind-mounted, as container runtimes do with /etc/hosts): a rename cannot "
-                "replace it. Set unsafe_writes: true to write it in place; nothing was changed" % real,
-                **result,
-            )
+        problem, make_dir = _target_problem(module, real, data, create_dir)
+        if problem:
+            module.fail_json(msg=problem + "; nothing was changed", **result)
         directory = os.path.dirname(real)
-        make_dir = False
-        if not os.path.isdir(directory):
-            # create_dir: a drop-in directory of our own (systemd-networkd's <unit>.network.d, if-up.d).
-            if not (create_dir and os.path.isdir(os.path.dirname(directory))):
-                module.fail_json(msg="directory %s does not exist; nothing was changed" % directory, **result)
-            make_dir = True
+        if make_dir:
             actions = ["created %s" % directory] + list(actions)
         if module._diff:
             result["diff"] = {"before": _text(data), "after": _text(new), "before_header": real, "after_header": real}
-        result["actions"] = actions
         if module.check_mode:
             result["changed"] = True
+            result["actions"] = actions
             return result
+
+        def fail(msg):
+            # Nothing was changed: a directory made for the file goes again, and no action is claimed.
+            if make_dir:
+                try:
+                    os.rmdir(directory)
+                except OSError:
+                    pass
+            module.fail_json(msg=msg, **result)
+
         if make_dir:
             try:
                 os.mkdir(directory, 0o755)
@@ -205,7 +334,7 @@ def apply_edit(module, path, edit, create=False, mode=0o644, backup=False, creat
             fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(real), dir=directory)
         except (IOError, OSError) as exc:
             reason = "read-only file system" if getattr(exc, "errno", None) == errno.EROFS else (exc.strerror or str(exc))
-            module.fail_json(msg="cannot write in %s (%s); nothing was changed" % (directory, reason), **result)
+            fail("cannot write in %s (%s); nothing was changed" % (directory, reason))
         module.add_cleanup_file(tmp)
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -215,9 +344,14 @@ def apply_edit(module, path, edit, create=False, mode=0o644, backup=False, creat
             if data is None:
                 os.chmod(tmp, mode)
         except (IOError, OSError) as exc:
-            module.fail_json(msg="cannot write %s: %s; nothing was changed" % (tmp, exc.strerror or exc), **result)
-        module.atomic_move(tmp, real, unsafe_writes=unsafe)
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            fail("cannot write %s: %s; nothing was changed" % (tmp, exc.strerror or exc))
+        module.atomic_move(tmp, real, unsafe_writes=module.params.get("unsafe_writes", False))
         result["changed"] = True
+        result["actions"] = actions
         if data is None:
             # atomic_move gives a new file the umask's default mode; ours may need another (0755 hooks, 0600 netplan).
             os.chmod(real, mode)

@@ -41,8 +41,16 @@ def check_interface(interface):
     return interface
 
 
-def slug(dest):
-    return "default" if dest == "default" else re.sub(r"[^0-9A-Za-z]+", "_", dest).strip("_")
+def slug(dest, gateway=None):
+    """The file-name part for a route: one per destination and family.
+
+    ``default`` is the IPv4 default route and ``default_ipv6`` the IPv6 one (``gateway`` tells them apart):
+    one file for both made each run overwrite the other family's route. Every ``.``, ``:`` and ``/`` of a
+    (canonical) CIDR is one ``_``, so ``1:2::3:0/112`` and ``1::2:3:0/112`` stay apart (``1_2__3_0_112``,
+    ``1__2_3_0_112``); an IPv4 CIDR keeps the name it always had."""
+    if dest == "default":
+        return "default_ipv6" if ":" in (gateway or "") else "default"
+    return re.sub(r"[^0-9A-Za-z]", "_", dest)
 
 
 def _whole_file(text):
@@ -59,7 +67,7 @@ def ifupdown(dest, gateway, interface, root="/"):
     """A hook in /etc/network/if-up.d: ifupdown runs it for every interface it brings up.
     It adds the route only while none exists for the destination, so a route the
     admin set later is never overwritten at the next ifup."""
-    path = os.path.join(root, "etc/network/if-up.d", "kubeprep-hostnet-route-%s" % slug(dest))
+    path = os.path.join(root, "etc/network/if-up.d", "kubeprep-hostnet-route-%s" % slug(dest, gateway))
     family = "-6 " if ":" in gateway else ""
     text = (
         '#!/bin/sh\n{header}\n[ "$IFACE" = {iface} ] || exit 0\n'
@@ -88,7 +96,7 @@ def network_scripts(dest, gateway, interface, root="/"):
 
 def netplan(dest, gateway, interface, root="/"):
     """A netplan file of its own; netplan merges it with the interface's definition."""
-    path = os.path.join(root, "etc/netplan", "90-kubeprep-hostnet-route-%s.yaml" % slug(dest))
+    path = os.path.join(root, "etc/netplan", "90-kubeprep-hostnet-route-%s.yaml" % slug(dest, gateway))
     to = "default" if dest == "default" else dest
     text = ("{header}\nnetwork:\n  version: 2\n  ethernets:\n    {iface}:\n      routes:\n        - to: {to}\n          via: {gw}\n").format(
         header=HEADER, iface=check_interface(interface), to=to, gw=gateway
@@ -117,7 +125,7 @@ def networkd(dest, gateway, interface, root="/"):
     unit = networkd_unit(interface, root)
     if unit is None:
         raise ValueError("no systemd-networkd .network file matches %s" % interface)
-    path = os.path.join(root, "etc/systemd/network", os.path.basename(unit) + ".d", "90-kubeprep-hostnet-route-%s.conf" % slug(dest))
+    path = os.path.join(root, "etc/systemd/network", os.path.basename(unit) + ".d", "90-kubeprep-hostnet-route-%s.conf" % slug(dest, gateway))
     destination = "" if dest == "default" else "Destination=%s\n" % dest
     text = "{header}\n[Route]\nGateway={gw}\n{destination}".format(header=HEADER, gw=gateway, destination=destination)
     return path, _whole_file(text), 0o644

@@ -20,9 +20,14 @@ description:
     (NetworkManager through C(nmcli), netplan, systemd-networkd, RHEL network-scripts, ifupdown), so it
     survives a reboot. When none is detected it fails before changing anything, unless O(persist=none).
   - "All or nothing: the persistence target (manager, file, directory, NetworkManager connection) is decided and
-    checked before the live route is added; if persisting then fails, the live route is removed again. Check
-    mode runs the same checks, so it predicts the real run's outcome. A route for O(dest) that already exists
-    with this gateway and interface is kept (any prefix length, IPv4 or IPv6): a second run changes nothing."
+    checked before the live route is added (the file's directory exists or can be made, it is writable, the file
+    is a regular file and not bind-mounted unless O(unsafe_writes)); if persisting then fails, the live route is
+    removed again. Check mode runs the same checks, so it predicts the real run's outcome, and writes nothing
+    (not even a lock file). The persistence file's lock is taken before the live route is added, so a run
+    killed while it waits for another one leaves no live-only route. A route for O(dest) that already exists
+    with this gateway and interface is kept (any prefix length, IPv4 or IPv6): a second run changes nothing.
+    Each destination and family has its own file (the IPv6 default route's is named C(default_ipv6)), so
+    persisting one route never overwrites another."
   - "Safety: refuses a gateway on loopback, an address of the host itself, the network or broadcast address of
     the interface's subnet, a gateway that is not on a directly connected network, and one that does not answer
     ARP / neighbour discovery (see O(neighbour_timeout)); refuses a route whose
@@ -62,6 +67,12 @@ options:
         check (it is skipped anyway on interfaces without ARP, such as tunnels).
     type: float
     default: 4
+  unsafe_writes:
+    description:
+      - Write the persistence file in place where a rename cannot replace it (a bind-mounted file, as in some
+        containers). Without it such a file is refused before any change. The role variable is C(hostnet_unsafe_writes).
+    type: bool
+    default: false
 notes:
   - netplan, systemd-networkd and NetworkManager pick the persisted route up at their next apply or reboot;
     this module does not restart networking (that could drop the management connection).
@@ -114,7 +125,7 @@ import os
 import socket
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.kubeprep.hostnet.plugins.module_utils import filewrite, netpersist
 
@@ -249,6 +260,7 @@ def main():
             persist=dict(type="str", default="auto", choices=["auto", "none"] + list(netpersist.MANAGERS)),
             live=dict(type="bool", default=True),
             neighbour_timeout=dict(type="float", default=4.0),
+            unsafe_writes=dict(type="bool", default=False, fallback=(env_fallback, ["ANSIBLE_UNSAFE_WRITES"])),
         ),
         supports_check_mode=True,
     )
@@ -314,12 +326,28 @@ def main():
             module.fail_json(msg="cannot persist with %s: %s; nothing was changed" % (manager, exc), **result)
         directory = os.path.dirname(path)
         parent = os.path.dirname(directory)
-        if not os.path.isdir(directory) and not os.path.isdir(parent):
+        if not os.path.lexists(directory) and not os.path.isdir(parent):
             module.fail_json(msg="cannot persist with %s: neither %s nor %s exists; nothing was changed" % (manager, directory, parent), **result)
-        if os.path.lexists(path) and not os.path.isfile(path):
-            module.fail_json(msg="cannot persist with %s: %s is not a regular file; nothing was changed" % (manager, path), **result)
+        # The same checks the write makes (a regular file, a directory, writable, not a bind mount without
+        # unsafe_writes), so check mode predicts the real run and the real run fails before the live route.
+        problem, _changes = filewrite.preflight(module, path, edit, create=True, create_dir=True)
+        if problem:
+            module.fail_json(msg="cannot persist with %s: %s" % (manager, problem), **result)
         persist = (path, edit, mode, directory)
 
+    # The persistence file's lock first, held until the end: a run killed while it waits for another
+    # run must not leave a live route that nothing persists.
+    held = filewrite.lock(module, persist[0]) if persist is not None else None
+    if held is not None:
+        held.__enter__()
+    try:
+        _route_and_persist(module, ip, p, result, dest, gateway, version, interface, client, before, manager, nm_connection, persist)
+    finally:
+        if held is not None:
+            held.__exit__(None, None, None)
+
+
+def _route_and_persist(module, ip, p, result, dest, gateway, version, interface, client, before, manager, nm_connection, persist):
     # 4. Live route: add when missing, never replace another one.
     match, error = ip.routes_for(dest, version)
     if match is None:

@@ -21,6 +21,11 @@ description:
     to another value there would undo the fix at the next boot: with O(conflicts=comment) such lines in files
     under /etc are commented out (shown in the diff, backed up with O(backup)); a conflict elsewhere (/run,
     /usr/lib) and every conflict with O(conflicts=fail) fails with the file and line, and nothing is changed."
+  - "Every file it would write (O(sysctl_file) and each later file above) is checked first: when one cannot be
+    written (read-only, bind-mounted without O(unsafe_writes), not a regular file) it fails naming each, before
+    any file or the running value changes. Should a write still fail after another was made, the result is
+    C(changed=true) and names what was written."
+  - A O(name) is dots, letters, digits, C(_) and C(-) only (a trailing newline is refused, not written).
   - ansible-core has no sysctl module and this collection depends on ansible-core alone, hence this small one.
   - Used to re-enable IPv6 on C(lo) (C(net.ipv6.conf.lo.disable_ipv6=0)) where a site allows it.
 extends_documentation_fragment:
@@ -104,7 +109,8 @@ def main():
         supports_check_mode=True,
     )
     name, value = module.params["name"], module.params["value"].strip()
-    if not _NAME.match(name) or ".." in name:
+    # fullmatch: "$" would let a trailing newline through, written as a broken two-line entry.
+    if not _NAME.fullmatch(name) or ".." in name:
         module.fail_json(msg="invalid sysctl name %r; nothing was changed" % name, changed=False)
     if not _VALUE.fullmatch(value):
         module.fail_json(msg="invalid value %r for %s: one line of printable characters; nothing was changed" % (value, name), changed=False)
@@ -135,31 +141,64 @@ def main():
             changed=False,
             overridden=["%s:%d" % (path, line) for path, _real, line, _raw in refused],
         )
-    result = filewrite.apply_edit(
-        module,
-        sysctl_file,
-        lambda data: edits.ensure_key_value(data, name, value),
-        create=True,
-        mode=0o644,
-        backup=module.params["backup"],
-    )
+    ours = lambda data: edits.ensure_key_value(data, name, value)  # noqa: E731
+    others = sorted({entry[1] for entry in later})
+    # Every file must be writable before the first is written: a half-applied fix (ours written, a later
+    # file read-only) would report failure while the boot applies a mix.
+    problems = [
+        problem
+        for problem, _changes in [filewrite.preflight(module, sysctl_file, ours, create=True)]
+        + [filewrite.preflight(module, real, sysctlconf.comment_out(name, value, sysctl_file)) for real in others]
+        if problem
+    ]
+    if problems:
+        module.fail_json(
+            msg="cannot set %s: %s" % (name, "; ".join(problem.replace("; nothing was changed", "") for problem in problems)) + "; nothing was changed",
+            changed=False,
+            actions=[],
+            overridden=["%s:%d" % (path, line) for path, _real, line, _raw in later],
+        )
+
+    # A write can still fail (a file changed under us): then say what was written before it.
+    done = {"changed": False, "actions": []}
+    fail_json = module.fail_json
+
+    def fail_after_writes(**kwargs):
+        if done["changed"]:
+            kwargs["msg"] = "%s. Already written: %s" % (
+                kwargs.get("msg", "failed").replace("; nothing was changed", ""),
+                "; ".join(done["actions"]) or "nothing",
+            )
+        kwargs.update(changed=done["changed"], actions=list(done["actions"]))
+        fail_json(**kwargs)
+
+    module.fail_json = fail_after_writes
+    result = filewrite.apply_edit(module, sysctl_file, ours, create=True, mode=0o644, backup=module.params["backup"])
     diffs = [result.pop("diff")] if result.get("diff") else []
     actions = list(result.get("actions") or [])
     changed = result["changed"]
-    for real in sorted({entry[1] for entry in later}):
+    done.update(changed=changed and not module.check_mode, actions=["%s: %s" % (sysctl_file, a) for a in actions])
+    for real in others:
         other = filewrite.apply_edit(module, real, sysctlconf.comment_out(name, value, sysctl_file), backup=module.params["backup"])
         changed = changed or other["changed"]
         actions.extend(other.get("actions") or [])
+        if not module.check_mode and other["changed"]:
+            done.update(changed=True, actions=done["actions"] + ["%s: %s" % (real, a) for a in other.get("actions") or []])
         if other.get("diff"):
             diffs.append(other["diff"])
         if other.get("backup_file"):
             result.setdefault("other_backup_files", []).append(other["backup_file"])
+    module.fail_json = fail_json
     if live_changed and not module.check_mode:
         try:
             with open(proc, "w") as handle:
                 handle.write(value)
         except (IOError, OSError) as exc:
-            module.fail_json(msg="cannot write %s: %s (the files above were written)" % (proc, exc.strerror or exc), **result)
+            result.update(changed=changed, actions=actions)
+            module.fail_json(
+                msg="cannot write %s: %s (the files were written: %s)" % (proc, exc.strerror or exc, "; ".join(actions) or "none needed a change"),
+                **result,
+            )
     if live_changed:
         diffs.append({"before_header": proc, "after_header": proc, "before": live_before + "\n", "after": value + "\n"})
     if diffs and module._diff:

@@ -179,15 +179,19 @@ def test_ifupdown_without_if_up_d(fleet):
 
 
 def test_live_route_is_rolled_back_when_persisting_fails(fleet):
-    sh(fleet, "clean", "mkdir -p /etc/network/if-up.d && mount --bind /etc/network /etc/network && mount -o remount,bind,ro /etc/network")
+    """A failure no check can foresee (a read-only /etc/network is refused before the live route, see
+    test_trust_writes.py): if-up.d is a full file system, so writing the hook fails after the route was added."""
+    fill = "mkdir -p /etc/network/if-up.d && mount -t tmpfs -o size=4k tmpfs /etc/network/if-up.d"
+    sh(fleet, "clean", fill + " && (dd if=/dev/zero of=/etc/network/if-up.d/.fill bs=1k 2>/dev/null; true)")
     try:
         before = routes(fleet)
         rc, result = route(fleet, {"dest": "10.94.0.0/16", "gateway": fleet.state["gateway"], "persist": "ifupdown"})
         assert rc != 0 and result["changed"] is False, result
+        assert "No space left on device" in result["msg"], result["msg"]
         assert "the live route 10.94.0.0/16 via %s dev eth1 was removed again, nothing was changed" % fleet.state["gateway"] in result["msg"]
         assert routes(fleet) == before
     finally:
-        sh(fleet, "clean", "umount /etc/network")
+        sh(fleet, "clean", "umount /etc/network/if-up.d")
 
 
 def test_host_routes_and_ipv6_routes_are_idempotent(fleet):

@@ -86,3 +86,18 @@ def test_nmcli_fields_unescape_colons():
         "/run/NetworkManager/system-connections/netplan-eth1.nmconnection",
     ]
     assert netpersist.nmcli_fields("uuid:802-3-ethernet:eth0:/etc/a\\:b.nmconnection") == ["uuid", "802-3-ethernet", "eth0", "/etc/a:b.nmconnection"]
+
+
+@pytest.mark.parametrize("renderer", [netpersist.ifupdown, netpersist.netplan, netpersist.networkd])
+def test_each_family_and_each_ipv6_prefix_has_its_own_file(tmp_path, renderer):
+    """One file per route: the IPv4 and IPv6 default routes, and IPv6 prefixes that differ only in where
+    the '::' is, each overwrote the other's file."""
+    unit = tmp_path / "etc/systemd/network/10-cluster.network"
+    unit.parent.mkdir(parents=True)
+    unit.write_text("[Match]\nName=enp0s8\n")
+    routes = [("default", "192.168.56.1"), ("default", "fd00::1"), ("1:2::3:0/112", "fd00::1"), ("1::2:3:0/112", "fd00::1")]
+    paths = [renderer(dest, gw, "enp0s8", root=str(tmp_path))[0] for dest, gw in routes]
+    assert len(set(paths)) == len(paths), paths
+    # The names an IPv4 route always had are kept (a re-run on a fixed host changes nothing).
+    assert os.path.basename(paths[0]).startswith(("kubeprep-hostnet-route-default", "90-kubeprep-hostnet-route-default."))
+    assert netpersist.slug("10.96.0.0/12") == "10_96_0_0_12"

@@ -153,7 +153,7 @@ def netplan_and_networkd(dest, gateway, iface, root):
         handle.write("[Match]\nName=%s\n" % iface)
     path, edit, mode = netpersist.networkd(dest, gateway, iface, root=root)
     text, _actions = edit(None)
-    assert path.endswith("10-%s.network.d/90-kubeprep-hostnet-route-%s.conf" % (iface, netpersist.slug(dest)))
+    assert path.endswith("10-%s.network.d/90-kubeprep-hostnet-route-%s.conf" % (iface, netpersist.slug(dest, gateway)))
     unit = configparser.ConfigParser()
     unit.read_string(text.decode())
     assert unit["Route"]["Gateway"] == gateway
@@ -165,7 +165,7 @@ def netplan_and_networkd(dest, gateway, iface, root):
 def test_ifupdown_hook_is_valid_shell(dest, gateway, iface):
     path, edit, mode = netpersist.ifupdown(dest, gateway, iface)
     text, _actions = edit(None)
-    assert mode == 0o755 and os.path.basename(path) == "kubeprep-hostnet-route-%s" % netpersist.slug(dest)
+    assert mode == 0o755 and os.path.basename(path) == "kubeprep-hostnet-route-%s" % netpersist.slug(dest, gateway)
     assert subprocess.run(["sh", "-n"], input=text, check=False).returncode == 0
     assert ("|| ip route add %s via %s dev %s\n" % (dest, gateway, iface)).encode() in text
     assert ('[ "$IFACE" = %s ] || exit 0\n' % iface).encode() in text
