@@ -219,7 +219,8 @@ ansible_facts:
             (bounded at 1 s, queries in parallel) and whether a random label under it answers too (C(wildcard)).
           type: dict
         networkmanager:
-          description: Whether NetworkManager runs (C(running)), its C(config_files) in reading order, the merged
+          description: Whether the host's own NetworkManager runs (C(running); one in another network or mount namespace,
+            such as a container's, does not count), its C(config_files) in reading order, the merged
             C(unmanaged_devices) specs and the C(unmanaged_sections) (C([device*]) sections with C(managed=0)).
           type: dict
         container_network:
