@@ -143,7 +143,8 @@ def _secrets_in(cmdline):
     return text
 
 
-def test_no_listener_secret_is_on_a_command_line(fleet, tmp_path):
+@pytest.mark.parametrize("pipelining", ["True", "False"])  # the request goes on stdin either way
+def test_no_listener_secret_is_on_a_command_line(fleet, tmp_path, pipelining):
     playbook = tmp_path / "listen.yml"
     playbook.write_text(
         """
@@ -159,9 +160,10 @@ def test_no_listener_secret_is_on_a_command_line(fleet, tmp_path):
 """
     )
     out = tmp_path / "listen.json"
-    result = run_playbook(fleet, str(playbook), "-e", "out=%s" % out)
+    result = run_playbook(fleet, str(playbook), "-e", "out=%s" % out, env={"ANSIBLE_PIPELINING": pipelining})
     assert result.returncode == 0, result.stdout[-3000:]
     listen = json.loads(out.read_text())
+    assert listen["listening"] and listen["pid"], listen
     try:
         cmdline = fleet.exec("a1", ["cat", "/proc/%d/cmdline" % listen["pid"]]).stdout.encode()
         assert cmdline, "the listener is not running"
