@@ -24,7 +24,10 @@ class ActionModule(ActionBase):
         listen = args.pop("port_probe_listen", None)
         if isinstance(listen, dict):
             # The module listens on this host's ports right after gathering (no task or process start more).
-            args["port_probe_listen"] = probeplan.listen_request(task_vars, listen.get("cni"), listen.get("etcd_group"))
+            request = probeplan.listen_request(task_vars, listen.get("cni"), listen.get("etcd_group"))
+            # The secret travels as an option of its own, kept out of logs (no_log); the request is stamped on the report.
+            args["port_probe_key"] = request["key"]
+            args["port_probe_listen"] = {k: v for k, v in request.items() if k != "key"}
         before = time.time()
         result.update(self._execute_module(module_name="kubeprep.hostnet.hostnet_facts", module_args=args, task_vars=task_vars))
         after = time.time()
@@ -41,5 +44,5 @@ class ActionModule(ActionBase):
             )
         report = (result.get("ansible_facts") or {}).get(probeplan.LISTEN_FACT)
         if isinstance(listen, dict) and isinstance(report, dict):
-            probeplan.stamp_listener(report, args["port_probe_listen"], facts)
+            probeplan.stamp_listener(report, request, facts)
         return result

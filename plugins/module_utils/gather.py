@@ -23,7 +23,7 @@ import socket
 import threading
 import time
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, dnsquery, hostsfile, iproute, libc, nmconf, nsswitch, resolvconf
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, dnsquery, hostsfile, iproute, libc, nmconf, nmdetect, nsswitch, resolvconf
 
 SCHEMA_VERSION = 1
 DEFAULT_SERVICE_IPS = ("10.96.0.1",)
@@ -341,17 +341,8 @@ class Collector:
 
     def networkmanager(self):
         """Whether NetworkManager runs, and which devices its configuration leaves alone."""
-        running = None
-        if self.live:
-            running = False
-            for comm in glob.glob("/proc/[0-9]*/comm"):
-                try:
-                    with open(comm) as handle:
-                        if handle.read().strip() == "NetworkManager":
-                            running = True
-                            break
-                except (IOError, OSError):
-                    continue
+        # The host's own NetworkManager only: one in a container (another namespace) does not manage the host.
+        running = nmdetect.running() if self.live else None
         files = nmconf.config_files(self.root)
         texts = []
         for path in files:

@@ -11,11 +11,21 @@ step costs a process start rather than a module run) and reads one JSON line.
   never taken: it is reported with the socket that holds it), plus one UDP
   echo port the kernel picks (for the DF probe), then hands the sockets to a
   detached process named ``kubeprep-probe`` that accepts and closes TCP
-  connections, answers UDP datagrams, and exits at its deadline (or on SIGTERM).
+  connections, answers UDP datagrams of its planned peers, and exits at its
+  deadline (or on SIGTERM).
 - ``probe``: connects from the node address to each target port at once (one
   thread each), every probe bounded by ``timeout``; UDP ports answer only
   through the listener's echo. A DF datagram of the interface MTU tells a path
   MTU smaller than the link's.
+
+Trust: the request comes on stdin (never on a command line, which any local
+user can read). Each listener has a secret ``key`` from the controller, who
+knows the plan; the controller gives each planned source a ``tag`` per
+destination, an HMAC of the source's node address (and, for "done", of the
+planned source list). A listener answers a UDP datagram only when its tag is
+right for the address it came from (the planned peers only), and ends early
+only on the authenticated "done" of every planned source. An answer echoes the
+probe's own random nonce, and counts only from the probed address.
 - ``stop``: ends the listener, checked by name and start time (never another
   process that reused its pid).
 """
@@ -24,7 +34,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import binascii
 import errno
+import hashlib
+import hmac
 import json
 import os
 import select
@@ -92,20 +105,59 @@ def _name_process():
         pass  # the name only makes `ps` clearer; stop() checks the pid's start time
 
 
-DONE = b"kubeprep-done "
+PROBE = b"kubeprep-hostnet-probe"
+DONE = b"kubeprep-done"
+MAX_SOURCES = 1024  # "done" is recorded for this many source addresses at most
 
 
-def _done(data, token, done):
-    """A source's "done" datagram: DONE <listener token> <source> <every source of this host, comma-separated>.
-    Records the source; True when every source has said so (the listener may end)."""
-    parts = data[len(DONE) :].split(b" ")
-    if len(parts) != 3 or parts[0] != token:
+def tag(key, kind, source, sources=None):
+    """The HMAC the controller gives a planned ``source`` (its node address) for a listener's ``key`` (hex):
+    ``kind`` "probe" (its probes are answered) or "done" (with ``sources``, the listener's planned sources)."""
+    message = "%s %s" % (kind, source) + ("" if sources is None else " " + ",".join(sources))
+    return hmac.new(binascii.unhexlify(key), message.encode("ascii"), hashlib.sha256).hexdigest()[:32]
+
+
+def nonce():
+    return binascii.hexlify(os.urandom(8)).decode("ascii")
+
+
+def _valid(key, kind, source, token, sources=None):
+    try:
+        expected = tag(key, kind, source, sources).encode("ascii")
+    except (ValueError, TypeError, UnicodeError):
         return False
-    done.add(parts[1])
-    return set(parts[2].split(b",")) <= done
+    return hmac.compare_digest(expected, token)
 
 
-def _serve(sockets, deadline, token=None):
+def answer(data, peer, key, done):
+    """The listener's answer to the datagram ``data`` from ``peer`` (address, port): (answer or None, whether every
+    planned source has said "done"). ``done``: the source addresses whose "done" was heard (updated).
+
+    PROBE <nonce> <tag> [padding] and DONE <nonce> <tag> <planned sources, comma-separated> are answered with ACK
+    <nonce> when the tag is right for the peer's address; anything else (another source, a made-up tag, a source
+    list the controller did not sign) gets nothing."""
+    parts = data.split(b" ", 4 if data.startswith(DONE + b" ") else 3)
+    if len(parts) < 3 or len(parts[1]) > 32 or not key:
+        return None, False
+    source = peer[0]
+    if parts[0] == PROBE:
+        if not _valid(key, "probe", source, parts[2]):
+            return None, False
+        return ACK + parts[1], False
+    if parts[0] == DONE and len(parts) == 4:
+        try:
+            sources = parts[3].decode("ascii").split(",")
+        except UnicodeError:
+            return None, False
+        if not _valid(key, "done", source, parts[2], sources):
+            return None, False
+        if len(done) < MAX_SOURCES:
+            done.add(source)
+        return ACK + parts[1], set(sources) <= done
+    return None, False
+
+
+def _serve(sockets, deadline, key=None):
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     done = set()
     while True:
@@ -123,16 +175,19 @@ def _serve(sockets, deadline, token=None):
                     conn.close()
                 else:
                     data, peer = sock.recvfrom(65535)
-                    sock.sendto(ACK + data[:32], peer)
+                    reply, finished = answer(data, peer, key, done)
+                    if reply is None:
+                        continue  # not a planned peer's: no echo
+                    sock.sendto(reply, peer)
                     # Every peer that probes this host has finished: nothing more will come, so end now
                     # (the audit then need not connect to stop it).
-                    if token and data.startswith(DONE) and _done(data, token, done):
+                    if finished:
                         os._exit(0)
             except (IOError, OSError):
                 continue
 
 
-def _detach(sockets, deadline, token=None):
+def _detach(sockets, deadline, key=None):
     """Fork twice; the grandchild serves. Returns its pid in the parent."""
     read_end, write_end = os.pipe()
     child = os.fork()
@@ -155,14 +210,18 @@ def _detach(sockets, deadline, token=None):
             os.dup2(devnull, fd)
         os.chdir("/")
         _name_process()
-        _serve(sockets, deadline, token)
+        _serve(sockets, deadline, key)
     finally:
         os._exit(0)  # never back into the caller's code
 
 
-def listen(ports, lifetime, token=None):
+def listen(ports, lifetime, key):
     """``ports``: [{"proto", "port", ...}]. Returns what is listening, what is in use and what could not be bound.
-    ``token``: the listener ends early once every source named in a "done" datagram carrying it has sent one."""
+    ``key``: the listener's secret (hex, from the controller): it answers UDP datagrams of its planned peers only, and
+    ends early once every planned source has said "done" (see answer())."""
+    if not key or len(key) < 32:
+        raise ValueError("no key for the listener (the request comes from an older controller?)")
+    binascii.unhexlify(key)
     result = {"listening": [], "in_use": [], "not_bound": [], "pid": None, "start_time": None, "echo_port": None, "lifetime": lifetime}
     sockets = []
     for item in ports:
@@ -192,7 +251,7 @@ def listen(ports, lifetime, token=None):
     echo.bind(("0.0.0.0", 0))
     result["echo_port"] = echo.getsockname()[1]
     sockets.append(echo)
-    pid = _detach(sockets, time.time() + lifetime, token.encode("ascii") if token else None)
+    pid = _detach(sockets, time.time() + lifetime, key)
     for sock in sockets:
         sock.close()
     result["pid"] = pid
@@ -258,9 +317,12 @@ def probe_tcp(source, address, port, timeout):
             sock.close()
 
 
-def _udp_exchange(sock, payload, timeout, tries=2):
-    """Send ``payload`` up to ``tries`` times within ``timeout``; "open" on the listener's answer."""
+def _udp_exchange(sock, payload, token, timeout, tries=2):
+    """Send ``payload`` up to ``tries`` times within ``timeout``; "open" on the listener's answer: ACK and this
+    exchange's nonce ``token``, from the address the socket is connected to (a spoofed or stray answer is not)."""
     until = time.time() + timeout
+    address = sock.getpeername()[0]
+    expected = ACK + token.encode("ascii")
     for attempt in range(tries):
         sock.send(payload)
         wait_until = until if attempt == tries - 1 else time.time() + timeout / tries
@@ -270,20 +332,27 @@ def _udp_exchange(sock, payload, timeout, tries=2):
                 break
             sock.settimeout(left)
             try:
-                data = sock.recv(65535)
+                data, peer = sock.recvfrom(65535)
             except socket.timeout:
                 break
-            if data.startswith(ACK):
+            if data == expected and peer[0] == address:
                 return "open", None
     return "timeout", None
 
 
-def probe_udp(source, address, port, timeout):
+def _probe_payload(token, probe_tag, size=0):
+    """PROBE <nonce> <tag>, padded with spaces to ``size`` bytes (the DF probe)."""
+    head = PROBE + b" " + token.encode("ascii") + b" " + probe_tag.encode("ascii")
+    return head + b" " * max(size - len(head), 0)
+
+
+def probe_udp(source, address, port, timeout, probe_tag=""):
     sock = None
     try:
         sock = _socket(socket.SOCK_DGRAM, source)
         sock.connect((address, port))  # a connected socket hears ICMP port unreachable as ECONNREFUSED
-        return _udp_exchange(sock, b"kubeprep-hostnet-probe", timeout)
+        token = nonce()
+        return _udp_exchange(sock, _probe_payload(token, probe_tag), token, timeout)
     except (IOError, OSError) as exc:
         return _outcome(exc)
     finally:
@@ -291,7 +360,7 @@ def probe_udp(source, address, port, timeout):
             sock.close()
 
 
-def probe_df(source, address, ports, size, timeout):
+def probe_df(source, address, ports, size, timeout, probe_tag=""):
     """A datagram of ``size`` bytes (IP header included) with DF set, to the first of the peer's listener
     ports (UDP) that answers a small datagram."""
     sock = None
@@ -304,7 +373,8 @@ def probe_df(source, address, ports, size, timeout):
             sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
             sock.connect((address, int(candidate)))
             try:
-                small = _udp_exchange(sock, b"kubeprep-hostnet-small", timeout / len(ports))[0]
+                token = nonce()
+                small = _udp_exchange(sock, _probe_payload(token, probe_tag), token, timeout / len(ports))[0]
             except (IOError, OSError) as exc:
                 small = _outcome(exc)[0]
             if small == "open":
@@ -313,7 +383,8 @@ def probe_df(source, address, ports, size, timeout):
         if port is None:
             return {"result": "unreachable", "detail": "no small datagram was answered either (%s)" % small, "size": size, "port": None}
         try:
-            result = _udp_exchange(sock, b"x" * max(size - 28, 1), timeout)[0]
+            token = nonce()
+            result = _udp_exchange(sock, _probe_payload(token, probe_tag, size - 28), token, timeout)[0]
         except (IOError, OSError) as exc:
             if getattr(exc, "errno", None) != errno.EMSGSIZE:
                 raise
@@ -334,14 +405,17 @@ def probe_df(source, address, ports, size, timeout):
             sock.close()
 
 
-def say_done(source, address, ports, message, timeout):
-    """Tell a peer's listener this source has finished (the first of ``ports`` that answers); True when it did."""
+def say_done(source, address, ports, done_tag, sources, timeout):
+    """Tell a peer's listener this source has finished (the first of ``ports`` that answers); True when it did.
+    ``done_tag``: the controller's tag of this source and ``sources`` (the listener's planned sources)."""
     for port in ports:
         sock = None
         try:
             sock = _socket(socket.SOCK_DGRAM, source)
             sock.connect((address, int(port)))
-            if _udp_exchange(sock, message.encode("ascii"), timeout / max(len(ports), 1))[0] == "open":
+            token = nonce()
+            message = b" ".join([DONE, token.encode("ascii"), done_tag.encode("ascii"), ",".join(sources).encode("ascii")])
+            if _udp_exchange(sock, message, token, timeout / max(len(ports), 1))[0] == "open":
                 return True
         except (IOError, OSError):
             continue
@@ -370,27 +444,36 @@ def _all_at_once(jobs, join_timeout):
 
 def probe(source, targets, df, timeout, done=()):
     """Every probe at once. ``targets``: [{"host", "address", "proto", "port", ...}];
-    ``df``: [{"host", "address", "ports", "size"}]; ``done``: [{"host", "address", "ports", "message"}], sent
-    when the probes are over. Returns (results, df results, seconds, done results)."""
+    ``df``: [{"host", "address", "ports", "size", "tag"}]; ``done``: [{"host", "address", "ports", "tag", "sources"}],
+    sent when the probes are over (``tag``: the controller's, see tag()). Returns (results, df results, seconds,
+    done results)."""
     started = time.time()
 
     def port_probe(target):
-        func = probe_tcp if target["proto"] == "tcp" else probe_udp
+        target = dict(target)
+        probe_tag = target.pop("tag", "")
         began = time.time()
-        outcome, detail = func(source, target["address"], int(target["port"]), timeout)
+        if target["proto"] == "tcp":
+            outcome, detail = probe_tcp(source, target["address"], int(target["port"]), timeout)
+        else:
+            outcome, detail = probe_udp(source, target["address"], int(target["port"]), timeout, probe_tag)
         return dict(target, result=outcome, detail=detail, ms=int((time.time() - began) * 1000))
 
     def df_probe(target):
-        return dict(target, **probe_df(source, target["address"], target["ports"], int(target["size"]), timeout))
+        target = dict(target)
+        probe_tag = target.pop("tag", "")
+        return dict(target, **probe_df(source, target["address"], target["ports"], int(target["size"]), timeout, probe_tag))
 
     answers = _all_at_once([(port_probe, (t,)) for t in targets] + [(df_probe, (t,)) for t in df], timeout * 3 + 1)
     late = "the probe did not end in time"
-    results = [a or dict(t, result="error", detail=late) for a, t in zip(answers[: len(targets)], targets)]
-    df_results = [a or dict(t, result="error", detail=late) for a, t in zip(answers[len(targets) :], df)]
+    bare = [{k: v for k, v in t.items() if k != "tag"} for t in targets + list(df)]
+    results = [a or dict(t, result="error", detail=late) for a, t in zip(answers[: len(targets)], bare[: len(targets)])]
+    df_results = [a or dict(t, result="error", detail=late) for a, t in zip(answers[len(targets) :], bare[len(targets) :])]
     seconds = round(time.time() - started, 3)
 
     def done_message(target):
-        return {"host": target["host"], "acked": say_done(source, target["address"], target["ports"], target["message"], timeout)}
+        acked = say_done(source, target["address"], target["ports"], target["tag"], target["sources"], timeout)
+        return {"host": target["host"], "acked": acked}
 
     acked = _all_at_once([(done_message, (t,)) for t in done], timeout + 1)
     return results, df_results, seconds, [a or {"host": t["host"], "acked": False} for a, t in zip(acked, done)]
@@ -401,18 +484,30 @@ def run(request):
     step = request["step"]
     try:
         if step == "listen":
-            return listen(request["ports"], float(request["lifetime"]), request.get("token"))
+            return listen(request["ports"], float(request["lifetime"]), request.get("key"))
         if step == "probe":
             args = (request.get("source"), request["targets"], request.get("df") or [], float(request["timeout"]), request.get("done") or [])
             results, df_results, seconds, done = probe(*args)
             return {"results": results, "df": df_results, "seconds": seconds, "done": done}
         if step == "stop":
             return stop(int(request.get("pid") or 0), request.get("start_time"))
-    except (IOError, OSError) as exc:
+    except (IOError, OSError, ValueError, TypeError, KeyError) as exc:
         return {"failed": True, "msg": "%s: %s" % (step, exc)}
     return {"failed": True, "msg": "unknown step %r" % step}
 
 
-def main(request):
-    sys.stdout.write(json.dumps(run(request)) + "\n")
+MAX_REQUEST = 8 << 20
+
+
+def main(request=None):
+    """One step; the request is the first line of stdin (never on the command line: any local user reads that)."""
+    if request is None:
+        try:
+            request = json.loads(sys.stdin.readline(MAX_REQUEST))
+        except ValueError as exc:
+            request = {"step": None, "error": "the request is not JSON: %s" % exc}
+        if not isinstance(request, dict):
+            request = {"step": None, "error": "the request is not a JSON object"}
+    answer_ = {"failed": True, "msg": request["error"]} if request.get("error") else run(request)
+    sys.stdout.write(json.dumps(answer_) + "\n")
     sys.stdout.flush()

@@ -98,6 +98,12 @@ options:
       - The listener's report is the fact C(hostnet_probe_listen). Listening is no change to the host's configuration;
         the listener is stopped at the end of the audit and exits by itself at its lifetime.
     type: dict
+  port_probe_key:
+    description:
+      - Set by the action plugin with O(port_probe_listen), never by hand - the listener's secret. The listener answers
+        only datagrams whose tag, made with it by the controller for a planned peer's node address, fits the address
+        they come from, and ends early only on the signed "done" of every planned source. Kept out of logs.
+    type: str
 notes:
   - Reading C(/sys/class/dmi/id/product_uuid) needs root; without it the fact is C(null) with
     C(product_uuid_status=unreadable).
@@ -219,7 +225,8 @@ ansible_facts:
             (bounded at 1 s, queries in parallel) and whether a random label under it answers too (C(wildcard)).
           type: dict
         networkmanager:
-          description: Whether NetworkManager runs (C(running)), its C(config_files) in reading order, the merged
+          description: Whether the host's own NetworkManager runs (C(running); one in another network or mount namespace,
+            such as a container's, does not count), its C(config_files) in reading order, the merged
             C(unmanaged_devices) specs and the C(unmanaged_sections) (C([device*]) sections with C(managed=0)).
           type: dict
         container_network:
@@ -268,6 +275,7 @@ def main():
             go_binaries=dict(type="str", default="auto", choices=["auto", "always", "never"]),
             go_binary_paths=dict(type="list", elements="str"),
             port_probe_listen=dict(type="dict"),  # {ports, lifetime, token}, from the action plugin's {cni, etcd_group}
+            port_probe_key=dict(type="str", no_log=True),  # the listener's secret, set by the action plugin
         ),
         supports_check_mode=True,
     )
@@ -295,7 +303,7 @@ def main():
     if listen.get("ports"):
         # The port probes' listener, started here so the probes cost no task (and no process start) more.
         try:
-            published["hostnet_probe_listen"] = probe_listen(listen["ports"], float(listen.get("lifetime") or 130), listen.get("token"))
+            published["hostnet_probe_listen"] = probe_listen(listen["ports"], float(listen.get("lifetime") or 130), module.params["port_probe_key"])
         except (IOError, OSError, ValueError, KeyError, TypeError) as exc:
             published["hostnet_probe_listen"] = {"failed": True, "msg": "the listener did not start: %s" % exc}
     module.exit_json(changed=False, ansible_facts=published)

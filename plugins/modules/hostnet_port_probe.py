@@ -35,7 +35,16 @@ description:
     host), so none outlives the audit even when a step fails."
   - "C(listen) starts the same listener with the host's Python, for playbooks that gather otherwise."
   - The listen, probe and stop steps run the collection's C(portprobe) module_utils with the host's Python
-    (C(python3 -c)), standard library only and without a module payload, so a step costs a process start.
+    (C(python3 -c)), standard library only and without a module payload, so a step costs a process start. The
+    request comes on stdin (the connection must be able to send it, as for pipelining - C(ssh) or C(local)), never on
+    the command line, which any local user can read.
+  - "Trust: each listener has a secret key from the controller (the fact's C(key); on the host only in the listener's
+    memory). For each planned pair the controller signs the source's node address with the destination's key; a
+    listener answers a UDP datagram only when the signature fits the address it comes from (its planned peers; an
+    intruder's datagram gets no echo), and ends early only when every planned source - a list the controller signs,
+    not one a datagram names - has said \"done\" from its node address. A UDP answer counts only when it echoes the
+    probe's own random nonce and comes from the probed address, so a spoofed answer makes neither a firewalled port
+    look open nor a listener look ended (which would skip its C(stop))."
   - Listening on port 179 needs root (C(become)); without it the port is reported as not probed.
 attributes:
   action:
@@ -130,7 +139,9 @@ ansible_facts:
   type: dict
   contains:
     hostnet_probe_listen:
-      description: C(token), C(listening), C(in_use) (with the C(holder) socket), C(not_bound) (with C(error)), C(pid), C(echo_port).
+      description:
+        - C(token), C(key) (the listener's secret, kept on the controller), C(listening), C(in_use) (with the
+          C(holder) socket), C(not_bound) (with C(error)), C(pid), C(echo_port).
       type: dict
     hostnet_probe_results:
       description:

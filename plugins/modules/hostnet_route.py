@@ -127,7 +127,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import filewrite, netpersist
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import filewrite, netpersist, nmdetect
 
 
 class Ip:
@@ -306,7 +306,7 @@ def main():
     # 3. Decide persistence, and check its target, before changing anything.
     manager = p["persist"]
     if manager == "auto":
-        manager = netpersist.detect(interface, nm_running=os.path.isdir("/run/NetworkManager") and bool(module.get_bin_path("nmcli")))
+        manager = netpersist.detect(interface, nm_running=nmdetect.running() and bool(module.get_bin_path("nmcli")))
         if manager is None:
             module.fail_json(
                 msg="no network manager detected (NetworkManager, netplan, systemd-networkd, network-scripts, ifupdown); "

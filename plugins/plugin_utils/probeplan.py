@@ -17,7 +17,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import binascii
 import json
+import os
 import random
 import shlex
 import uuid
@@ -79,17 +81,19 @@ def pairs(hosts, peers):
 
 
 def listen_request(task_vars, cni, etcd_group, lifetime_s=None):
-    """What the action's host listens on: {ports, lifetime, token} (the gather call's and the listen step's)."""
+    """What the action's host listens on: {ports, lifetime, token, key} (the gather call's and the listen step's).
+    ``token`` names this listener's report; ``key`` is its secret (see portprobe.tag()): it reaches the host on
+    stdin or as a no_log module option, never on a command line, and stays in the controller's facts."""
     ports = listen_ports(task_vars.get("inventory_hostname"), task_vars.get("groups") or {}, cni or "unknown", etcd_group or None)
     if lifetime_s is None:
         lifetime_s = lifetime(len(task_vars.get("ansible_play_hosts") or []), forks())
-    return {"ports": ports, "lifetime": lifetime_s, "token": uuid.uuid4().hex}
+    return {"ports": ports, "lifetime": lifetime_s, "token": uuid.uuid4().hex, "key": binascii.hexlify(os.urandom(16)).decode("ascii")}
 
 
 def stamp_listener(report, request, facts):
     """The listener's report tied to its request and to the facts gathered with it: a later play with other
     facts does not take it for its own. ``ports``: what it was asked to listen on, in order."""
-    report.update(token=request["token"], ports=request["ports"], facts_epoch=((facts or {}).get("clock") or {}).get("host_epoch"))
+    report.update(token=request["token"], key=request["key"], ports=request["ports"], facts_epoch=((facts or {}).get("clock") or {}).get("host_epoch"))
     return report
 
 
@@ -173,15 +177,18 @@ def plan(facts_by_host, listeners, peers, node_cidr=None, ansible_hosts=None):
 
 def targets(plan_data, source, listeners):
     """What ``source`` probes: (port targets, DF targets, notes, done messages) given each destination's listener
-    report. A done message tells a listener this source has finished; with all of its sources' it ends itself."""
+    report. A done message tells a listener this source has finished; with all of its sources' it ends itself.
+    Each carries the tag of ``source``'s node address made with the destination's key (portprobe.tag()): the
+    listener answers, and takes "done" from, its planned sources only."""
     node = plan_data["hosts"][source]
     port_targets, df_targets, notes, done = [], [], [], []
     for dest in node["probes"]:
         peer = plan_data["hosts"][dest]
         listen = listeners.get(dest)
-        if not isinstance(listen, dict) or listen.get("token") != peer.get("listen_token") or listen.get("failed") is True:
+        if not isinstance(listen, dict) or listen.get("token") != peer.get("listen_token") or listen.get("failed") is True or not listen.get("key"):
             notes.append({"host": dest, "note": "no listener report from %s (its listen step did not run or failed)" % dest})
             continue
+        probe_tag = portprobe.tag(listen["key"], "probe", node["address"])
         state = {}
         for key in ("listening", "in_use", "not_bound"):
             for item in listen.get(key) or []:
@@ -192,16 +199,22 @@ def targets(plan_data, source, listeners):
                 why = "in use by %s (no echo to wait for)" % detail.get("holder") if key == "in_use" else detail.get("error")
                 notes.append({"host": dest, "proto": item["proto"], "port": item["port"], "note": "not probed: %s" % why})
                 continue
-            port_targets.append(dict(item, host=dest, address=peer["address"], in_use=key == "in_use"))
+            target = dict(item, host=dest, address=peer["address"], in_use=key == "in_use")
+            if item["proto"] == "udp":
+                target["tag"] = probe_tag
+            port_targets.append(target)
         # The DF datagram goes to a UDP port the cluster needs open (the CNI's, answered by the listener) where
         # there is one, so a firewall that only lets the cluster's ports in still lets it through; then the echo port.
         ports = [int(i["port"]) for i in listen.get("listening") or [] if i.get("proto") == "udp"][:1]
         ports += [listen["echo_port"]] if listen.get("echo_port") else []
         if ports and node.get("mtu"):
-            df_targets.append({"host": dest, "address": peer["address"], "ports": ports, "size": node["mtu"]})
+            df_targets.append({"host": dest, "address": peer["address"], "ports": ports, "size": node["mtu"], "tag": probe_tag})
         if ports:
-            message = "kubeprep-done %s %s %s" % (listen["token"], source, ",".join(peer["probed_by"]))
-            done.append({"host": dest, "address": peer["address"], "ports": ports, "message": message})
+            # The listener's planned sources, by node address: it ends once each has said "done" (signed, so a
+            # datagram cannot name a shorter list of its own).
+            sources = sorted(plan_data["hosts"][s]["address"] for s in peer["probed_by"])
+            done_tag = portprobe.tag(listen["key"], "done", node["address"], sources)
+            done.append({"host": dest, "address": peer["address"], "ports": ports, "tag": done_tag, "sources": sources})
     return port_targets, df_targets, notes, done
 
 
@@ -230,19 +243,36 @@ def listeners_running(plan_data, listeners, results):
 _SCRIPT = []
 
 
+def _can_send_stdin(connection):
+    """Whether the connection (and its become method) can hand the command data on stdin, as Ansible's pipelining does."""
+    if not getattr(connection, "has_pipelining", False):
+        return False
+    become = getattr(connection, "become", None)
+    return become is None or bool(getattr(become, "pipelining", True))
+
+
 def on_host(action, request, task_vars):
-    """Run portprobe.main(request) on the action's host with its Python (no module payload); its JSON answer."""
+    """Run portprobe.main() on the action's host with its Python (no module payload); its JSON answer.
+
+    The request (a listener's key, the sources' tags) goes on stdin: a command line is readable by any local user
+    (``/proc/PID/cmdline``, also the detached listener's, which inherits it); the command line holds only the code."""
+    if not _can_send_stdin(action._connection):
+        return {
+            "failed": True,
+            "msg": "the %s step sends its request on stdin, which the %s connection%s cannot do (use ssh or local)"
+            % (request["step"], getattr(action._connection, "transport", "current"), " with this become method" if action._connection.become else ""),
+        }
     if not _SCRIPT:
         with open(portprobe.__file__.replace(".pyc", ".py"), "rb") as handle:
-            _SCRIPT.append(handle.read())
-    code = _SCRIPT[0] + b"\nmain(json.loads(%r))\n" % json.dumps(request).encode("utf-8")
-    packed = base64.b64encode(zlib.compress(code, 9)).decode("ascii")
-    bootstrap = "import base64,zlib;exec(zlib.decompress(base64.b64decode('%s')))" % packed
+            code = handle.read() + b"\nmain()\n"
+        packed = base64.b64encode(zlib.compress(code, 9)).decode("ascii")
+        _SCRIPT.append("import base64,zlib;exec(zlib.decompress(base64.b64decode('%s')))" % packed)
     interp = task_vars.get("ansible_python_interpreter")
     if not interp or str(interp).startswith("auto"):
         interp = (task_vars.get("ansible_facts") or {}).get("discovered_interpreter_python") or "/usr/bin/python3"
     # The interpreter as Ansible itself uses it (a path, or e.g. "/usr/bin/env python3"): not quoted.
-    res = action._low_level_execute_command("%s -c %s" % (action._templar.template(interp), shlex.quote(bootstrap)), sudoable=True)
+    command = "%s -c %s" % (action._templar.template(interp), shlex.quote(_SCRIPT[0]))
+    res = action._low_level_execute_command(command, sudoable=True, in_data=(json.dumps(request) + "\n").encode("utf-8"))
     lines = [line for line in (res.get("stdout") or "").splitlines() if line.strip()]
     try:
         return json.loads(lines[-1])

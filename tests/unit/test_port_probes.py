@@ -1,10 +1,12 @@
 """Port probes (node-port-unreachable, the DF part of mtu-mismatch): the plan, the on-host
 listener and probes on loopback, and the rules over probe reports."""
 
+import hashlib
 import json
 import os
 import re
 import socket
+import threading
 import time
 
 import jsonschema
@@ -16,6 +18,8 @@ from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import probeplan,
 from helpers import fleet as vagrant_fleet
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+KEY = "5e" * 16  # a listener's key in the loopback tests
+ME = portprobe.tag(KEY, "probe", "127.0.0.1")  # the tag of a source probing from 127.0.0.1
 
 
 def fleet(tmp_path, count=3):
@@ -71,7 +75,13 @@ def listener(host, cni="flannel", groups=None, in_use=(), failed=(), pid=4242):
             bad.append(dict(item, error="Permission denied"))
         else:
             listening.append(item)
-    return {"token": "listen-" + host, "ports": ports, "listening": listening, "in_use": busy, "not_bound": bad, "pid": pid, "echo_port": 40000}
+    key = host_key(host)
+    return {"token": "listen-" + host, "key": key, "ports": ports, "listening": listening, "in_use": busy, "not_bound": bad, "pid": pid, "echo_port": 40000}
+
+
+def host_key(host):
+    """A listener's key (32 hex digits), one per host."""
+    return hashlib.md5(host.encode()).hexdigest()
 
 
 def make_plan(tmp_path, count=4, peers=3, cni="flannel", groups=None):
@@ -139,9 +149,18 @@ def test_targets_skip_what_cannot_be_probed_and_say_why(tmp_path):
     assert sorted(d["host"] for d in df_targets) == sorted(dests[:2]) and {d["size"] for d in df_targets} == {1500}
     # To the CNI's UDP port where the listener holds it (a firewall lets the cluster's ports in), else the echo port.
     assert {d["host"]: d["ports"] for d in df_targets} == {dests[0]: [40000], dests[1]: [8472, 40000]}
-    # Each listener this source probes is told when it is done, naming every source of that host.
-    sources = ",".join(plan["hosts"][dests[1]]["probed_by"])
-    assert {d["host"]: d["message"] for d in done}[dests[1]] == "kubeprep-done listen-%s node1 %s" % (dests[1], sources)
+    # Each listener this source probes is told when it is done, with every planned source of that host by node
+    # address, signed with that listener's key for this source's node address (no datagram can name a list of its own).
+    me = plan["hosts"][source]["address"]
+    sources = sorted(plan["hosts"][s]["address"] for s in plan["hosts"][dests[1]]["probed_by"])
+    message = {d["host"]: d for d in done}[dests[1]]
+    assert message["sources"] == sources and "message" not in message
+    assert message["tag"] == portprobe.tag(host_key(dests[1]), "done", me, sources)
+    # Its UDP probes carry the tag of its own node address (the listener answers planned peers only); TCP needs none.
+    assert all(t.get("tag") == portprobe.tag(host_key(t["host"]), "probe", me) for t in port_targets if t["proto"] == "udp")
+    assert all("tag" not in t for t in port_targets if t["proto"] == "tcp")
+    assert all(d["tag"] == portprobe.tag(host_key(d["host"]), "probe", me) for d in df_targets)
+    assert all(listeners[h]["key"] not in json.dumps([port_targets, df_targets, done]) for h in (dests[0], dests[1]))
 
 
 # -- on the host: listener, probes, stop (loopback only) ------------------------------------
@@ -166,20 +185,21 @@ def test_listener_probes_and_stop_on_loopback():
     busy = held.getsockname()[1]
     tcp, udp = free_port(), free_port(socket.SOCK_DGRAM)
     ports = [{"proto": "tcp", "port": busy, "service": "in use"}, {"proto": "tcp", "port": tcp, "service": "t"}, {"proto": "udp", "port": udp, "service": "u"}]
-    listen = portprobe.listen(ports, 30)
+    listen = portprobe.listen(ports, 30, KEY)
     try:
         assert [(i["proto"], i["port"]) for i in listen["listening"]] == [("tcp", tcp), ("udp", udp)]
         assert listen["in_use"] == [dict(ports[0], holder="127.0.0.1:%d" % busy)]  # never taken, and who holds it
         assert alive(listen["pid"], listen["start_time"])
         closed_tcp, closed_udp = free_port(), free_port(socket.SOCK_DGRAM)
         targets = [
-            {"host": "me", "address": "127.0.0.1", "proto": proto, "port": port}
+            {"host": "me", "address": "127.0.0.1", "proto": proto, "port": port, "tag": ME}
             for proto, port in (("tcp", busy), ("tcp", tcp), ("udp", udp), ("tcp", closed_tcp), ("udp", closed_udp))
         ]
-        df = [{"host": "me", "address": "127.0.0.1", "ports": [closed_udp, listen["echo_port"]], "size": size} for size in (1500, 70000)]
-        df.append({"host": "me", "address": "127.0.0.1", "ports": [udp], "size": 1500})
+        df = [{"host": "me", "address": "127.0.0.1", "ports": [closed_udp, listen["echo_port"]], "size": size, "tag": ME} for size in (1500, 70000)]
+        df.append({"host": "me", "address": "127.0.0.1", "ports": [udp], "size": 1500, "tag": ME})
         results, df_results, seconds, _done = portprobe.probe("127.0.0.1", targets, df, 1.0)
         assert [r["result"] for r in results] == ["open", "open", "open", "refused", "refused"]
+        assert all("tag" not in r for r in results + df_results)
         # The first port that answers a small datagram carries the DF one (a refused one is passed over).
         assert [(r["result"], r["port"]) for r in df_results] == [("passed", listen["echo_port"]), ("too_big", listen["echo_port"]), ("passed", udp)]
         assert seconds < 1.0  # nothing timed out: every probe answered at once
@@ -196,23 +216,90 @@ def test_listener_probes_and_stop_on_loopback():
     assert portprobe.stop(listen["pid"], listen["start_time"]) == {"was_running": False, "stopped": True}
 
 
-def test_listener_ends_once_every_source_said_it_is_done():
-    listen = portprobe.listen([{"proto": "udp", "port": free_port(socket.SOCK_DGRAM)}], 30, "tok")
+def done_from(source, ports, sources, key=None, timeout=1.0, signed_for=None, claimed=None):
+    """say_done from ``source`` (a loopback address), with the tag the controller gives ``signed_for`` (default
+    ``source``) for the planned ``sources``; the datagram names ``claimed`` (default ``sources``)."""
+    done_tag = portprobe.tag(key or KEY, "done", signed_for or source, sources)
+    return portprobe.say_done(source, "127.0.0.1", ports, done_tag, claimed or sources, timeout)
+
+
+def test_listener_ends_once_every_planned_source_said_it_is_done():
+    listen = portprobe.listen([{"proto": "udp", "port": free_port(socket.SOCK_DGRAM)}], 30, KEY)
     ports = [listen["echo_port"]]
+    planned = ["127.0.0.2", "127.0.0.3"]
+    raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    raw.bind(("127.0.0.9", 0))
     try:
-        assert portprobe.say_done("127.0.0.1", "127.0.0.1", ports, "kubeprep-done other-token a a,b", 1.0) is True
-        assert portprobe.say_done("127.0.0.1", "127.0.0.1", ports, "kubeprep-done tok a a,b", 1.0) is True
+        # Forged: the old form (token, a list of its own), a made-up tag, a list the controller did not sign, another
+        # listener's key, another address replaying a planned source's tag. None is answered; none ends it.
+        for payload in (b"kubeprep-done tok x x", b"kubeprep-done 0011 %s 127.0.0.9" % (b"ab" * 16)):
+            raw.sendto(payload, ("127.0.0.1", ports[0]))
+        assert done_from("127.0.0.2", ports, planned, claimed=["127.0.0.2"], timeout=0.3) is False
+        assert done_from("127.0.0.2", ports, planned, key="11" * 16, timeout=0.3) is False
+        assert done_from("127.0.0.9", ports, planned, timeout=0.3, signed_for="127.0.0.3") is False
+        assert done_from("127.0.0.2", ports, planned) is True
         time.sleep(0.2)
-        assert alive(listen["pid"], listen["start_time"])  # b has not said so yet, and another run's token counts for nothing
-        *_rest, done = portprobe.probe("127.0.0.1", [], [], 1.0, [{"host": "me", "address": "127.0.0.1", "ports": ports, "message": "kubeprep-done tok b a,b"}])
+        assert alive(listen["pid"], listen["start_time"])  # 127.0.0.3 has not said so yet
+        done_tag = portprobe.tag(KEY, "done", "127.0.0.3", planned)
+        message = {"host": "me", "address": "127.0.0.1", "ports": ports, "tag": done_tag, "sources": planned}
+        *_rest, done = portprobe.probe("127.0.0.3", [], [], 1.0, [message])
         assert done == [{"host": "me", "acked": True}]
         until = time.time() + 5
         while time.time() < until and alive(listen["pid"], listen["start_time"]):
             time.sleep(0.05)
         assert not alive(listen["pid"], listen["start_time"])
-        assert portprobe.say_done("127.0.0.1", "127.0.0.1", ports, "kubeprep-done tok c a,b", 0.3) is False  # nobody answers now
+        assert done_from("127.0.0.3", ports, planned, timeout=0.3) is False  # nobody answers now
     finally:
+        raw.close()
         portprobe.stop(listen["pid"], listen["start_time"])
+
+
+def test_listener_answers_planned_peers_only():
+    udp = free_port(socket.SOCK_DGRAM)
+    listen = portprobe.listen([{"proto": "udp", "port": udp}], 30, KEY)
+    intruder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    intruder.bind(("127.0.0.9", 0))
+    intruder.settimeout(0.3)
+    try:
+        planned = portprobe.tag(KEY, "probe", "127.0.0.2")
+        for port in (udp, listen["echo_port"]):
+            for payload in (b"kubeprep-hostnet-probe", b"kubeprep-hostnet-probe 00 " + b"ab" * 16, b"kubeprep-hostnet-probe 00 " + planned.encode(), b"x" * 64):
+                intruder.sendto(payload, ("127.0.0.1", port))
+                with pytest.raises(socket.timeout):
+                    intruder.recvfrom(2048)
+        # The planned peer, from its own address: answered, with its nonce.
+        target = {"host": "me", "address": "127.0.0.1", "proto": "udp", "port": udp, "tag": planned}
+        assert portprobe.probe("127.0.0.2", [target], [], 1.0)[0][0]["result"] == "open"
+        assert portprobe.probe("127.0.0.9", [target], [], 0.3)[0][0]["result"] == "timeout"  # its tag, another address
+    finally:
+        intruder.close()
+        portprobe.stop(listen["pid"], listen["start_time"])
+
+
+def test_only_the_probed_address_echoing_the_probes_nonce_counts():
+    """A stand-in for a firewalled port whose answers are spoofed: one answers the old way (ACK and the datagram's
+    start) and another with a nonce of its own: both are timeouts; echoing the probe's nonce is open."""
+    for mode, expected in (("old", "timeout"), ("other", "timeout"), ("echo", "open")):
+        server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        server.bind(("127.0.0.1", 0))
+
+        def serve(server=server, mode=mode):
+            try:
+                server.settimeout(2)
+                data, peer = server.recvfrom(2048)
+                reply = {"old": portprobe.ACK + data[:32], "other": portprobe.ACK + b"0123456789abcdef", "echo": portprobe.ACK + data.split(b" ")[1]}[mode]
+                server.sendto(reply, peer)
+            except OSError:
+                pass
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        target = {"host": "x", "address": "127.0.0.1", "proto": "udp", "port": server.getsockname()[1], "tag": ME}
+        try:
+            assert portprobe.probe("127.0.0.1", [target], [], 0.5)[0][0]["result"] == expected, mode
+        finally:
+            thread.join()
+            server.close()
 
 
 def test_the_listeners_left_to_stop(tmp_path):
@@ -235,7 +322,7 @@ def test_the_listeners_left_to_stop(tmp_path):
 
 
 def test_listener_ends_by_itself_at_its_lifetime():
-    listen = portprobe.listen([{"proto": "tcp", "port": free_port()}], 0.5)
+    listen = portprobe.listen([{"proto": "tcp", "port": free_port()}], 0.5, KEY)
     assert alive(listen["pid"], listen["start_time"])
     until = time.time() + 10
     while time.time() < until and alive(listen["pid"], listen["start_time"]):

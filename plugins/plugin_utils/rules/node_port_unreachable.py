@@ -33,7 +33,10 @@ kubeadm#12 and deckhouse#5070.
    about 7 s): a TCP connect, a UDP datagram the listener answers, and a datagram of the node interface's MTU
    with DF set (`mtu-mismatch`), sent to the CNI's UDP port where the listener holds it (else to its echo
    port); then it tells each listener it probed that it is done;
-4. a listener that has heard "done" from every peer that probes it exits by itself; the audit's last task
+4. a listener that has heard "done" from every peer that probes it exits by itself, only from the node
+   addresses of its planned sources (a list the controller signs with the listener's secret key, which never
+   travels on a command line); a listener answers only UDP datagrams signed for the address they come from,
+   and an answer counts only when it echoes the probe's own nonce; the audit's last task
    (the same task as the gate) stops every other one — also when a step or the judge failed. A listener the
    controller cannot stop (the controller died) exits by itself after 2 minutes plus 10 s per round of forks.
 
