@@ -3,11 +3,12 @@
 fleets; and judge them. Every rule's tests (tests/unit/rules/) share these."""
 
 import copy
+import hashlib
 import os
 import shutil
 
 from ansible_collections.kubeprep.hostnet.plugins.module_utils import gather, iproute
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import rules
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import probeplan, rules
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 GLIBC_BANNER = b"\x00GNU C Library (Debian GLIBC 2.36-9+deb12u4) stable release version 2.36.\x00"
@@ -159,3 +160,42 @@ def vagrant_node(base, index, nat="10.0.2.15"):
 def fleet(tmp_path, count=3, **kw):
     base = host_facts(tmp_path, "debian12", kernel=healthy_kernel())
     return {"node%d" % i: vagrant_node(base, i, **kw) for i in range(1, count + 1)}
+
+
+# -- port probes ----------------------------------------------------------------------
+
+
+def probe_fleet(tmp_path, count=3):
+    """Vagrant-shaped nodes (a shared NAT address on eth0, the node network on eth1), every MTU 1500."""
+    nodes = fleet(tmp_path, count=count)
+    for facts in nodes.values():
+        for iface in facts["interfaces"]["list"]:
+            iface["mtu"] = 65536 if iface["name"] == "lo" else 1500
+    return nodes
+
+
+def listener(host, cni="flannel", groups=None, in_use=(), failed=(), pid=4242):
+    """A listener report as the gather task leaves it (token "listen-<host>")."""
+    listening, busy, bad = [], [], []
+    ports = probeplan.listen_ports(host, groups or {}, cni)
+    for item in ports:
+        key = (item["proto"], item["port"])
+        if key in in_use:
+            busy.append(dict(item, holder="0.0.0.0:%d" % item["port"]))
+        elif key in failed:
+            bad.append(dict(item, error="Permission denied"))
+        else:
+            listening.append(item)
+    key = host_key(host)
+    return {"token": "listen-" + host, "key": key, "ports": ports, "listening": listening, "in_use": busy, "not_bound": bad, "pid": pid, "echo_port": 40000}
+
+
+def host_key(host):
+    """A listener's key (32 hex digits), one per host."""
+    return hashlib.md5(host.encode()).hexdigest()
+
+
+def make_plan(tmp_path, count=4, peers=3, cni="flannel", groups=None):
+    nodes = probe_fleet(tmp_path, count=count)
+    plan = probeplan.plan(nodes, {h: listener(h, cni, groups) for h in nodes}, peers)
+    return nodes, plan
