@@ -25,7 +25,7 @@ export ANSIBLE_NOCOLOR := $(if $(CI),1,)
 export ANSIBLE_FORCE_COLOR := $(if $(CI),,)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help audit test bench ee release docs venv test-venv install system-deps lint sanity unit integration machine-images machines molecule clean
+.PHONY: help audit test bench ee release docs docs-rules docs-check new-rule venv test-venv install system-deps lint sanity unit integration machine-images machines molecule clean
 
 help:
 	@echo "make audit   - audit this machine (INVENTORY=path to audit hosts; FAIL_ON=error to gate)"
@@ -34,6 +34,9 @@ help:
 	@echo "make ee      - execution environment build context in build/ee (ansible-builder create)"
 	@echo "make release - changelog, tarball, install from it, smoke audit (VERSION=x.y.z)"
 	@echo "make bench   - fleet benchmark on 5, 20, 50 test hosts (root; BENCH_ARGS='--sizes 5 20 --repeat 3')"
+	@echo "make docs-rules - write docs/rules/<id>.md, README's rule table, docs/remediation.md's table from the registry"
+	@echo "make docs-check - fail when a page or table generated from the registry is stale (make test runs it)"
+	@echo "make new-rule ID=<id> SCOPE=host|fleet - write a rule module and its unit test to fill in"
 
 $(BIN)/.run-deps: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -68,7 +71,18 @@ system-deps:
 		echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else echo "missing Debian packages:$$missing (run make test as root, or install them)"; exit 1; fi
 
-lint: test-venv install
+# Pages and tables generated from the rule registry (plugins/plugin_utils/rules/): written, or checked.
+docs-rules: test-venv
+	$(BIN)/python tests/tools/rules_docs.py
+
+docs-check: test-venv
+	$(BIN)/python tests/tools/rules_docs.py --check
+
+new-rule: test-venv
+	@[ -n "$(ID)" ] && [ -n "$(SCOPE)" ] || { echo "usage: make new-rule ID=<rule-id> SCOPE=host|fleet"; exit 2; }
+	$(BIN)/python tests/tools/new_rule.py "$(ID)" "$(SCOPE)"
+
+lint: test-venv install docs-check
 	$(BIN)/ruff check plugins tests molecule bench docs/site
 	$(BIN)/ruff format --check plugins tests molecule bench docs/site
 	$(BIN)/ansible-lint --offline --nocolor -q
