@@ -216,7 +216,9 @@ ansible_facts:
           elements: dict
         search_domains:
           description: For each search domain of C(resolv.conf), what the first nameserver answers for C(localhost.<domain>)
-            (bounded at 1 s, queries in parallel) and whether a random label under it answers too (C(wildcard)).
+            (1 s bounds each whole lookup however many stray datagrams arrive, queries in parallel; a malformed answer
+            with the query's id ends that lookup as an C(error)) and whether a random label under it answers too
+            (C(wildcard)).
           type: dict
         networkmanager:
           description: Whether NetworkManager runs (C(running)), its C(config_files) in reading order, the merged
