@@ -17,6 +17,7 @@ import binascii
 import errno
 import glob
 import ipaddress
+import itertools
 import os
 import re
 import socket
@@ -29,6 +30,8 @@ SCHEMA_VERSION = 1
 DEFAULT_SERVICE_IPS = ("10.96.0.1",)
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_ENTRIES = 1000
+# Addresses kept per /etc/hosts name in the facts (a hosts file can give one name thousands).
+MAX_ADDRESSES_PER_NAME = 64
 SYSCTL_KEYS = (
     "net.ipv6.conf.all.disable_ipv6",
     "net.ipv6.conf.default.disable_ipv6",
@@ -47,6 +50,18 @@ def _errname(exc):
     name = errno.errorcode.get(code, "") if code else ""
     text = getattr(exc, "strerror", None) or str(exc)
     return ("%s: %s" % (name, text)) if name else text
+
+
+def _capped_addresses(addresses):
+    """The first MAX_ADDRESSES_PER_NAME addresses of a name, plus its first non-loopback one when
+    that comes later: capping the list must not hide that localhost also maps elsewhere."""
+    kept = addresses[:MAX_ADDRESSES_PER_NAME]
+    if all(hostsfile.classify_address(a)[1] for a in kept):
+        for address in addresses[MAX_ADDRESSES_PER_NAME:]:
+            if not hostsfile.classify_address(address)[1]:
+                kept.append(address)
+                break
+    return kept
 
 
 class Collector:
@@ -110,15 +125,22 @@ class Collector:
     def hosts_file(self):
         info, text = self.read_file("/etc/hosts")
         if text is not None:
-            parsed = hostsfile.parse_hosts(text)
-            info["entries_total"] = len(parsed["entries"])
-            info["entries"] = parsed["entries"][:MAX_ENTRIES]
-            info["invalid_lines"] = parsed["invalid"][:MAX_ENTRIES]
-            info["names"] = dict(list(parsed["names"].items())[:MAX_ENTRIES])
+            parsed = hostsfile.parse_hosts(text, limit=MAX_ENTRIES)
+            info["entries_total"] = parsed["entries_total"]
+            info["entries"] = parsed["entries"]
+            info["invalid_lines"] = parsed["invalid"]
+            info["names"] = dict(itertools.islice(parsed["names"].items(), MAX_ENTRIES))
             # Always keep the names the rules look at, even past the cap.
             for name in ("localhost", "localhost.localdomain", "ip6-localhost"):
                 if name in parsed["names"]:
                     info["names"][name] = parsed["names"][name]
+            truncated = {}
+            for name, addresses in info["names"].items():
+                if len(addresses) > MAX_ADDRESSES_PER_NAME:
+                    info["names"][name] = _capped_addresses(addresses)
+                    truncated[name] = len(addresses)
+            if truncated:
+                info["names_truncated"] = truncated
         return info
 
     def nsswitch(self, libc_info):

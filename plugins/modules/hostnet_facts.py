@@ -156,8 +156,10 @@ ansible_facts:
           description: Whether kernel facts were read (root is the running system).
           type: bool
         hosts_file:
-          description: C(/etc/hosts) with C(status), C(entries) (line, address, family, loopback, names, raw),
-            C(invalid_lines) and C(names) (name to addresses in file order).
+          description: C(/etc/hosts) with C(status), C(entries) (line, address, family, loopback, names, raw; the first
+            1000, C(entries_total) counts them all), C(invalid_lines) and C(names) (name to its distinct addresses in file
+            order, at most 64 per name plus, when those are all loopback, the name's first non-loopback address;
+            C(names_truncated) gives the full count of a name that had more). Parsed in one pass, linear in the file.
           type: dict
           sample: {status: ok, names: {localhost: ["::1"]}, entries: [{line: 1, address: "::1", names: [localhost]}]}
         localhost_resolution:
