@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import gc
 import ipaddress
+import re
 import socket
 
 _SCAN_UP_TO = 8  # addresses of a name checked by a scan; past that, by a set
@@ -20,9 +21,30 @@ _V6_LOOPBACK = b"\0" * 15 + b"\1"
 _V4_MAPPED = b"\0" * 10 + b"\xff\xff"
 
 
+# glibc's isspace in the C locale: what separates the fields of a line in nss_files.
+_FIELD_SEPARATORS = re.compile("[ \t\n\v\f\r]+")
+
+
 def _strip_comment(line):
     idx = line.find("#")
     return line if idx < 0 else line[:idx]
+
+
+def lines_of(text):
+    """The file's lines as glibc reads them: split at newline only (a form feed, vertical tab or
+    lone carriage return is a character inside a line), a trailing carriage return dropped."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def fields_of(line):
+    """The fields glibc reads in a line: up to a NUL (C strings end there) or ``#``, separated by
+    space, tab, vertical tab, form feed or carriage return, and nothing else (Python's str.split
+    would also split at U+001C-U+001F, U+0085, U+00A0 and other Unicode spaces)."""
+    body = _strip_comment(line.split("\0", 1)[0])
+    return [field for field in _FIELD_SEPARATORS.split(body) if field]
 
 
 def is_loopback(addr):
@@ -88,11 +110,10 @@ def _parse_hosts(text, limit):
     seen = {}  # a name with many addresses -> their set: a membership test, not a scan of its list
     entries_total = invalid_total = 0
     keep = limit if limit is not None else float("inf")
-    for number, raw in enumerate(text.splitlines(), start=1):
-        body = _strip_comment(raw).strip()
-        if not body:
+    for number, raw in enumerate(lines_of(text), start=1):
+        fields = fields_of(raw)
+        if not fields:
             continue
-        fields = body.split()
         address = fields[0]
         family, loopback = classify_address(address)
         if family is None or len(fields) < 2:

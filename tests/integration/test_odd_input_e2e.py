@@ -1,0 +1,75 @@
+"""Odd bytes on real test hosts: /etc/hosts split as glibc splits it (a form feed or vertical tab is a
+field separator inside a line, not a line break)."""
+
+import pytest
+
+from conftest import load_report, run_module, run_playbook
+
+NAMES = ["formfeed"]
+
+# Line 1 carries localhost after a form feed: glibc reads one line whose names are alias and localhost.
+# A vertical tab separates names too; a file separator (0x1c) does not (glibc's isspace is " \t\n\v\f\r").
+HOSTS = "10.9.9.9 alias\flocalhost\n127.0.0.1 localhost\n10.8.8.8 vt\vvtname\n10.7.7.7 fs\x1cfsname\n"
+
+# What glibc answers, from inside the host (getent goes through nsswitch and nss_files).
+GETENT = """
+import subprocess, sys
+for cmd in (["getent", "hosts", "localhost"], ["getent", "ahosts", "localhost"], ["getent", "hosts", "vtname"],
+            ["getent", "hosts", "fsname"], ["getent", "hosts", "fs\\x1cfsname"]):
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE)
+    print(repr((cmd[1], cmd[2], proc.returncode, [line.split()[0] for line in proc.stdout.decode().split("\\n") if line])))
+"""
+
+
+@pytest.fixture(scope="module")
+def audited(make_fleet, tmp_path_factory):
+    fleet = make_fleet(NAMES)
+    fleet.exec("formfeed", ["sh", "-c", "cat > /etc/hosts"], input_text=HOSTS)
+    seen = {"getent": {}}
+    for line in fleet.exec("formfeed", ["python3", "-c", GETENT]).stdout.splitlines():
+        kind, name, rc, addresses = eval(line)  # our own repr() of plain values
+        seen["getent"][(kind, name)] = (rc, addresses)
+    out = str(tmp_path_factory.mktemp("odd-input"))
+    seen["proc"] = run_playbook(fleet, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=" + out)
+    seen["report"] = load_report(out)
+    seen["facts"] = {name: run_module(fleet, name, "kubeprep.hostnet.hostnet_facts", {}) for name in NAMES}
+    return seen
+
+
+def findings(seen, host, rule):
+    return [f for f in seen["report"]["hosts"][host]["findings"] if f["id"] == rule]
+
+
+def hostnet(seen, host):
+    rc, result = seen["facts"][host]
+    assert rc == 0, result
+    return result["ansible_facts"]["hostnet"]
+
+
+def test_form_feed_glibc_resolves_localhost_to_the_line_it_shares(audited):
+    getent = audited["getent"]
+    # The symptom: glibc's first answer for localhost is 10.9.9.9, from line 1 (the name after the form feed).
+    rc, hosts = getent[("hosts", "localhost")]
+    assert rc == 0 and hosts[0] == "10.9.9.9", getent
+    rc, ahosts = getent[("ahosts", "localhost")]
+    assert rc == 0 and "10.9.9.9" in ahosts, getent
+    assert getent[("hosts", "vtname")] == (0, ["10.8.8.8"]), getent
+    assert getent[("hosts", "fsname")][0] == 2 and getent[("hosts", "fs\x1cfsname")] == (0, ["10.7.7.7"]), getent
+
+
+def test_form_feed_facts_agree_with_glibc(audited):
+    hosts_file = hostnet(audited, "formfeed")["hosts_file"]
+    names = hosts_file["names"]
+    # Every address getaddrinfo gives for localhost, and only those, in the facts; 10.9.9.9 first, as getent hosts says.
+    assert set(names["localhost"]) == set(audited["getent"][("ahosts", "localhost")][1]), names
+    assert names["localhost"] == audited["getent"][("hosts", "localhost")][1], names
+    assert names["vtname"] == ["10.8.8.8"] and names["fs\x1cfsname"] == ["10.7.7.7"] and "fsname" not in names
+    first = hosts_file["entries"][0]
+    assert (first["line"], first["address"], first["names"]) == (1, "10.9.9.9", ["alias", "localhost"])
+    assert hosts_file["invalid_lines"] == []
+
+
+def test_form_feed_audit_names_the_foreign_localhost(audited):
+    (finding,) = findings(audited, "formfeed", "localhost-unreachable")
+    assert finding["severity"] == "error" and "10.9.9.9" in finding["message"], finding
+    assert any(e.startswith("/etc/hosts:1: 10.9.9.9 alias") for e in finding["evidence"]), finding["evidence"]
