@@ -52,6 +52,51 @@ def _errname(exc):
     return ("%s: %s" % (name, text)) if name else text
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def escaped(text):
+    """``text`` for a message: bytes that were not UTF-8 as ``\\xff``, control characters as ``\\x01``."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogatepass")
+    shown = raw.decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() or c == " " else "\\x%02x" % ord(c) if ord(c) < 256 else "\\u%04x" % ord(c) for c in shown)
+
+
+def clean_odd_text(value, path, found):
+    """Replace, in place, each string (value or key) holding bytes that were not UTF-8 (the surrogate
+    escapes Python gives for a hostname, file name or link target of odd bytes) with its text where each
+    odd byte is U+FFFD; append (path, escaped original) to ``found``. The controller refuses a module
+    result with such a string, and with it every other fact of the host."""
+    if isinstance(value, str):
+        if not _SURROGATES.search(value):
+            return value
+        found.append((path, escaped(value)))
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:
+            return _SURROGATES.sub("\ufffd", value)
+    if isinstance(value, dict):
+        for key in list(value):
+            item = value[key]
+            new_key = clean_odd_text(key, "%s (a key)" % (path or "facts"), found) if isinstance(key, str) else key
+            new_item = clean_odd_text(item, "%s.%s" % (path, new_key) if path else str(new_key), found)
+            if new_key is not key:
+                del value[key]
+                value[new_key] = new_item
+            elif new_item is not item:
+                value[key] = new_item
+        return value
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            new_item = clean_odd_text(item, "%s[%d]" % (path, index), found)
+            if new_item is not item:
+                value[index] = new_item
+    return value
+
+
 def _capped_addresses(addresses):
     """The first MAX_ADDRESSES_PER_NAME addresses of a name, plus its first non-loopback one when
     that comes later: capping the list must not hide that localhost also maps elsewhere."""
@@ -214,6 +259,12 @@ class Collector:
                 found = iproute.parse_ip_addr(out)
                 for iface in found:
                     iface["rp_filter"] = self._rp_filter(iface.get("name"))
+                    name = iface.get("name") or ""
+                    if any(ord(c) < 32 or ord(c) == 127 for c in name) or "\ufffd" in name:
+                        self.problem(
+                            "interfaces",
+                            "interface name %s has a control character or a byte that is not UTF-8; its facts are kept" % escaped(name),
+                        )
                 return {"status": "ok", "source": "ip", "list": found}
             except ValueError as exc:
                 error = "unexpected output of ip -json addr: %s" % exc
@@ -621,6 +672,10 @@ def gather(
         for key in ("sysctl", "interfaces", "routes", "service_route_lookups", "localhost_resolution", "search_domains"):
             facts[key] = dict(na)
     facts["problems"] = collector.problems
+    odd = []
+    clean_odd_text(facts, "", odd)
+    for path, shown in odd:
+        collector.problem(path, "not valid UTF-8: %s (each odd byte is U+FFFD in the facts; every other fact is kept)" % shown)
     facts["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
     if collector.live:
         # The host's clock as the module ends; the action plugin on the controller brackets it with its own.

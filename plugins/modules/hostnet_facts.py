@@ -244,7 +244,10 @@ ansible_facts:
           type: list
           elements: dict
         problems:
-          description: Every source that could not be read, with the reason.
+          description: Every source that could not be read, with the reason; also each odd one that was read, its
+            other facts kept (a string of bytes that are not UTF-8, such as a hostname or a file name, named by its place
+            in the facts and shown with C(\\xff) escapes, where the facts carry U+FFFD; an interface name with a control
+            character).
           type: list
           elements: dict
         duration_ms:

@@ -1,11 +1,12 @@
 """Odd bytes on real test hosts: /etc/hosts split as glibc splits it (a form feed or vertical tab is a
-field separator inside a line, not a line break)."""
+field separator inside a line, not a line break), and a non-UTF-8 hostname, file name or an interface
+name with a control character, which must not cost the host its facts."""
 
 import pytest
 
 from conftest import load_report, run_module, run_playbook
 
-NAMES = ["formfeed"]
+NAMES = ["formfeed", "oddbytes"]
 
 # Line 1 carries localhost after a form feed: glibc reads one line whose names are alias and localhost.
 # A vertical tab separates names too; a file separator (0x1c) does not (glibc's isspace is " \t\n\v\f\r").
@@ -20,6 +21,19 @@ for cmd in (["getent", "hosts", "localhost"], ["getent", "ahosts", "localhost"],
     print(repr((cmd[1], cmd[2], proc.returncode, [line.split()[0] for line in proc.stdout.decode().split("\\n") if line])))
 """
 
+# The odd sources: a hostname with a byte that is not UTF-8 (the kernel takes any bytes), a netplan file
+# whose name has one, a veth whose name has a control character (iproute2 prints it raw inside -json).
+ODD = """
+import os, socket, subprocess
+socket.sethostname(b"odd\\xffnode")
+os.makedirs("/etc/netplan", exist_ok=True)
+with open(b"/etc/netplan/junk\\xff.yaml", "w") as handle:
+    handle.write("network: {version: 2}\\n")
+subprocess.run(["ip", "link", "add", "odd\\x01if", "type", "veth", "peer", "name", "oddpeer"], check=True)
+subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=0"], check=True)
+print(repr(os.uname().nodename))
+"""
+
 
 @pytest.fixture(scope="module")
 def audited(make_fleet, tmp_path_factory):
@@ -29,6 +43,8 @@ def audited(make_fleet, tmp_path_factory):
     for line in fleet.exec("formfeed", ["python3", "-c", GETENT]).stdout.splitlines():
         kind, name, rc, addresses = eval(line)  # our own repr() of plain values
         seen["getent"][(kind, name)] = (rc, addresses)
+    seen["nodename"] = fleet.exec("oddbytes", ["python3", "-c", ODD]).stdout.strip()
+    seen["ip_json"] = fleet.exec("oddbytes", ["sh", "-c", "ip -json link show | od -c | grep -c '001'"], check=False).stdout.strip()
     out = str(tmp_path_factory.mktemp("odd-input"))
     seen["proc"] = run_playbook(fleet, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=" + out)
     seen["report"] = load_report(out)
@@ -73,3 +89,30 @@ def test_form_feed_audit_names_the_foreign_localhost(audited):
     (finding,) = findings(audited, "formfeed", "localhost-unreachable")
     assert finding["severity"] == "error" and "10.9.9.9" in finding["message"], finding
     assert any(e.startswith("/etc/hosts:1: 10.9.9.9 alias") for e in finding["evidence"]), finding["evidence"]
+
+
+def test_odd_bytes_keep_the_hosts_facts(audited):
+    assert audited["nodename"] == "'odd\\udcffnode'", audited["nodename"]  # the kernel took the byte
+    facts = hostnet(audited, "oddbytes")
+    # Every other fact is there: interfaces (the odd one too), routes, the identity with the byte replaced.
+    names = [i["name"] for i in facts["interfaces"]["list"]]
+    assert facts["interfaces"]["status"] == "ok" and {"lo", "eth1", "odd\x01if", "oddpeer"} <= set(names), names
+    assert facts["routes"]["status"] == "ok" and facts["routes"]["default_ipv4"], facts["routes"]
+    assert facts["identity"]["hostname"] == "odd\ufffdnode", facts["identity"]
+    assert facts["sysctl"]["net.ipv4.ip_forward"]["value"] == "0"
+    # Each odd source is named.
+    problems = {p["source"]: p["message"] for p in facts["problems"]}
+    assert any("odd\\xffnode" in m for m in problems.values()), problems
+    assert any("/etc/netplan/junk\\xff.yaml" in m for m in problems.values()), problems
+    assert any("odd\\x01if" in m and "control character" in m for m in problems.values()), problems
+
+
+def test_odd_bytes_audit_reports_the_hosts_findings(audited):
+    assert findings(audited, "oddbytes", "facts-missing") == [], audited["proc"].stdout[-3000:]
+    assert findings(audited, "oddbytes", "ip-forward-disabled"), audited["report"]["hosts"]["oddbytes"]
+    (hostname,) = findings(audited, "oddbytes", "hostname-invalid")
+    assert "odd\ufffdnode" in hostname["message"], hostname
+    (incomplete,) = findings(audited, "oddbytes", "facts-incomplete")
+    evidence = "\n".join(incomplete["evidence"])
+    for odd in ("odd\\xffnode", "/etc/netplan/junk\\xff.yaml", "odd\\x01if"):
+        assert odd in evidence, evidence
