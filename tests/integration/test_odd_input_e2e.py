@@ -116,3 +116,28 @@ def test_odd_bytes_audit_reports_the_hosts_findings(audited):
     evidence = "\n".join(incomplete["evidence"])
     for odd in ("odd\\xffnode", "/etc/netplan/junk\\xff.yaml", "odd\\x01if"):
         assert odd in evidence, evidence
+
+
+def test_lone_carriage_return_fix_cures_what_glibc_sees(make_fleet):
+    """A lone carriage return is whitespace inside a line for glibc: the audit flags localhost on the 10.9.9.9
+    line, and the fix (hostnet_hosts, check mode first) must remove it there, as getent then shows."""
+    fleet = make_fleet(["cr"])
+    fleet.exec("cr", ["sh", "-c", "cat > /etc/hosts"], input_text="10.9.9.9 alias\rlocalhost\n127.0.0.1 localhost\n")
+
+    def getent():
+        proc = fleet.exec("cr", ["getent", "hosts", "localhost"])
+        return [line.split()[0] for line in proc.stdout.split("\n") if line.strip()]
+
+    assert getent()[0] == "10.9.9.9"  # the symptom
+    rc, facts = run_module(fleet, "cr", "kubeprep.hostnet.hostnet_facts", {})
+    assert rc == 0 and facts["ansible_facts"]["hostnet"]["hosts_file"]["names"]["localhost"] == ["10.9.9.9", "127.0.0.1"]
+    before = fleet.exec("cr", ["od", "-c", "/etc/hosts"]).stdout
+    rc, checked = run_module(fleet, "cr", "kubeprep.hostnet.hostnet_hosts", {}, "--check", "--diff")
+    assert rc == 0 and checked["changed"], checked
+    assert fleet.exec("cr", ["od", "-c", "/etc/hosts"]).stdout == before  # check mode changed nothing
+    rc, fixed = run_module(fleet, "cr", "kubeprep.hostnet.hostnet_hosts", {})
+    assert rc == 0 and fixed["changed"], fixed
+    assert getent() == ["127.0.0.1"]  # the cure, as glibc sees it
+    assert fleet.exec("cr", ["cat", "/etc/hosts"]).stdout == "10.9.9.9 alias\n127.0.0.1 localhost\n"
+    rc, again = run_module(fleet, "cr", "kubeprep.hostnet.hostnet_hosts", {})
+    assert rc == 0 and not again["changed"], again
