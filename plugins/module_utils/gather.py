@@ -32,6 +32,12 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_ENTRIES = 1000
 # Addresses kept per /etc/hosts name in the facts (a hosts file can give one name thousands).
 MAX_ADDRESSES_PER_NAME = 64
+# One /etc/hosts line in the facts: its raw text, its names, and each name's length (a DNS name is at
+# most 253 characters); a line can otherwise hold the whole 8 MiB read, sent and quoted in full.
+MAX_LINE_CHARS = 1024
+MAX_NAMES_PER_ENTRY = 64
+MAX_NAME_CHARS = 255
+_WATCHED_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 SYSCTL_KEYS = (
     "net.ipv6.conf.all.disable_ipv6",
     "net.ipv6.conf.default.disable_ipv6",
@@ -95,6 +101,35 @@ def clean_odd_text(value, path, found):
             if new_item is not item:
                 value[index] = new_item
     return value
+
+
+def bound_hosts_entries(info, keep=()):
+    """Bound each /etc/hosts line the facts carry (after identity() has read them whole): the raw text
+    to MAX_LINE_CHARS (``raw_chars`` gives its length), the names to the first MAX_NAMES_PER_ENTRY plus
+    any later localhost name or name in ``keep`` (``names_total`` gives their count), names longer than
+    MAX_NAME_CHARS left out there and in ``names`` (``names_too_long`` counts those)."""
+    watched = set(_WATCHED_NAMES) | {n.lower() for n in keep if n}
+    for entry in info.get("entries") or []:
+        raw, names = entry["raw"], entry["names"]
+        if len(raw) > MAX_LINE_CHARS:
+            entry["raw"] = raw[:MAX_LINE_CHARS]
+            entry["raw_chars"] = len(raw)
+        if len(names) > MAX_NAMES_PER_ENTRY or any(len(n) > MAX_NAME_CHARS for n in names):
+            kept = [n for n in names[:MAX_NAMES_PER_ENTRY] if len(n) <= MAX_NAME_CHARS]
+            seen = {n.lower() for n in kept}
+            for name in names[MAX_NAMES_PER_ENTRY:]:
+                lowered = name.lower()
+                if lowered in watched and lowered not in seen:
+                    kept.append(name)
+                    seen.add(lowered)
+            entry["names"] = kept
+            entry["names_total"] = len(names)
+    too_long = [n for n in info.get("names") or {} if len(n) > MAX_NAME_CHARS]
+    for name in too_long:
+        del info["names"][name]
+    if too_long:
+        info["names_too_long"] = len(too_long)
+    return info
 
 
 def _capped_addresses(addresses):
@@ -623,6 +658,8 @@ def gather(
         networkmanager=collector.networkmanager(),
         identity=collector.identity(hosts_info),
     )
+    hostname = facts["identity"].get("hostname") or ""
+    bound_hosts_entries(hosts_info, keep=(hostname, hostname.split(".")[0], facts["identity"].get("fqdn")))
     # Go binaries decide their own resolver order only when nsswitch.conf gives none: look then (or when asked).
     if go_binaries == "always" or (go_binaries == "auto" and facts["nsswitch"]["hosts_sources"] is None and facts["nsswitch"]["status"] in ("ok", "missing")):
         facts["go_binaries"] = collector.go_binaries(go_patterns)

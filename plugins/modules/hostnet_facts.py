@@ -159,7 +159,10 @@ ansible_facts:
           description: C(/etc/hosts) with C(status), C(entries) (line, address, family, loopback, names, raw; the first
             1000, C(entries_total) counts them all), C(invalid_lines) and C(names) (name to its distinct addresses in file
             order, at most 64 per name plus, when those are all loopback, the name's first non-loopback address;
-            C(names_truncated) gives the full count of a name that had more). Parsed in one pass, linear in the file.
+            C(names_truncated) gives the full count of a name that had more). Each entry carries at most 1024 characters
+            of C(raw) (C(raw_chars) gives the line's length) and 64 C(names) plus any later localhost name or the
+            host's own name (C(names_total) gives their count); names longer than 255 characters are left out
+            (C(names_too_long) counts them). Parsed in one pass, linear in the file.
           type: dict
           sample: {status: ok, names: {localhost: ["::1"]}, entries: [{line: 1, address: "::1", names: [localhost]}]}
         localhost_resolution:

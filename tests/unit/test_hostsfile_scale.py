@@ -126,3 +126,38 @@ def test_limit_keeps_the_first_entries_and_every_name():
     assert capped["names"] == full["names"]
     assert capped["index"]["localhost"] == list(range(10)) and capped["index"]["h49"] == []
     assert hostsfile.entries_for(capped, "h3") == [full["entries"][3]]
+
+
+LONG_LINES = {
+    # One line can hold the whole 8 MiB read: its names, its raw text and an overlong name would each be
+    # sent to the controller (and the raw line into every report's evidence) in full.
+    "one line, many names": lambda n: "127.0.0.1 " + " ".join("n%d" % i for i in range(n)) + " localhost\n",
+    "one overlong name": lambda n: "10.9.9.9 " + "a" * (n * 10) + " localhost\n127.0.0.1 localhost\n",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(LONG_LINES))
+def test_a_long_line_gives_bounded_facts_and_keeps_localhost(tmp_path, shape):
+    sizes = {}
+    for n in (N * 3, N * 30):  # up to ~5 MB, within the 8 MiB read
+        root = tmp_path / ("root%d" % n)
+        (root / "etc").mkdir(parents=True)
+        (root / "etc" / "hosts").write_text(LONG_LINES[shape](n))
+        facts = gather.gather(root=str(root))
+        hosts = facts["hosts_file"]
+        sizes[n] = len(json.dumps(hosts))
+        # localhost is still seen on its line, and the rule still quotes that line.
+        first = hosts["entries"][0]
+        assert "localhost" in first["names"], first["names"][-3:]
+        assert first.get("names_total", len(first["names"])) == len(LONG_LINES[shape](n).split("\n")[0].split()) - 1
+        facts["live"] = True
+        facts.update(healthy_kernel())
+        found = [f for f in rules.evaluate({"h1": facts})["hosts"]["h1"]["findings"] if f["id"] == "localhost-unreachable"]
+        if shape == "one overlong name":
+            assert found and "10.9.9.9" in found[0]["message"]
+            assert any(e.startswith("/etc/hosts:1: 10.9.9.9 aaaa") for e in found[0]["evidence"])
+        else:
+            assert not found
+        assert max(len(e) for f in found for e in f["evidence"]) < 2048 if found else True
+    # 10 times the line, the same facts (a few bytes for the counts).
+    assert sizes[N * 30] <= sizes[N * 3] + 64, sizes
