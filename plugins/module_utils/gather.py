@@ -103,14 +103,26 @@ def clean_odd_text(value, path, found):
     return value
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _shown_raw(raw):
+    """A line for evidence: control characters but tab as ``\\x0c``; a form feed or lone carriage return is
+    invisible in a console yet separates names for glibc, and XML (the JUnit report) allows none of them."""
+    return _CONTROL.sub(lambda match: "\\x%02x" % ord(match.group()), raw) if _CONTROL.search(raw) else raw
+
+
 def bound_hosts_entries(info, keep=()):
     """Bound each /etc/hosts line the facts carry (after identity() has read them whole): the raw text
     to MAX_LINE_CHARS (``raw_chars`` gives its length), the names to the first MAX_NAMES_PER_ENTRY plus
     any later localhost name or name in ``keep`` (``names_total`` gives their count), names longer than
     MAX_NAME_CHARS left out there and in ``names`` (``names_too_long`` counts those)."""
     watched = set(_WATCHED_NAMES) | {n.lower() for n in keep if n}
+    for line in info.get("invalid_lines") or []:
+        line["raw"] = _shown_raw(line["raw"])[:MAX_LINE_CHARS]
     for entry in info.get("entries") or []:
-        raw, names = entry["raw"], entry["names"]
+        raw, names = _shown_raw(entry["raw"]), entry["names"]
+        entry["raw"] = raw
         if len(raw) > MAX_LINE_CHARS:
             entry["raw"] = raw[:MAX_LINE_CHARS]
             entry["raw_chars"] = len(raw)

@@ -160,7 +160,8 @@ ansible_facts:
             1000, C(entries_total) counts them all), C(invalid_lines) and C(names) (name to its distinct addresses in file
             order, at most 64 per name plus, when those are all loopback, the name's first non-loopback address;
             C(names_truncated) gives the full count of a name that had more). Each entry carries at most 1024 characters
-            of C(raw) (C(raw_chars) gives the line's length) and 64 C(names) plus any later localhost name or the
+            of C(raw), with control characters but tab shown as C(\x0c) (C(raw_chars) gives the line's length) and
+            64 C(names) plus any later localhost name or the
             host's own name (C(names_total) gives their count); names longer than 255 characters are left out
             (C(names_too_long) counts them). Parsed in one pass, linear in the file.
           type: dict
@@ -249,7 +250,7 @@ ansible_facts:
         problems:
           description: Every source that could not be read, with the reason; also each odd one that was read, its
             other facts kept (a string of bytes that are not UTF-8, such as a hostname or a file name, named by its place
-            in the facts and shown with C(\\xff) escapes, where the facts carry U+FFFD; an interface name with a control
+            in the facts and shown with C(\xff) escapes, where the facts carry U+FFFD; an interface name with a control
             character).
           type: list
           elements: dict

@@ -2,6 +2,9 @@
 field separator inside a line, not a line break), and a non-UTF-8 hostname, file name or an interface
 name with a control character, which must not cost the host its facts."""
 
+import os
+from xml.etree import ElementTree
+
 import pytest
 
 from conftest import load_report, run_module, run_playbook
@@ -48,6 +51,7 @@ def audited(make_fleet, tmp_path_factory):
     out = str(tmp_path_factory.mktemp("odd-input"))
     seen["proc"] = run_playbook(fleet, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=" + out)
     seen["report"] = load_report(out)
+    seen["report_dir"] = out
     seen["facts"] = {name: run_module(fleet, name, "kubeprep.hostnet.hostnet_facts", {}) for name in NAMES}
     return seen
 
@@ -82,13 +86,15 @@ def test_form_feed_facts_agree_with_glibc(audited):
     assert names["vtname"] == ["10.8.8.8"] and names["fs\x1cfsname"] == ["10.7.7.7"] and "fsname" not in names
     first = hosts_file["entries"][0]
     assert (first["line"], first["address"], first["names"]) == (1, "10.9.9.9", ["alias", "localhost"])
+    assert first["raw"] == "10.9.9.9 alias\\x0clocalhost"
     assert hosts_file["invalid_lines"] == []
 
 
 def test_form_feed_audit_names_the_foreign_localhost(audited):
     (finding,) = findings(audited, "formfeed", "localhost-unreachable")
     assert finding["severity"] == "error" and "10.9.9.9" in finding["message"], finding
-    assert any(e.startswith("/etc/hosts:1: 10.9.9.9 alias") for e in finding["evidence"]), finding["evidence"]
+    # The line is quoted with its form feed shown (a console shows none: "aliaslocalhost").
+    assert "/etc/hosts:1: 10.9.9.9 alias\\x0clocalhost" in finding["evidence"], finding["evidence"]
 
 
 def test_odd_bytes_keep_the_hosts_facts(audited):
@@ -116,6 +122,12 @@ def test_odd_bytes_audit_reports_the_hosts_findings(audited):
     evidence = "\n".join(incomplete["evidence"])
     for odd in ("odd\\xffnode", "/etc/netplan/junk\\xff.yaml", "odd\\x01if"):
         assert odd in evidence, evidence
+    # Every report is still well formed (XML allows no control character), and names the host's findings.
+    ElementTree.parse(os.path.join(audited["report_dir"], "hostnet-report.junit.xml"))
+    for name in ("hostnet-report.md", "hostnet-report.html"):
+        with open(os.path.join(audited["report_dir"], name), encoding="utf-8") as handle:
+            text = handle.read()
+        assert "ip-forward-disabled" in text and "odd\\xffnode" in text, name
 
 
 def test_lone_carriage_return_fix_cures_what_glibc_sees(make_fleet):

@@ -45,3 +45,27 @@ def test_gather_of_a_root_with_an_odd_file_name_keeps_every_fact(tmp_path):
     json.dumps(facts, ensure_ascii=False).encode("utf-8")
     assert facts["hosts_file"]["status"] == "ok" and facts["nsswitch"]["status"] == "ok"
     assert any("/etc/netplan/junk\\xff.yaml" in p["message"] for p in facts["problems"]), facts["problems"]
+
+
+def test_hosts_lines_in_the_facts_show_control_characters(tmp_path):
+    """A form feed or lone carriage return separates names for glibc but is invisible in a console (the audit
+    showed "10.9.9.9 aliaslocalhost"), and XML allows neither (the JUnit report did not parse)."""
+    from xml.etree import ElementTree
+
+    from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import rules
+
+    from helpers import healthy_kernel
+
+    root = make_root(tmp_path, "debian12", overrides={"/etc/hosts": "10.9.9.9 alias\flocalhost\n127.0.0.1 localhost\nbad\x01line x\n"})
+    facts = gather.gather(root=root)
+    hosts = facts["hosts_file"]
+    assert hosts["entries"][0]["raw"] == "10.9.9.9 alias\\x0clocalhost"
+    assert hosts["entries"][0]["names"] == ["alias", "localhost"]
+    assert hosts["invalid_lines"][0]["raw"] == "bad\\x01line x"
+    facts["live"] = True
+    facts.update(healthy_kernel())
+    (finding,) = [f for f in rules.evaluate({"h1": facts})["hosts"]["h1"]["findings"] if f["id"] == "localhost-unreachable"]
+    assert "/etc/hosts:1: 10.9.9.9 alias\\x0clocalhost" in finding["evidence"]
+    element = ElementTree.Element("failure")
+    element.text = "\n".join(finding["evidence"])
+    ElementTree.fromstring(ElementTree.tostring(element))  # well-formed XML
