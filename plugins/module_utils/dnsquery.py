@@ -15,6 +15,7 @@ import os
 import socket
 import struct
 import threading
+import time
 
 
 def build_query(name, query_id):
@@ -35,6 +36,11 @@ def _skip_name(data, offset):
         offset += 1 + length
 
 
+def _is_response_to(data, query_id):
+    """Whether a datagram claims to answer ``query_id`` (its id and QR bit), before it is parsed."""
+    return len(data) >= 4 and struct.unpack("!H", data[:2])[0] == query_id and bool(data[2] & 0x80)
+
+
 def parse_answer(data, query_id):
     """-> (rcode name, [IPv4 addresses]) of a response to ``query_id``."""
     if len(data) < 12:
@@ -51,16 +57,25 @@ def parse_answer(data, query_id):
         offset = _skip_name(data, offset)
         rtype, _rclass, _ttl, length = struct.unpack("!HHIH", data[offset : offset + 10])
         offset += 10
+        if offset + length > len(data):
+            raise ValueError("DNS answer record runs past the end of the datagram")
         if rtype == 1 and length == 4:
             addresses.append(socket.inet_ntoa(data[offset : offset + 4]))
         offset += length
     return rcode, addresses
 
 
-def query_a(name, server, timeout):
-    """One A query over UDP; {"name", "server", "status" (answered, timeout, error), "rcode", "addresses", "error"}."""
+def query_a(name, server, timeout, port=53):
+    """One A query over UDP; {"name", "server", "status" (answered, timeout, error), "rcode", "addresses", "error"}.
+
+    ``timeout`` bounds the whole lookup, however many datagrams arrive: datagrams from another
+    address or with another id are dropped without extending it. The first datagram that claims to
+    answer this query (its id, from the server) ends the query: answered if it parses, else an error
+    (a valid answer after it is not waited for).
+    """
     result = {"name": name, "server": server, "status": "error", "rcode": None, "addresses": []}
     query_id = struct.unpack("!H", os.urandom(2))[0]
+    deadline = time.monotonic() + timeout
     try:
         family = socket.AF_INET6 if ":" in server else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -68,14 +83,22 @@ def query_a(name, server, timeout):
         result["error"] = str(exc)
         return result
     try:
-        sock.settimeout(timeout)
-        sock.sendto(build_query(name, query_id), (server, 53))
+        query = build_query(name, query_id)
+        sock.connect((server, port))  # the kernel drops datagrams from any other address or port
+        sock.send(query)
         while True:
-            data, _peer = sock.recvfrom(4096)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout()
+            sock.settimeout(remaining)
+            data = sock.recv(4096)
+            if not _is_response_to(data, query_id):
+                continue  # a stray datagram (another id, or a query): the deadline still holds
             try:
                 result["rcode"], result["addresses"] = parse_answer(data, query_id)
-            except (ValueError, IndexError, struct.error):
-                continue  # a stray or malformed datagram: keep waiting until the timeout
+            except (ValueError, IndexError, struct.error) as exc:
+                result["error"] = "malformed DNS response from %s: %s" % (server, exc or type(exc).__name__)
+                return result
             result["status"] = "answered"
             return result
     except socket.timeout:
@@ -87,17 +110,18 @@ def query_a(name, server, timeout):
     return result
 
 
-def query_all(names, server, timeout):
-    """The queries in parallel threads; returns in ``names`` order within about ``timeout`` seconds."""
+def query_all(names, server, timeout, port=53):
+    """The queries in parallel threads; returns in ``names`` order within about ``timeout`` seconds in all."""
     results = [None] * len(names)
 
     def work(index, name):
-        results[index] = query_a(name, server, timeout)
+        results[index] = query_a(name, server, timeout, port)
 
     threads = [threading.Thread(target=work, args=(i, n)) for i, n in enumerate(names)]
+    deadline = time.monotonic() + timeout + 0.5
     for thread in threads:
         thread.daemon = True
         thread.start()
     for thread in threads:
-        thread.join(timeout + 0.5)
+        thread.join(max(0.0, deadline - time.monotonic()))
     return [r or {"name": n, "server": server, "status": "timeout", "rcode": None, "addresses": []} for r, n in zip(results, names)]

@@ -38,7 +38,8 @@ def newline_of(lines):
 
 
 def _fields(line):
-    body = line.split(b"#", 1)[0]
+    """A hosts line's fields as glibc reads them: up to a NUL or ``#``, split at space, tab, VT, FF, CR or LF."""
+    body = line.split(b"\0", 1)[0].split(b"#", 1)[0]
     return body.split()
 
 
@@ -64,7 +65,7 @@ def ensure_localhost(data, address="127.0.0.1"):
     - ``::1`` lines and every other line are left exactly as they are.
     """
     wanted = ipaddress.ip_address(address)
-    lines = split_lines(data)
+    lines = _nl_lines(data) if data else []  # as glibc reads /etc/hosts: a lone carriage return ends no line
     nl = newline_of(lines)
     actions = []
     have = False
@@ -94,8 +95,8 @@ def ensure_localhost(data, address="127.0.0.1"):
         out.append(line)
     if not have:
         at = first_localhost if first_localhost is not None else (first_entry if first_entry is not None else len(out))
-        if at == len(out) and out and not out[-1].endswith((b"\n", b"\r")):
-            out[-1] = out[-1] + nl
+        if at == len(out) and out and not out[-1].endswith(b"\n"):
+            out[-1] = out[-1] + (b"\n" if out[-1].endswith(b"\r") else nl)
         out.insert(at, ("%s\tlocalhost" % address).encode("ascii") + nl)
         actions.append("added '%s localhost'" % address)
     return b"".join(out), actions

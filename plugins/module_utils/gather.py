@@ -17,6 +17,7 @@ import binascii
 import errno
 import glob
 import ipaddress
+import itertools
 import os
 import re
 import socket
@@ -29,6 +30,14 @@ SCHEMA_VERSION = 1
 DEFAULT_SERVICE_IPS = ("10.96.0.1",)
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_ENTRIES = 1000
+# Addresses kept per /etc/hosts name in the facts (a hosts file can give one name thousands).
+MAX_ADDRESSES_PER_NAME = 64
+# One /etc/hosts line in the facts: its raw text, its names, and each name's length (a DNS name is at
+# most 253 characters); a line can otherwise hold the whole 8 MiB read, sent and quoted in full.
+MAX_LINE_CHARS = 1024
+MAX_NAMES_PER_ENTRY = 64
+MAX_NAME_CHARS = 255
+_WATCHED_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 SYSCTL_KEYS = (
     "net.ipv6.conf.all.disable_ipv6",
     "net.ipv6.conf.default.disable_ipv6",
@@ -47,6 +56,104 @@ def _errname(exc):
     name = errno.errorcode.get(code, "") if code else ""
     text = getattr(exc, "strerror", None) or str(exc)
     return ("%s: %s" % (name, text)) if name else text
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def escaped(text):
+    """``text`` for a message: bytes that were not UTF-8 as ``\\xff``, control characters as ``\\x01``."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogatepass")
+    shown = raw.decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() or c == " " else "\\x%02x" % ord(c) if ord(c) < 256 else "\\u%04x" % ord(c) for c in shown)
+
+
+def clean_odd_text(value, path, found):
+    """Replace, in place, each string (value or key) holding bytes that were not UTF-8 (the surrogate
+    escapes Python gives for a hostname, file name or link target of odd bytes) with its text where each
+    odd byte is U+FFFD; append (path, escaped original) to ``found``. The controller refuses a module
+    result with such a string, and with it every other fact of the host."""
+    if isinstance(value, str):
+        if not _SURROGATES.search(value):
+            return value
+        found.append((path, escaped(value)))
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:
+            return _SURROGATES.sub("\ufffd", value)
+    if isinstance(value, dict):
+        for key in list(value):
+            item = value[key]
+            new_key = clean_odd_text(key, "%s (a key)" % (path or "facts"), found) if isinstance(key, str) else key
+            new_item = clean_odd_text(item, "%s.%s" % (path, new_key) if path else str(new_key), found)
+            if new_key is not key:
+                del value[key]
+                value[new_key] = new_item
+            elif new_item is not item:
+                value[key] = new_item
+        return value
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            new_item = clean_odd_text(item, "%s[%d]" % (path, index), found)
+            if new_item is not item:
+                value[index] = new_item
+    return value
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _shown_raw(raw):
+    """A line for evidence: control characters but tab as ``\\x0c``; a form feed or lone carriage return is
+    invisible in a console yet separates names for glibc, and XML (the JUnit report) allows none of them."""
+    return _CONTROL.sub(lambda match: "\\x%02x" % ord(match.group()), raw) if _CONTROL.search(raw) else raw
+
+
+def bound_hosts_entries(info, keep=()):
+    """Bound each /etc/hosts line the facts carry (after identity() has read them whole): the raw text
+    to MAX_LINE_CHARS (``raw_chars`` gives its length), the names to the first MAX_NAMES_PER_ENTRY plus
+    any later localhost name or name in ``keep`` (``names_total`` gives their count), names longer than
+    MAX_NAME_CHARS left out there and in ``names`` (``names_too_long`` counts those)."""
+    watched = set(_WATCHED_NAMES) | {n.lower() for n in keep if n}
+    for line in info.get("invalid_lines") or []:
+        line["raw"] = _shown_raw(line["raw"])[:MAX_LINE_CHARS]
+    for entry in info.get("entries") or []:
+        raw, names = _shown_raw(entry["raw"]), entry["names"]
+        entry["raw"] = raw
+        if len(raw) > MAX_LINE_CHARS:
+            entry["raw"] = raw[:MAX_LINE_CHARS]
+            entry["raw_chars"] = len(raw)
+        if len(names) > MAX_NAMES_PER_ENTRY or any(len(n) > MAX_NAME_CHARS for n in names):
+            kept = [n for n in names[:MAX_NAMES_PER_ENTRY] if len(n) <= MAX_NAME_CHARS]
+            seen = {n.lower() for n in kept}
+            for name in names[MAX_NAMES_PER_ENTRY:]:
+                lowered = name.lower()
+                if lowered in watched and lowered not in seen:
+                    kept.append(name)
+                    seen.add(lowered)
+            entry["names"] = kept
+            entry["names_total"] = len(names)
+    too_long = [n for n in info.get("names") or {} if len(n) > MAX_NAME_CHARS]
+    for name in too_long:
+        del info["names"][name]
+    if too_long:
+        info["names_too_long"] = len(too_long)
+    return info
+
+
+def _capped_addresses(addresses):
+    """The first MAX_ADDRESSES_PER_NAME addresses of a name, plus its first non-loopback one when
+    that comes later: capping the list must not hide that localhost also maps elsewhere."""
+    kept = addresses[:MAX_ADDRESSES_PER_NAME]
+    if all(hostsfile.classify_address(a)[1] for a in kept):
+        for address in addresses[MAX_ADDRESSES_PER_NAME:]:
+            if not hostsfile.classify_address(address)[1]:
+                kept.append(address)
+                break
+    return kept
 
 
 class Collector:
@@ -110,15 +217,22 @@ class Collector:
     def hosts_file(self):
         info, text = self.read_file("/etc/hosts")
         if text is not None:
-            parsed = hostsfile.parse_hosts(text)
-            info["entries_total"] = len(parsed["entries"])
-            info["entries"] = parsed["entries"][:MAX_ENTRIES]
-            info["invalid_lines"] = parsed["invalid"][:MAX_ENTRIES]
-            info["names"] = dict(list(parsed["names"].items())[:MAX_ENTRIES])
+            parsed = hostsfile.parse_hosts(text, limit=MAX_ENTRIES)
+            info["entries_total"] = parsed["entries_total"]
+            info["entries"] = parsed["entries"]
+            info["invalid_lines"] = parsed["invalid"]
+            info["names"] = dict(itertools.islice(parsed["names"].items(), MAX_ENTRIES))
             # Always keep the names the rules look at, even past the cap.
             for name in ("localhost", "localhost.localdomain", "ip6-localhost"):
                 if name in parsed["names"]:
                     info["names"][name] = parsed["names"][name]
+            truncated = {}
+            for name, addresses in info["names"].items():
+                if len(addresses) > MAX_ADDRESSES_PER_NAME:
+                    info["names"][name] = _capped_addresses(addresses)
+                    truncated[name] = len(addresses)
+            if truncated:
+                info["names_truncated"] = truncated
         return info
 
     def nsswitch(self, libc_info):
@@ -192,6 +306,12 @@ class Collector:
                 found = iproute.parse_ip_addr(out)
                 for iface in found:
                     iface["rp_filter"] = self._rp_filter(iface.get("name"))
+                    name = iface.get("name") or ""
+                    if any(ord(c) < 32 or ord(c) == 127 for c in name) or "\ufffd" in name:
+                        self.problem(
+                            "interfaces",
+                            "interface name %s has a control character or a byte that is not UTF-8; its facts are kept" % escaped(name),
+                        )
                 return {"status": "ok", "source": "ip", "list": found}
             except ValueError as exc:
                 error = "unexpected output of ip -json addr: %s" % exc
@@ -541,6 +661,8 @@ def gather(
         networkmanager=collector.networkmanager(),
         identity=collector.identity(hosts_info),
     )
+    hostname = facts["identity"].get("hostname") or ""
+    bound_hosts_entries(hosts_info, keep=(hostname, hostname.split(".")[0], facts["identity"].get("fqdn")))
     # Go binaries decide their own resolver order only when nsswitch.conf gives none: look then (or when asked).
     if go_binaries == "always" or (go_binaries == "auto" and facts["nsswitch"]["hosts_sources"] is None and facts["nsswitch"]["status"] in ("ok", "missing")):
         facts["go_binaries"] = collector.go_binaries(go_patterns)
@@ -590,6 +712,10 @@ def gather(
         for key in ("sysctl", "interfaces", "routes", "service_route_lookups", "localhost_resolution", "search_domains"):
             facts[key] = dict(na)
     facts["problems"] = collector.problems
+    odd = []
+    clean_odd_text(facts, "", odd)
+    for path, shown in odd:
+        collector.problem(path, "not valid UTF-8: %s (each odd byte is U+FFFD in the facts; every other fact is kept)" % shown)
     facts["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
     if collector.live:
         # The host's clock as the module ends; the action plugin on the controller brackets it with its own.

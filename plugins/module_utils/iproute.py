@@ -37,8 +37,12 @@ def run_readonly(args, timeout=30):
 
 
 def _load_json_list(text):
-    """ip -json prints one JSON array; old iproute2 prints nothing usable."""
-    data = json.loads(text) if text and text.strip() else []
+    """ip -json prints one JSON array; old iproute2 prints nothing usable.
+
+    iproute2 prints a name's control characters raw inside the JSON strings (an interface may be named
+    ``odd\x01if``): strict JSON refuses them, which would lose every interface for one odd name.
+    """
+    data = json.loads(text, strict=False) if text and text.strip() else []
     if not isinstance(data, list):
         raise ValueError("expected a JSON list from ip -json")
     return [item for item in data if isinstance(item, dict)]

@@ -162,8 +162,14 @@ ansible_facts:
           description: Whether kernel facts were read (root is the running system).
           type: bool
         hosts_file:
-          description: C(/etc/hosts) with C(status), C(entries) (line, address, family, loopback, names, raw),
-            C(invalid_lines) and C(names) (name to addresses in file order).
+          description: C(/etc/hosts) with C(status), C(entries) (line, address, family, loopback, names, raw; the first
+            1000, C(entries_total) counts them all), C(invalid_lines) and C(names) (name to its distinct addresses in file
+            order, at most 64 per name plus, when those are all loopback, the name's first non-loopback address;
+            C(names_truncated) gives the full count of a name that had more). Each entry carries at most 1024 characters
+            of C(raw), with control characters but tab shown as C(\x0c) (C(raw_chars) gives the line's length) and
+            64 C(names) plus any later localhost name or the
+            host's own name (C(names_total) gives their count); names longer than 255 characters are left out
+            (C(names_too_long) counts them). Parsed in one pass, linear in the file.
           type: dict
           sample: {status: ok, names: {localhost: ["::1"]}, entries: [{line: 1, address: "::1", names: [localhost]}]}
         localhost_resolution:
@@ -222,7 +228,9 @@ ansible_facts:
           elements: dict
         search_domains:
           description: For each search domain of C(resolv.conf), what the first nameserver answers for C(localhost.<domain>)
-            (bounded at 1 s, queries in parallel) and whether a random label under it answers too (C(wildcard)).
+            (1 s bounds each whole lookup however many stray datagrams arrive, queries in parallel; a malformed answer
+            with the query's id ends that lookup as an C(error)) and whether a random label under it answers too
+            (C(wildcard)).
           type: dict
         networkmanager:
           description: Whether the host's own NetworkManager runs (C(running); one in another network or mount namespace,
@@ -247,7 +255,10 @@ ansible_facts:
           type: list
           elements: dict
         problems:
-          description: Every source that could not be read, with the reason.
+          description: Every source that could not be read, with the reason; also each odd one that was read, its
+            other facts kept (a string of bytes that are not UTF-8, such as a hostname or a file name, named by its place
+            in the facts and shown with C(\xff) escapes, where the facts carry U+FFFD; an interface name with a control
+            character).
           type: list
           elements: dict
         duration_ms:

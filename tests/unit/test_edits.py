@@ -220,3 +220,20 @@ def test_nsswitch_fix_leaves_one_effective_hosts_line(before, after):
     new, actions = edits.ensure_nsswitch_files_first(before)
     assert new == after and actions
     assert edits.ensure_nsswitch_files_first(new) == (new, [])
+
+
+def test_localhost_lines_read_as_glibc_reads_them():
+    """A lone carriage return is whitespace inside a line for glibc (getent on a test host), not a line break:
+    the fix must see localhost on the 10.9.9.9 line the audit flags; a NUL ends a line for glibc."""
+    data = b"10.9.9.9 alias\rlocalhost\n127.0.0.1 localhost\n"
+    new, actions = edits.ensure_localhost(data)
+    assert new == b"10.9.9.9 alias\n127.0.0.1 localhost\n", new
+    assert hostsfile.parse_hosts(new.decode())["names"]["localhost"] == ["127.0.0.1"]
+    assert edits.ensure_localhost(new) == (new, [])
+    # glibc stops reading the line at the NUL: localhost is not on it, and the line is left as it is.
+    data = b"10.9.9.9 alias\0localhost\n127.0.0.1 localhost\n"
+    assert edits.ensure_localhost(data) == (data, [])
+    # A last line ended by a lone carriage return is not ended for glibc: the added line starts on a line of its own.
+    new, _actions = edits.ensure_localhost(b"# no entries\r")
+    assert new == b"# no entries\r\n127.0.0.1\tlocalhost\n", new
+    assert hostsfile.parse_hosts(new.decode())["names"] == {"localhost": ["127.0.0.1"]}

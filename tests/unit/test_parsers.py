@@ -242,3 +242,29 @@ def test_dns_query_and_answer():
         dnsquery.parse_answer(nx, 0x9999)  # not our query
     with pytest.raises(ValueError):
         dnsquery.build_query("a" * 64 + ".example", 1)
+
+
+def test_hosts_split_as_glibc_splits():
+    """Lines end at newline only; inside a line glibc's isspace (space, \\t, \\v, \\f, \\r) separates fields,
+    other characters Python counts as whitespace or line breaks do not; a NUL ends the line (getent on a test host:
+    tests/integration/test_odd_input_e2e.py)."""
+    text = (
+        "10.9.9.9 alias\flocalhost\n"  # form feed: one line, localhost on it
+        "10.8.8.8 vt\vvtname\n"  # vertical tab: a field separator
+        "10.7.7.7 fs\x1cfsname gs\x1dx rs\x1ey nel\x85z ls\u2028w nb\xa0sp\n"  # one name each, no break
+        "10.6.6.6 cr\rcrname\r\n"  # a lone carriage return separates; CRLF ends the line
+        "10.4.4.4 nul\0nulname\n"  # glibc stops at the NUL
+        "127.0.0.1 localhost\n"
+    )
+    parsed = hostsfile.parse_hosts(text)
+    names = parsed["names"]
+    assert names["localhost"] == ["10.9.9.9", "127.0.0.1"]
+    assert names["vtname"] == ["10.8.8.8"]
+    for name in ("fs\x1cfsname", "gs\x1dx", "rs\x1ey", "nel\x85z", "ls\u2028w", "nb\xa0sp"):
+        assert names[name] == ["10.7.7.7"], name
+    assert "fsname" not in names and "z" not in names
+    assert names["crname"] == ["10.6.6.6"] and names["nul"] == ["10.4.4.4"] and "nulname" not in names
+    assert [e["line"] for e in parsed["entries"]] == [1, 2, 3, 4, 5, 6]
+    assert parsed["entries"][0]["raw"] == "10.9.9.9 alias\flocalhost"
+    assert parsed["entries"][3]["raw"] == "10.6.6.6 cr\rcrname"
+    assert parsed["invalid"] == []

@@ -97,3 +97,15 @@ def test_reports_match_the_json_schema(tmp_path):
     broken = dict(doc, summary=dict(doc["summary"], errors="two"))
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
+
+
+def test_junit_stays_well_formed_with_control_characters_from_a_host(tmp_path):
+    """A host can put control characters in what findings quote (an interface named "odd\\x01if", a form feed in a
+    file line): XML 1.0 allows none of them, and one made the whole JUnit report unparseable for CI."""
+    doc = sample(tmp_path)
+    finding = doc["hosts"]["node1"]["findings"][0]
+    finding["message"] += " on odd\x01if"
+    finding["evidence"].append("/etc/hosts:1: 10.9.9.9 alias\flocalhost\x1b[31m")
+    tree = ET.fromstring(report.render_junit(doc))
+    texts = [(f.get("message"), f.text) for f in tree.iter("failure")]
+    assert any(m.endswith("on odd\\x01if") and "alias\\x0clocalhost\\x1b[31m" in t for m, t in texts), texts
