@@ -40,7 +40,7 @@ def check(host, facts, ctx):
             "facts-incomplete",
             "warning",
             host,
-            "%d fact source(s) could not be read; rules that need them were not judged" % len(problems),
+            "%d fact source(s) could not be read or held odd bytes (not UTF-8, control characters); rules that need them may not have judged" % len(problems),
             ["%s: %s" % (p.get("source"), p.get("message")) for p in problems],
             "A fault in what could not be read would go unreported.",
             "Run the audit with become: true, install iproute2, or fix the listed files' permissions.",
