@@ -116,7 +116,17 @@ class ActionModule(ActionBase):
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
         report = reporting.build_report(outcome, now, args["fail_on"], reporting.COLLECTION_VERSION)
 
-        paths = reporting.write_report(report, args["report_dir"]) if args["write_files"] else {}
+        try:
+            paths = reporting.write_report(report, args["report_dir"]) if args["write_files"] else {}
+        except OSError as exc:
+            # The inputs check refused what it could foresee; a write can still fail (a full disk): the findings
+            # are printed anyway, then the error names the variable and the path.
+            for text, color in reporting.console_lines(report, verbose=args["console"] != "summary"):
+                display.display(text, color=color)
+            raise AnsibleError(
+                "hostnet_audit: the report could not be written to hostnet_report_dir=%s (%s): %s; the findings are above"
+                % (args["report_dir"], os.path.abspath(args["report_dir"]), exc)
+            ) from exc
         paths = {k: ([os.path.abspath(p) for p in v] if isinstance(v, list) else os.path.abspath(v)) for k, v in paths.items()}
         gate = reporting.gate(report, paths.get("markdown"))
         if args["console"] != "none":

@@ -45,6 +45,7 @@ _FORMATS = {
     "hostnet_localhost_address": "loopback",
     "hostnet_datastore_endpoints": "endpoint",
     "kube_service_addresses": "cidr",
+    "hostnet_report_dir": "report_dir",
 }
 # kubespray's variables the audit reads (as defaults of hostnet_service_ips and hostnet_pod_cidr): checked too.
 KUBESPRAY_INPUTS = ("kube_service_addresses", "kube_pods_subnet")
@@ -152,6 +153,8 @@ def _check_format(name, kind, value, extra_ids=()):
             if text not in rules.RULES and text not in extra_ids:
                 raise ValueError("not a rule id (known: %s%s)" % (", ".join(sorted(rules.RULES)), ", all" if kind == "rule_or_all" else ""))
             return text
+        if kind == "report_dir":
+            return _check_report_dir(text)
         if kind == "endpoint":
             url = value.get("url") if isinstance(value, dict) else value
             if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+", url.strip()):
@@ -160,6 +163,32 @@ def _check_format(name, kind, value, extra_ids=()):
     except (ValueError, TypeError, AttributeError) as exc:
         raise InputError("%s: %r is %s" % (name, value, _reason(kind, exc))) from exc
     return value
+
+
+def _check_report_dir(text):
+    """A directory the controller can write the reports into (relative: to the directory ansible-playbook runs in):
+    an existing writable directory, or one that can be made under the nearest existing, writable directory."""
+    path = os.path.abspath(os.path.expanduser(text))
+    probe = path
+    while not os.path.lexists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    if os.path.islink(probe) and not os.path.exists(probe):
+        raise ValueError("a dangling symlink (%s -> %s)" % (probe, os.readlink(probe)))
+    if not os.path.isdir(probe):
+        raise ValueError("not a directory: %s is a file" % probe if probe == path else "not creatable: %s is not a directory" % probe)
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError("not writable: %s (%s)" % (probe, "a read-only filesystem" if _read_only(probe) else "permission denied"))
+    return text
+
+
+def _read_only(path):
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def _reason(kind, exc):

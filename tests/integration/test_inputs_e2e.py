@@ -36,8 +36,27 @@ def unreachable_inventory(fleet, tmp_path):
         (["-e", "hostnet_servce_ips=10.96.0.1"], "hostnet_servce_ips: unknown variable - did you mean hostnet_service_ips"),
         (["-e", "hostnet_probe_ports=true", "-e", "hostnet_probe_peers=0"], "hostnet_probe_peers: '0' is less than 1"),
         (["-e", "hostnet_probe_ports=true", "-e", "hostnet_etcd_group=etcdd"], "hostnet_etcd_group: 'etcdd' is not a group of the inventory"),
+        (["-e", "hostnet_resolver_timeout=nan"], "hostnet_resolver_timeout: 'nan' is not a finite number"),
+        (["-e", "hostnet_max_clock_skew=inf"], "hostnet_max_clock_skew: 'inf' is not a finite number"),
+        (["-e", "hostnet_resolver_timeout=1e308"], "hostnet_resolver_timeout: '1e308' is more than 60"),
+        (["-e", "hostnet_report_dir=/etc/hostname"], "hostnet_report_dir: '/etc/hostname' is not a directory"),
+        (["-e", "hostnet_report_dir=/etc/hostname/reports"], "hostnet_report_dir: '/etc/hostname/reports' is not creatable"),
     ],
-    ids=["banana", "prefix-40", "empty", "fail-on-typo", "rule-typo", "variable-typo", "probe-peers-0", "etcd-group-typo"],
+    ids=[
+        "banana",
+        "prefix-40",
+        "empty",
+        "fail-on-typo",
+        "rule-typo",
+        "variable-typo",
+        "probe-peers-0",
+        "etcd-group-typo",
+        "timeout-nan",
+        "skew-inf",
+        "timeout-huge",
+        "report-dir-file",
+        "report-dir-under-file",
+    ],
 )
 def test_bad_input_fails_before_any_host_is_contacted(fleet, tmp_path, extra, message):
     result = run_playbook(fleet, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=%s" % tmp_path, *extra, inventory=unreachable_inventory(fleet, tmp_path))

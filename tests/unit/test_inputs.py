@@ -1,6 +1,9 @@
 """Inputs are checked on the controller: the forms users type are accepted, a bad value is
 an error naming the variable and the value, a typo is not silently ignored."""
 
+import os
+import subprocess
+
 import pytest
 
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import inputs
@@ -90,3 +93,69 @@ def test_awx_survey_asks_for_declared_variables_and_its_defaults_pass():
             answers[question["variable"]] = question["default"]
     _normalised, errors = check(**{k: v for k, v in answers.items() if v != ""})
     assert errors == []
+
+
+# -- the trust issue, items 7 and 8: a report directory and numbers the audit cannot use --------------------------
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("hostnet_resolver_timeout", "0"),
+        ("hostnet_resolver_timeout", "nan"),
+        ("hostnet_resolver_timeout", "inf"),
+        ("hostnet_resolver_timeout", "1e308"),
+        ("hostnet_max_clock_skew", "nan"),
+        ("hostnet_max_clock_skew", "inf"),
+        ("hostnet_max_clock_skew", "-inf"),
+        ("hostnet_resolver_max_seconds", "nan"),
+        ("hostnet_resolver_max_seconds", "inf"),
+        ("hostnet_rtt_budget", "nan"),
+        ("hostnet_rtt_budget", "inf"),
+        ("hostnet_probe_margin", "0.5"),
+        ("hostnet_liveness_period", "0"),
+    ],
+)
+def test_every_number_is_finite_and_inside_its_range(name, value):
+    normalised, errors = inputs.validate({"h": {name: value}})
+    assert errors and errors[0].startswith("%s: %r is " % (name, value)), errors
+
+
+def test_numbers_inside_their_range_pass():
+    normalised, errors = inputs.validate({"h": {"hostnet_resolver_timeout": "2", "hostnet_max_clock_skew": 0, "hostnet_rtt_budget": "20"}})
+    assert errors == [] and normalised["h"] == {"hostnet_resolver_timeout": 2.0, "hostnet_max_clock_skew": 0.0, "hostnet_rtt_budget": 20.0}
+
+
+def test_an_unusable_report_dir_is_an_input_error(tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    cases = {
+        str(a_file): "is not a directory",
+        str(dangling): "is a dangling symlink",
+        str(dangling / "sub"): "is a dangling symlink",
+        str(a_file / "sub"): "is not creatable",
+    }
+    if os.geteuid() != 0:  # root writes anywhere but a read-only filesystem (the e2e test mounts one)
+        cases[str(locked / "sub")] = "is not writable"
+    for path, reason in cases.items():
+        _normalised, errors = inputs.validate({"h": {"hostnet_report_dir": path}})
+        assert errors and errors[0].startswith("hostnet_report_dir: %r %s" % (path, reason)), (path, errors)
+    for fine in (str(tmp_path / "new" / "deeper"), str(tmp_path)):
+        assert inputs.validate({"h": {"hostnet_report_dir": fine}})[1] == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a read-only filesystem needs root")
+def test_a_report_dir_on_a_read_only_filesystem_is_an_input_error(tmp_path):
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(mount)], check=True)
+    try:
+        _normalised, errors = inputs.validate({"h": {"hostnet_report_dir": str(mount / "reports")}})
+        assert errors and errors[0].startswith("hostnet_report_dir: %r is not writable: %s (a read-only filesystem)" % (str(mount / "reports"), mount)), errors
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
