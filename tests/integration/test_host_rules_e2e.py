@@ -230,7 +230,7 @@ def test_mtu_sized_df_probe_finds_the_smaller_path(mtus):
         ("small", "m1"): "passed",
         ("small", "m2"): "passed",
     }
-    assert mtus["probed"]["overview"]["mtu"]["small"] == {"interface": "eth1", "mtu": 1400}
+    assert mtus["probed"]["overview"]["mtu"]["small"] == {"interface": "eth1", "mtu": 1400, "common": 1500, "odd": True}
 
 
 def test_mtu_mismatch_symptom_and_finding(mtus):
