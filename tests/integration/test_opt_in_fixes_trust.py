@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import run_module
+from conftest import run_module, run_playbook
 
 CLONED = "4c4c4544004d4810804eb8c04f4e3232"
 NETWORKD_DHCP = "[Match]\nName=eth1\n\n[Network]\nDHCP=yes\n"
@@ -23,7 +23,7 @@ def changes_of(directory):
 
 @pytest.fixture(scope="module")
 def fleet(make_fleet):
-    fleet = make_fleet(["m1", "m2", "d1"], stock=True)
+    fleet = make_fleet(["m1", "m2", "d1"])
     # /var is the machine's own: each host gets a private /var/lib/dbus and /var/log/journal (its mount namespace).
     for name in ("m1", "m2"):
         sh(fleet, name, "mount -t tmpfs tmpfs /var/lib/dbus && mount -t tmpfs tmpfs /var/log/journal")
@@ -92,3 +92,67 @@ def test_kernel_module_name_that_modprobe_reads_as_an_option_is_refused(fleet, n
     assert rc != 0 and result["changed"] is False, result
     assert "invalid kernel module name" in result["msg"] and "not starting with -" in result["msg"], result
     assert fingerprint(fleet, "d1", conf) == before
+
+
+# -- hostnet_docker_bip ---------------------------------------------------------------------------
+
+# A stand-in for docker's init script (the test hosts run no docker): start/restart does what
+# /run/docker-init says, and each successful one is counted in /run/docker-restarts.
+DOCKER_INIT = """#!/bin/sh
+case "$1" in
+  stop|status) exit 0 ;;
+  start|restart)
+    if [ "$(cat /run/docker-init 2>/dev/null)" = ok ]; then echo restarted >> /run/docker-restarts; exit 0; fi
+    echo "failed to start daemon: invalid bip" >&2
+    exit 1 ;;
+esac
+"""
+DAEMON = '{\n  "log-driver": "json-file",\n  "bip": "172.17.0.1/16"\n}\n'
+SUBNET_ENV = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.3.1/24\nFLANNEL_MTU=1450\n"
+
+
+def docker_host(fleet, init):
+    sh(fleet, "d1", "mkdir -p /run/flannel /etc/docker /etc/init.d && cat > /run/flannel/subnet.env", input_text=SUBNET_ENV)
+    sh(fleet, "d1", "cat > /etc/docker/daemon.json", input_text=DAEMON)
+    sh(fleet, "d1", "cat > /etc/init.d/docker && chmod 755 /etc/init.d/docker", input_text=DOCKER_INIT)
+    sh(fleet, "d1", "echo %s > /run/docker-init && rm -f /run/docker-restarts" % init)
+
+
+def test_docker_restart_runs_before_the_record_and_its_failure_is_the_outcome(fleet, tmp_path):
+    """With hostnet_docker_bip_restart=true the restart was a handler: it ran after hostnet-changes.json
+    said 'fixed', so a failed restart gave rc 2 under a record that still said fixed."""
+    docker_host(fleet, "fail")
+    args = ["-l", "d1", "-e", "hostnet_report_dir=%s" % tmp_path, "-e", "hostnet_docker_bip_enabled=true", "-e", "hostnet_docker_bip_restart=true"]
+    result = run_playbook(fleet, "kubeprep.hostnet.remediate", *args)
+    assert result.returncode != 0, result.stdout[-3000:]
+    outcome = changes_of(tmp_path)["d1"]
+    assert outcome["outcome"] == "failed", outcome
+    assert "docker did not restart" in outcome["summary"] and "invalid bip" in outcome["summary"], outcome["summary"]
+    # The file change that was made is recorded, with what did not happen.
+    [change] = [c for c in outcome["changes"] if c["rule"] == "docker-bip-mismatch"]
+    assert change["path"] == "/etc/docker/daemon.json"
+    assert any(a.startswith("docker did not restart") for a in change["actions"]), change
+    assert '"bip": "10.244.3.1/24"' in sh(fleet, "d1", "cat /etc/docker/daemon.json").stdout
+    assert sh(fleet, "d1", "cat /run/docker-restarts", check=False).returncode != 0
+    # Docker that restarts: fixed, the restart recorded, and done once.
+    docker_host(fleet, "ok")
+    result = run_playbook(fleet, "kubeprep.hostnet.remediate", *args)
+    assert result.returncode == 0, result.stdout[-3000:]
+    outcome = changes_of(tmp_path)["d1"]
+    [change] = [c for c in outcome["changes"] if c["rule"] == "docker-bip-mismatch"]
+    assert outcome["outcome"] == "fixed" and "restarted docker" in change["actions"], outcome
+    assert sh(fleet, "d1", "cat /run/docker-restarts").stdout == "restarted\n"
+    sh(fleet, "d1", "rm -rf /etc/docker /run/flannel /etc/init.d/docker /run/docker-init /run/docker-restarts")
+
+
+def test_docker_bip_on_a_whitespace_only_daemon_json(fleet):
+    """A daemon.json of blanks is an empty config ("substring not found" before)."""
+    sh(fleet, "d1", "mkdir -p /run/flannel /etc/docker && cat > /run/flannel/subnet.env", input_text=SUBNET_ENV)
+    sh(fleet, "d1", "printf ' \\n\\t\\n' > /etc/docker/daemon.json")
+    rc, result = run_module(fleet, "d1", "kubeprep.hostnet.hostnet_docker_bip", {})
+    assert rc == 0 and result["changed"], result
+    written = json.loads(sh(fleet, "d1", "cat /etc/docker/daemon.json").stdout)
+    assert written == {"bip": "10.244.3.1/24", "mtu": 1450}
+    rc, result = run_module(fleet, "d1", "kubeprep.hostnet.hostnet_docker_bip", {})
+    assert rc == 0 and not result["changed"], result
+    sh(fleet, "d1", "rm -rf /etc/docker /run/flannel")
