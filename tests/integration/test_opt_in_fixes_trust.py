@@ -156,3 +156,53 @@ def test_docker_bip_on_a_whitespace_only_daemon_json(fleet):
     rc, result = run_module(fleet, "d1", "kubeprep.hostnet.hostnet_docker_bip", {})
     assert rc == 0 and not result["changed"], result
     sh(fleet, "d1", "rm -rf /etc/docker /run/flannel")
+
+
+# -- hostnet_machine_id ---------------------------------------------------------------------------
+
+
+def machine_files(fleet, host):
+    return sh(fleet, host, "cat /etc/machine-id /var/lib/dbus/machine-id; ls /var/log/journal").stdout
+
+
+def test_new_machine_id_is_announced_before_the_change_and_every_file_is_shown_and_recorded(fleet, tmp_path):
+    """A cloned pair whose copies use systemd-networkd DHCP (its default client identifier derives from the
+    machine-id), keep a persistent journal and a copy (not a link) in /var/lib/dbus/machine-id."""
+    for name in ("m1", "m2"):
+        sh(fleet, name, "echo %s | tee /etc/machine-id > /var/lib/dbus/machine-id && mkdir -p /var/log/journal/%s" % (CLONED, CLONED))
+        sh(fleet, name, "mkdir -p /etc/systemd/network && cat > /etc/systemd/network/10-eth1.network", input_text=NETWORKD_DHCP)
+    before = {name: machine_files(fleet, name) for name in ("m1", "m2")}
+    args = ["-l", "m1,m2", "-e", "hostnet_report_dir=%s" % tmp_path, "-e", "hostnet_machine_id_regenerate=true", "--diff"]
+
+    # --check --diff: the warning and both files' diffs, nothing changed.
+    result = run_playbook(fleet, "kubeprep.hostnet.remediate", *(args + ["--check"]))
+    assert result.returncode == 0, result.stdout[-3000:]
+    out = " ".join(result.stdout.split())
+    assert "/etc/systemd/network/10-eth1.network" in out and "another address" in out and "SSH session" in out, result.stdout[-4000:]
+    assert "journalctl -D /var/log/journal/%s" % CLONED in out
+    assert "journald writes to /var/log/journal/<the new id>" in out  # check mode draws no id a real run would write
+    assert "before: /etc/machine-id" in out and "before: /var/lib/dbus/machine-id" in out, result.stdout[-4000:]
+    assert {name: machine_files(fleet, name) for name in ("m1", "m2")} == before
+
+    # The change: said before the task that makes it, both files get the same new id, both recorded.
+    result = run_playbook(fleet, "kubeprep.hostnet.remediate", *args)
+    assert result.returncode == 0, result.stdout[-3000:]
+    out = " ".join(result.stdout.split())
+    warned = out.find("another address")
+    changing = out.find("TASK [kubeprep.hostnet.hostnet_machine_id : Replace a machine-id")
+    assert 0 <= warned < changing, result.stdout[-4000:]
+    assert "before: /var/lib/dbus/machine-id" in out[changing:]
+    changed = [name for name in ("m1", "m2") if machine_files(fleet, name) != before[name]]
+    assert len(changed) == 1, changed  # the first host of the group keeps its id
+    new_etc, new_dbus = sh(fleet, changed[0], "cat /etc/machine-id /var/lib/dbus/machine-id").stdout.split()
+    assert new_etc == new_dbus != CLONED
+    outcome = changes_of(tmp_path)[changed[0]]
+    assert outcome["outcome"] == "fixed", outcome
+    assert [c["path"] for c in outcome["changes"]] == ["/etc/machine-id", "/var/lib/dbus/machine-id"], outcome["changes"]
+    follow_ups = [a for a in outcome["changes"][0]["actions"] if a.startswith("follow-up: ")]
+    assert any("10-eth1.network" in a for a in follow_ups), follow_ups
+    assert any("/var/log/journal/%s" % new_etc in a and "/var/log/journal/%s" % CLONED in a for a in follow_ups), follow_ups
+    result = run_playbook(fleet, "kubeprep.hostnet.remediate", *args)
+    assert [o["changes"] for o in changes_of(tmp_path).values()] == [[], []]
+    for name in ("m1", "m2"):
+        sh(fleet, name, "rm -f /etc/systemd/network/10-eth1.network")
