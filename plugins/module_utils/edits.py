@@ -650,7 +650,7 @@ def ensure_env_flag(data, variable, flag, value):
         if lines and not lines[-1].endswith(b"\n"):
             lines[-1] += nl
         lines.append(('%s="%s"' % (variable, wanted)).encode("utf-8") + nl)
-        return b"".join(lines), ['added %s="%s"' % (variable, wanted)]
+        return _read_back(b"".join(lines), variable, len(lines) - 1, wanted, by_hand), ['added %s="%s"' % (variable, wanted)]
     raw = lines[index]
     try:
         text = raw.decode("utf-8")
@@ -721,4 +721,18 @@ def ensure_env_flag(data, variable, flag, value):
     if new_line == raw:
         return data, []
     lines[index] = new_line
-    return b"".join(lines), ["%s: set %s" % (variable, wanted)]
+    return _read_back(b"".join(lines), variable, index, wanted, by_hand), ["%s: set %s" % (variable, wanted)]
+
+
+def _read_back(new, variable, index, wanted, by_hand):
+    """``new`` when sh would take its line ``index`` as the last, plain assignment of ``variable``
+    (a line before ending in a backslash would swallow an added line, for one); else a ValueError."""
+    try:
+        records = _sh_assignments(new.decode("utf-8", "replace"), variable)
+    except _ShellError as exc:
+        raise ValueError("cannot set %s safely: the edited file would not parse (%s, line %d); %s" % (wanted, exc.what, exc.line + 1, by_hand)) from exc
+    if not records or records[-1]["line"] != index or records[-1]["problem"] or records[-1]["subst"]:
+        raise ValueError(
+            "cannot set %s safely: sh would not read line %d of the edited file as the assignment of %s; %s" % (wanted, index + 1, variable, by_hand)
+        )
+    return new

@@ -77,6 +77,9 @@ def test_edit_gives_the_shell_value_claimed(before, value):
         # An unterminated quote on an earlier line swallows the assignment.
         (b"OTHER='a\nKUBELET_EXTRA_ARGS=--v=2\n", "unterminated"),
         (b"cat <<EOF\nKUBELET_EXTRA_ARGS=--v=2\nEOF\n", "here-document"),
+        # A last line ending in a backslash continues into the line an edit would add.
+        (b"OTHER=a\\", "would not read line 2"),
+        (b"OTHER=a\\\n", "would not read line 2"),
     ],
 )
 def test_constructs_the_editor_cannot_keep_exact_are_refused(before, construct):
