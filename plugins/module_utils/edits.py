@@ -336,6 +336,8 @@ def _words(chars):
 # -- what sh makes of a sourced file (for ensure_env_flag) -----------------------------------
 
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+_PLAIN = re.compile(r"[^ \t\n\\'\"`$&|;()<>]+")
+ENV_FILE_MAX = 1 << 20  # bytes: the shell reader below is linear, but a hostile host can send any size
 _OPERATORS = ("&&", "||", ";;", "<<-", "<<", ">>", "<&", ">&", "<>", ">|", ";", "&", "|", "(", ")", "<", ">")
 _OPENERS = {"if": "an if", "while": "a while loop", "until": "an until loop", "for": "a for loop", "select": "a select loop", "case": "a case"}
 _CLOSERS = {"fi": ("if",), "done": ("while", "until", "for", "select"), "esac": ("case",), "}": ("{", "function")}
@@ -395,7 +397,7 @@ def _sh_tokens(text):
 
     def end_word():
         if word is not None:
-            tokens.append(("word", word, word_line, subst))
+            tokens.append(("word", "".join(word), word_line, subst))
 
     while i < n:
         c = text[i]
@@ -410,7 +412,7 @@ def _sh_tokens(text):
                     i += 1
             i += 1
             continue
-        op = next((o for o in _OPERATORS if text.startswith(o, i)), None)
+        op = next((o for o in _OPERATORS if text.startswith(o, i)), None) if c in "&|;()<>" else None
         if op:
             end_word()
             word, subst = None, False
@@ -420,13 +422,13 @@ def _sh_tokens(text):
             i += len(op)
             continue
         if word is None:
-            word, word_line = "", line
+            word, word_line = [], line  # pieces, joined once (no quadratic +=)
         start = i
         if c == "\\":
             if i + 1 < n and text[i + 1] == "\n":  # a line continuation joins the lines
                 line += 1
                 i += 2
-                if word == "":
+                if not word:
                     word = None
                 continue
             i += 2
@@ -466,9 +468,9 @@ def _sh_tokens(text):
         elif text.startswith("${", i):
             i = _scan_nested(text, i + 2, "{", "}", line)
         else:
-            i += 1
+            i = _PLAIN.match(text, i).end() if c != "$" else i + 1  # a run of ordinary characters at once
         line += text.count("\n", start, i)
-        word += text[start:i]
+        word.append(text[start:i])
     end_word()
     return tokens
 
@@ -629,6 +631,8 @@ def ensure_env_flag(data, variable, flag, value):
     pattern = re.compile(r"^(\s*(?:export\s+)?" + re.escape(variable) + r"=)")
     wanted = "%s=%s" % (flag, value)
     by_hand = "set %s in %s by hand" % (wanted, variable)
+    if data and len(data) > ENV_FILE_MAX:
+        raise ValueError("the file is %d bytes, more than an environment file holds (%d); %s" % (len(data), ENV_FILE_MAX, by_hand))
     try:
         records = _sh_assignments((data or b"").decode("utf-8", "replace"), variable)
     except _ShellError as exc:

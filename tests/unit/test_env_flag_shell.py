@@ -3,6 +3,7 @@ checked by sourcing the result with sh (and ``sh -n``); every construct whose me
 keep exact is refused with the construct and the manual step, and nothing is written."""
 
 import subprocess
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -136,3 +137,14 @@ def test_every_accepted_edit_means_what_it_claims_to_sh(lines, last_newline):
         return
     assert node_ip(shell_value(new)) == "10.1.1.1", (data, new)
     assert edit(new) == (new, [])
+
+
+def test_hostile_sizes_are_bounded():
+    """A host sends what it likes: more than 1 MiB is refused, and 1 MiB is read in linear time
+    (one long word took ~55 s when the tokenizer built words by +=)."""
+    with pytest.raises(ValueError, match="more than an environment file holds"):
+        edit(b"#" * (edits.ENV_FILE_MAX + 1))
+    started = time.monotonic()
+    new, _actions = edit(b"X=" + b"z" * (edits.ENV_FILE_MAX - 100) + b"\n")
+    assert new.endswith(b'KUBELET_EXTRA_ARGS="--node-ip=10.1.1.1"\n')
+    assert time.monotonic() - started < 15
