@@ -73,7 +73,9 @@ def set_daemon_json_keys(data, values):
     stays. ``values``: key -> JSON-serialisable value. ValueError when the text is not
     a JSON object or the edit would not parse back to the wanted values."""
     text = (data or b"{}\n").decode("utf-8")
-    current = json.loads(text) if text.strip() else {}
+    if not text.strip():
+        text = "{}\n"  # empty or whitespace only: an empty config (as the audit reads it), written as one
+    current = json.loads(text)
     if not isinstance(current, dict):
         raise ValueError("daemon.json is not a JSON object")
     actions = []

@@ -334,6 +334,289 @@ def _words(chars):
     return words
 
 
+# -- what sh makes of a sourced file (for ensure_env_flag) -----------------------------------
+
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+_PLAIN = re.compile(r"[^ \t\n\\'\"`$&|;()<>]+")
+ENV_FILE_MAX = 1 << 20  # bytes: the shell reader below is linear, but a hostile host can send any size
+_OPERATORS = ("&&", "||", ";;", "<<-", "<<", ">>", "<&", ">&", "<>", ">|", ";", "&", "|", "(", ")", "<", ">")
+_OPENERS = {"if": "an if", "while": "a while loop", "until": "an until loop", "for": "a for loop", "select": "a select loop", "case": "a case"}
+_CLOSERS = {"fi": ("if",), "done": ("while", "until", "for", "select"), "esac": ("case",), "}": ("{", "function")}
+_BLOCKS = {"(": "a ( ) subshell", "{": "a { } group", "function": "a function (its body runs only when called)"}
+
+
+class _ShellError(ValueError):
+    """A file sh would not parse, or not the way this editor can follow: ``what``, on 0-based ``line``."""
+
+    def __init__(self, what, line):
+        ValueError.__init__(self, "%s (line %d)" % (what, line + 1))
+        self.what, self.line = what, line
+
+
+def _scan_nested(text, i, opener, closer, line):
+    """End index just past the ``closer`` matching the ``opener`` at text[i-1] (quotes inside skipped)."""
+    depth = 1
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "'":
+            j = text.find("'", i + 1)
+            if j < 0:
+                break
+            i = j + 1
+            continue
+        if c == '"':
+            j = i + 1
+            while j < len(text) and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            if j >= len(text):
+                break
+            i = j + 1
+            continue
+        if c == opener:
+            depth += 1
+        elif c == closer:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise _ShellError("unterminated %s...%s" % (opener, closer), line)
+
+
+def _sh_tokens(text):
+    """sh's tokens of a file: ('word', raw, line, substitution) and ('op', operator, line), newlines as ('op', '\\n').
+
+    An approximation that errs on the side of refusing: quotes, escapes, comments, line
+    continuations, $(...), ${...} and backticks are followed; a here-document or anything
+    unterminated is a ValueError."""
+    tokens = []
+    i, n, line = 0, len(text), 0
+    word, word_line, subst = None, 0, False
+
+    def end_word():
+        if word is not None:
+            tokens.append(("word", "".join(word), word_line, subst))
+
+    while i < n:
+        c = text[i]
+        if c == "\n" or c in " \t" or (c == "#" and word is None):
+            end_word()
+            word, subst = None, False
+            if c == "\n":
+                tokens.append(("op", "\n", line))
+                line += 1
+            elif c == "#":
+                while i + 1 < n and text[i + 1] != "\n":
+                    i += 1
+            i += 1
+            continue
+        op = next((o for o in _OPERATORS if text.startswith(o, i)), None) if c in "&|;()<>" else None
+        if op:
+            end_word()
+            word, subst = None, False
+            if op in ("<<", "<<-"):
+                raise _ShellError("a here-document", line)
+            tokens.append(("op", op, line))
+            i += len(op)
+            continue
+        if word is None:
+            word, word_line = [], line  # pieces, joined once (no quadratic +=)
+        start = i
+        if c == "\\":
+            if i + 1 < n and text[i + 1] == "\n":  # a line continuation joins the lines
+                line += 1
+                i += 2
+                if not word:
+                    word = None
+                continue
+            i += 2
+        elif c == "'":
+            j = text.find("'", i + 1)
+            if j < 0:
+                raise _ShellError("unterminated ' quote", line)
+            i = j + 1
+        elif c == '"':
+            k = i + 1
+            while True:
+                if k >= n:
+                    raise _ShellError('unterminated " quote', line)
+                d = text[k]
+                if d == '"':
+                    break
+                if d == "\\":
+                    k += 2
+                    continue
+                if d == "`" or text.startswith("$(", k):
+                    subst = True
+                    k = _scan_nested(text, k + 2, "(", ")", line) if d == "$" else text.find("`", k + 1) + 1
+                    if k == 0:
+                        raise _ShellError("unterminated `", line)
+                    continue
+                k += 1
+            i = k + 1
+        elif c == "`":
+            subst = True
+            j = text.find("`", i + 1)
+            if j < 0:
+                raise _ShellError("unterminated `", line)
+            i = j + 1
+        elif text.startswith("$(", i):
+            subst = True
+            i = _scan_nested(text, i + 2, "(", ")", line)
+        elif text.startswith("${", i):
+            i = _scan_nested(text, i + 2, "{", "}", line)
+        else:
+            i = _PLAIN.match(text, i).end() if c != "$" else i + 1  # a run of ordinary characters at once
+        line += text.count("\n", start, i)
+        word.append(text[start:i])
+    end_word()
+    return tokens
+
+
+def _sh_assignments(text, variable):
+    """Every place the file assigns ``variable``, in order: dicts with the line (0-based), whether the
+    word holds a command substitution, and ``problem``: None for a plain top-level assignment on a
+    line of its own, else why the shell may not use it (the construct, with its line)."""
+    found = []
+    stack = []  # (kind, line) of the open compound commands
+    command = None  # the simple command being read: {"before", "words", "assigns", "name"}
+    cmd_pos, before = True, "start"
+    in_pattern = case_head = function_next = function_name = paren_function = False
+    redirect_next = None
+
+    def finish(after):
+        if command is not None:
+            for record in command["assigns"]:
+                if record["problem"] is None and after in ("&&", "||", "|", "&"):
+                    record["problem"] = "joined by %s to the next command" % after
+            found.extend(command["assigns"])
+
+    for token in _sh_tokens(text):
+        kind, value, line = token[0], token[1], token[2]
+        if kind == "op":
+            if redirect_next:
+                raise _ShellError("a redirection (%s) without a file" % redirect_next, line)
+            if value in ("\n", ";", "&", "&&", "||", "|", ";;"):
+                finish(value)
+                command, cmd_pos = None, True
+                before = value
+                if value == ";;":
+                    in_pattern = True
+                continue
+            if value == "(":
+                if (command is not None and not cmd_pos) or function_next:
+                    paren_function = True  # name() ...: a function definition
+                elif in_pattern:
+                    pass
+                else:
+                    stack.append(("(", line))
+                    cmd_pos, before = True, "("
+                continue
+            if value == ")":
+                if paren_function:
+                    paren_function, function_next = False, True
+                    finish("\n")
+                    command, cmd_pos = None, True
+                elif in_pattern:
+                    in_pattern, cmd_pos, before = False, True, ")"
+                elif stack and stack[-1][0] == "(":
+                    finish(")")
+                    command = None
+                    stack.pop()
+                    cmd_pos = False
+                else:
+                    raise _ShellError("an unmatched )", line)
+                continue
+            redirect_next = value  # < > >> ...: the next word is a file
+            if command is not None:
+                command["redirect"] = True
+            continue
+        word, subst = value, token[3]
+        if redirect_next:
+            redirect_next = None
+            continue
+        if function_name:  # function NAME
+            function_name = False
+            continue
+        if case_head:
+            if word == "in":
+                case_head, in_pattern = False, True
+            continue
+        if in_pattern:
+            if word == "esac" and stack and stack[-1][0] == "case":
+                stack.pop()
+                in_pattern, cmd_pos = False, False
+            continue
+        if cmd_pos and command is None:
+            if word in _OPENERS:
+                stack.append((word, line))
+                cmd_pos = word in ("if", "while", "until")
+                case_head = word == "case"
+                before = word
+                continue
+            if word in ("then", "do", "else", "elif", "!"):
+                before = word
+                continue
+            if word == "{":
+                stack.append(("function" if function_next else "{", line))
+                function_next, before = False, "{"
+                continue
+            if word in _CLOSERS:
+                if not stack or stack[-1][0] not in _CLOSERS[word]:
+                    raise _ShellError("an unmatched %s" % word, line)
+                stack.pop()
+                cmd_pos = False
+                continue
+            if word == "function":
+                function_next = function_name = True
+                continue
+        if command is None:
+            command = {"before": before, "line": line, "assigns": [], "name": None, "redirect": False}
+            before = "word"
+        match = _ASSIGNMENT.match(word)
+        if match and (cmd_pos or command["name"] in ("export", "readonly", "local", "declare", "typeset")):
+            name = word[: match.end() - 1]
+            if name != variable:
+                for record in command["assigns"]:
+                    if record["problem"] is None:
+                        record["problem"] = "with another assignment in the same command"
+                command.setdefault("others", True)
+                continue
+            problem = None
+            if stack:
+                opener, opened = stack[-1]
+                problem = "inside %s (opened on line %d), which the shell may not run" % (_OPENERS.get(opener) or _BLOCKS[opener], opened + 1)
+            elif command["before"] in ("&&", "||", "|"):
+                problem = "after %s (the shell may not run it)" % command["before"]
+            elif command["before"] not in ("start", "\n"):
+                problem = "after another command on its line"
+            elif command.get("others"):
+                problem = "with another assignment in the same command"
+            elif command["name"] not in (None, "export"):
+                problem = "through %s" % command["name"]
+            elif command["redirect"]:
+                problem = "in a command with a redirection"
+            command["assigns"].append({"line": line, "subst": subst, "problem": problem})
+            continue
+        if cmd_pos:
+            cmd_pos = False
+            command["name"] = word
+            if word not in ("export", "readonly", "local", "declare", "typeset"):
+                for record in command["assigns"]:
+                    if record["problem"] is None:
+                        record["problem"] = "before a command (%s): it sets the variable for that command only" % word
+    finish("end")
+    if redirect_next:
+        raise _ShellError("a redirection (%s) without a file" % redirect_next, line)
+    if stack:
+        opener, opened = stack[-1]
+        raise _ShellError("%s is not closed" % (_OPENERS.get(opener) or _BLOCKS[opener]), opened)
+    return found
+
+
 def ensure_env_flag(data, variable, flag, value):
     """Make ``VARIABLE`` carry ``flag=value`` in a shell-sourced environment file.
 
@@ -344,19 +627,35 @@ def ensure_env_flag(data, variable, flag, value):
     quoting (``'$HOME'`` stays single-quoted), and a trailing comment stays. A
     flag whose text mixes quoting styles is a clear error, not a guess. ``value``
     must be shell-safe (the module checks it)."""
-    lines = split_lines(data)
+    lines = _nl_lines(data) if data else []  # sh ends a line at \n only
     nl = newline_of(lines)
     pattern = re.compile(r"^(\s*(?:export\s+)?" + re.escape(variable) + r"=)")
     wanted = "%s=%s" % (flag, value)
+    by_hand = "set %s in %s by hand" % (wanted, variable)
+    if data and len(data) > ENV_FILE_MAX:
+        raise ValueError("the file is %d bytes, more than an environment file holds (%d); %s" % (len(data), ENV_FILE_MAX, by_hand))
+    try:
+        records = _sh_assignments((data or b"").decode("utf-8", "replace"), variable)
+    except _ShellError as exc:
+        raise ValueError("cannot parse the file on line %d as sh does: %s; %s" % (exc.line + 1, exc.what, by_hand)) from exc
     index = None
-    for number, line in enumerate(lines):
-        if pattern.match(line.decode("utf-8", "replace")):
-            index = number
+    if records:  # the last assignment is the one the shell keeps: it must surely run, and its value be known
+        last = records[-1]
+        if last["problem"]:
+            raise ValueError("cannot set %s safely: line %d assigns %s %s; %s" % (wanted, last["line"] + 1, variable, last["problem"], by_hand))
+        if last["subst"]:
+            raise ValueError(
+                "cannot set %s safely: %s on line %d uses command substitution ($(...) or `...`), whose output only running it would tell; %s"
+                % (wanted, variable, last["line"] + 1, by_hand)
+            )
+        index = last["line"]
+        if index >= len(lines) or not pattern.match(lines[index].decode("utf-8", "replace")):
+            raise ValueError("cannot set %s safely: line %d assigns %s in a form this editor does not rewrite; %s" % (wanted, index + 1, variable, by_hand))
     if index is None:
-        if lines and not lines[-1].endswith((b"\n", b"\r")):
+        if lines and not lines[-1].endswith(b"\n"):
             lines[-1] += nl
         lines.append(('%s="%s"' % (variable, wanted)).encode("utf-8") + nl)
-        return b"".join(lines), ['added %s="%s"' % (variable, wanted)]
+        return _read_back(b"".join(lines), variable, len(lines) - 1, wanted, by_hand), ['added %s="%s"' % (variable, wanted)]
     raw = lines[index]
     try:
         text = raw.decode("utf-8")
@@ -369,6 +668,9 @@ def ensure_env_flag(data, variable, flag, value):
         end, chars = shell_word(body, start)
     except ValueError as exc:
         raise ValueError("cannot parse %s on line %d: %s" % (variable, index + 1, exc)) from exc
+    rest = body[end:]
+    if not re.match(r"\s*(;\s*(export\s+%s\s*;?\s*)?)?(#.*)?$" % re.escape(variable), rest):
+        raise ValueError("cannot set %s safely: the assignment on line %d is followed by %r; %s" % (wanted, index + 1, rest.strip(), by_hand))
     words = _words(chars)
     spans = []  # (first word, last word) of each occurrence of the flag
     position = 0
@@ -420,8 +722,22 @@ def ensure_env_flag(data, variable, flag, value):
                 edits_at.append((last[2], last[2], addition))
     for raw_start, raw_end, replacement in sorted(edits_at, reverse=True):
         body = body[:raw_start] + replacement + body[raw_end:]
-    new_line = (body + (ending or nl)).encode("utf-8")
+    new_line = (body + (ending or nl.decode("ascii"))).encode("utf-8")
     if new_line == raw:
         return data, []
     lines[index] = new_line
-    return b"".join(lines), ["%s: set %s" % (variable, wanted)]
+    return _read_back(b"".join(lines), variable, index, wanted, by_hand), ["%s: set %s" % (variable, wanted)]
+
+
+def _read_back(new, variable, index, wanted, by_hand):
+    """``new`` when sh would take its line ``index`` as the last, plain assignment of ``variable``
+    (a line before ending in a backslash would swallow an added line, for one); else a ValueError."""
+    try:
+        records = _sh_assignments(new.decode("utf-8", "replace"), variable)
+    except _ShellError as exc:
+        raise ValueError("cannot set %s safely: the edited file would not parse (%s, line %d); %s" % (wanted, exc.what, exc.line + 1, by_hand)) from exc
+    if not records or records[-1]["line"] != index or records[-1]["problem"] or records[-1]["subst"]:
+        raise ValueError(
+            "cannot set %s safely: sh would not read line %d of the edited file as the assignment of %s; %s" % (wanted, index + 1, variable, by_hand)
+        )
+    return new

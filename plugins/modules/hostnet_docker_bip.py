@@ -15,7 +15,8 @@ author: kubeprep.hostnet contributors (@kubeprep)
 description:
   - Fixes rule C(docker-bip-mismatch) (opt-in, through role C(kubeprep.hostnet.hostnet_docker_bip)). Reads
     C(FLANNEL_SUBNET) and C(FLANNEL_MTU) from O(subnet_env) and sets C(bip) and C(mtu) in O(path), replacing only
-    those values (every other byte of the file is kept; a missing key is added after the opening brace).
+    those values (every other byte of the file is kept; a missing key is added after the opening brace). An empty
+    or whitespace-only O(path) is an empty config.
   - Docker reads daemon.json at start; this module does not restart it (the role can).
   - Fails with nothing changed when O(subnet_env) has no C(FLANNEL_SUBNET), or O(path) is not a JSON object.
 extends_documentation_fragment:

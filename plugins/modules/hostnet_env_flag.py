@@ -18,6 +18,13 @@ description:
     or C(-iface) in C(FLANNEL_OPTIONS) of C(/etc/sysconfig/flanneld).
   - Replaces another value of the same flag (C(--flag=x) or C(--flag x)), keeps every other argument in order
     and every other line byte for byte; adds the line when the variable is missing.
+  - Edits only what the shell surely uses when it sources the file, the last assignment of O(variable), and only
+    when that is a plain assignment on a line of its own outside any C(if), C(case), loop, function, subshell or
+    C(&&)/C(||) list. Where it cannot keep the shell's meaning exact it refuses, names the construct and its line
+    and the manual step, and changes nothing; for example the last assignment inside an C(if) branch (it may never
+    run), a value with command substitution (dollar-parenthesis or backticks, whose output only running it would tell), an
+    assignment before a command (it sets the variable for that command only), a here-document, an unterminated
+    quote. The result is checked with C(sh -n) before it is written, when the host has C(sh).
   - The service must be restarted to use it; this module does not restart anything.
 extends_documentation_fragment:
   - kubeprep.hostnet.attributes.WRITER
@@ -29,7 +36,7 @@ options:
     type: path
     required: true
   variable:
-    description: The variable holding the arguments.
+    description: The variable holding the arguments, a shell name (letters, digits, C(_); not starting with a digit).
     type: str
     required: true
   flag:
@@ -86,17 +93,40 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", p["variable"]):
-        module.fail_json(msg="invalid variable name %r" % p["variable"])
+    # fullmatch: "$" would also match before a trailing newline, and a name ending in one writes lines sh runs as commands.
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p["variable"]):
+        module.fail_json(
+            msg="invalid variable name %r: a shell variable name is letters, digits and _, not starting with a digit; nothing was changed" % p["variable"],
+            changed=False,
+        )
     if not re.fullmatch(r"--?[A-Za-z0-9][A-Za-z0-9_.-]*", p["flag"]) or not re.fullmatch(r"[A-Za-z0-9_.:/@%+,=-]+", p["value"]):
         module.fail_json(
             msg="invalid flag or value: %r %r (a value is one shell-safe word: letters, digits and _.:/@%%+,=-); nothing was changed" % (p["flag"], p["value"]),
             changed=False,
         )
-    result = filewrite.apply_edit(
-        module, p["path"], lambda data: edits.ensure_env_flag(data, p["variable"], p["flag"], p["value"]), create=p["create"], backup=p["backup"]
-    )
+    result = filewrite.apply_edit(module, p["path"], checked_edit(module, p), create=p["create"], backup=p["backup"])
     module.exit_json(**result)
+
+
+def checked_edit(module, p):
+    """The edit, with the result checked by the host's own sh (``sh -n``: parse only, nothing runs)."""
+    sh = module.get_bin_path("sh", opt_dirs=["/bin", "/usr/bin"])
+
+    def parses(data):
+        rc, _out, err = module.run_command([sh, "-n"], data=data, binary_data=True, environ_update={"LC_ALL": "C"})
+        return rc == 0, (err or "").strip()
+
+    def edit(data):
+        new, actions = edits.ensure_env_flag(data, p["variable"], p["flag"], p["value"])
+        if sh and new != data:
+            ok, err = parses(new)
+            if not ok and (data is None or parses(data)[0]):
+                raise ValueError(
+                    "the edited file would not parse as shell (sh -n: %s); set %s=%s in %s by hand" % (err[:200], p["flag"], p["value"], p["variable"])
+                )
+        return new, actions
+
+    return edit
 
 
 if __name__ == "__main__":

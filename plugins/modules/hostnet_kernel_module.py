@@ -25,7 +25,7 @@ extends_documentation_fragment:
   - ansible.builtin.files
 options:
   name:
-    description: The kernel module.
+    description: The kernel module (letters, digits, C(_) and C(-), not starting with C(-), at most 64 characters).
     type: str
     required: true
   present_if:
@@ -69,7 +69,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeprep.hostnet.plugins.module_utils import edits, filewrite
 
-_NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+# Not starting with "-": modprobe would take "--remove" or "-r" as an option, not as a module.
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]{0,63}")
 
 
 def ensure_listed(name):
@@ -103,7 +104,11 @@ def main():
     )
     name = module.params["name"]
     if not _NAME.fullmatch(name):
-        module.fail_json(msg="invalid kernel module name %r; nothing was changed" % name, changed=False)
+        module.fail_json(
+            msg="invalid kernel module name %r: letters, digits, _ and -, not starting with - (modprobe would read it as an option), "
+            "at most 64 characters; nothing was changed" % name,
+            changed=False,
+        )
     sys_name = name.replace("-", "_")
     loaded_before = os.path.isdir("/sys/module/%s" % sys_name) or bool(module.params["present_if"] and os.path.exists(module.params["present_if"]))
     if not loaded_before:

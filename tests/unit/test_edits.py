@@ -197,7 +197,7 @@ def test_env_flag_mixed_quoting_is_refused():
 
 
 def test_env_flag_unparsable_is_a_clear_error():
-    with pytest.raises(ValueError, match="cannot parse KUBELET_EXTRA_ARGS on line 1"):
+    with pytest.raises(ValueError, match="cannot parse the file on line 1 as sh does: unterminated"):
         edits.ensure_env_flag(b'KUBELET_EXTRA_ARGS="--v=2\n', "KUBELET_EXTRA_ARGS", "--node-ip", "1.1.1.1")
 
 

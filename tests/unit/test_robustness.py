@@ -103,8 +103,17 @@ def test_resolv_options_edit_properties(lines, endings, last_newline, timeout, a
 ENV_VALUE = st.lists(st.sampled_from(["--v=2", "--max-pods=200", "--node-ip=10.0.2.15", "--node-ip", "10.0.2.15", "--cgroup-driver=systemd"]), max_size=5)
 
 
+# The other lines of an environment file: comments of any text, and other variables, quoted as sh reads them
+# (an arbitrary line may be no shell at all: the editor refuses those, see test_edits_survive_arbitrary_bytes).
+OTHER_ENV_LINE = st.one_of(
+    TEXT_LINE.map(lambda b: b"#" + b),
+    st.just(b""),
+    st.tuples(st.sampled_from([b"OTHER", b"export PATH_X", b"A1"]), TEXT_LINE.filter(lambda b: b"'" not in b)).map(lambda p: p[0] + b"='" + p[1] + b"'"),
+)
+
+
 @SETTINGS
-@given(st.lists(st.one_of(TEXT_LINE.filter(lambda b: b"KUBELET_EXTRA_ARGS" not in b), st.just(b"# comment")), max_size=6), ENV_VALUE, st.booleans(), ENDINGS)
+@given(st.lists(OTHER_ENV_LINE.filter(lambda b: b"KUBELET_EXTRA_ARGS" not in b), max_size=6), ENV_VALUE, st.booleans(), ENDINGS)
 def test_env_flag_edit_properties(others, args, has_line, nl):
     lines = list(others)
     if has_line:

@@ -40,7 +40,7 @@ Pin the recommended interface (see `shared-default-address` for the forms and th
     fix=Fix(
         role="hostnet_node_ip",
         opt_in="hostnet_node_ip_enabled",
-        what="sets `--node-ip=<recommended address>` in `KUBELET_EXTRA_ARGS` (the last assignment, the one the shell uses; other arguments, quotes and comments kept byte for byte) and `-iface=<nic>` in `FLANNEL_OPTIONS` when flanneld runs from the host; nothing restarted. For DaemonSet CNIs use the audit's `host_vars` files.",
+        what="sets `--node-ip=<recommended address>` in `KUBELET_EXTRA_ARGS` (the last assignment, the one the shell uses; other arguments, quotes and comments kept byte for byte; refused, with the construct and the manual step, where the shell's meaning cannot be kept exact: that assignment inside an `if`/loop/function or after `&&`, a value with command substitution, a here-document) and `-iface=<nic>` in `FLANNEL_OPTIONS` when flanneld runs from the host; nothing restarted. For DaemonSet CNIs use the audit's `host_vars` files.",
     ),
     scope="fleet",
     reads=(
