@@ -77,7 +77,7 @@ options:
     description:
       - C(full) prints each finding with evidence, why and fix; C(summary) one line per finding; C(none) nothing.
       - Control and format characters in text from a host (escape sequences, carriage returns, newlines, bidi
-        overrides) are printed escaped (C(\x1b), C(\r)): a host cannot write to the terminal or forge a line.
+        overrides) are printed escaped (C(\x1b), C(\r)), so a host cannot write to the terminal or forge a line.
     type: str
     choices: [full, summary, none]
     default: full
