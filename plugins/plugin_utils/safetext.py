@@ -108,14 +108,23 @@ def deep(value, function=visible):
 
 # -- Markdown (CommonMark, plus GFM tables) -------------------------------------------------
 
-_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+# What can start markup anywhere in a line (CommonMark inlines, raw HTML, entities, GFM tables and
+# strikethrough, and what common extensions use: math, superscript, attributes); the other ASCII punctuation
+# only means something at the start of a line (``_LINE_START``). Fewer escapes keep the file readable raw.
+_SPECIAL = re.compile(r"""([\\`*_\[\]<>!&|~#$^{}])""")
+# A list item, setext underline or thematic break (- + =), an ordered list (1. or 1)).
+_LINE_START = re.compile(r"^([-+=])|^(\d+)([.)])")
 _EDGE_SPACES = re.compile(r"^[ ]+|[ ]+$")
 _BACKTICKS = re.compile(r"`+")
 _CODE = re.compile(r"`([^`]+)`")
 
 
 def _md_escape(line):
-    return _PUNCTUATION.sub(r"\\\1", line)
+    return _SPECIAL.sub(r"\\\1", line)
+
+
+def _no_block_start(line):
+    return _LINE_START.sub(lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3), line)
 
 
 def _keep_spaces(line):
@@ -125,11 +134,11 @@ def _keep_spaces(line):
 
 
 def md_inline(value):
-    """Text that renders as itself inside a paragraph, heading or table cell: one line (``visible``), every
-    ASCII punctuation character backslash-escaped (no emphasis, link, image, raw HTML, entity, code span,
-    table cell break, heading or list marker can start), spaces at either end as entities (kept, and no
-    code block)."""
-    return _keep_spaces(_md_escape(visible(value)))
+    """Text that renders as itself inside a paragraph, heading or table cell: one line (``visible``), the
+    characters that can start markup backslash-escaped (no emphasis, link, image, raw HTML, entity, code span,
+    table cell break, heading, list or thematic break can start), spaces at either end as entities (kept, and
+    no code block)."""
+    return _keep_spaces(_no_block_start(_md_escape(visible(value))))
 
 
 def md_code(value):
@@ -156,7 +165,7 @@ def md_rich(value):
         out.append(md_code(match.group(1)))
         last = match.end()
     out.append(_md_escape(line[last:]))
-    return _keep_spaces("".join(out))
+    return _keep_spaces(_no_block_start("".join(out)))
 
 
 def md_cell_code(value):

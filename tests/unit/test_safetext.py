@@ -41,7 +41,9 @@ def render_md(text):
 
 
 def test_markdown_pieces_render_as_their_text():
-    for value in ["<img src=x onerror=alert(1)>", "*a* _b_ [l](javascript:x)", "# h", "    code", "1. x", "a | b", "x  ", "\\", "&amp;"]:
+    items = ["<img src=x onerror=alert(1)>", "*a* _b_ [l](javascript:x)", "# h", "    code", "1. x", "2) y", "- x", "+ x", "=", "---", "***"]
+    items += ["a | b", "x  ", "\\", "&amp;", "[r]: /url", "a ~~b~~", "h ##", "<http://x>", "![i](x)", "a\\", "`x`"]
+    for value in items:
         page = render_md(safetext.md_inline(value))
         assert page.tags == ["p"] and page.blocks["p"] == [value], value
     for value in ["`", "a``b", " x ", "`a`", "<b>", "|"]:
