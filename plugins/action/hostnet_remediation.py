@@ -16,7 +16,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.kubeprep.hostnet.plugins.filter.change_summary import change_summary, host_changes
 from ansible_collections.kubeprep.hostnet.plugins.modules import hostnet_remediation as doc
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import docspec, remediation
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import docspec, remediation, safetext
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import report as reporting
 
 display = Display()
@@ -125,7 +125,9 @@ class ActionModule(ActionBase):
         document = {"check_mode": check_mode, "outcome": remediation.worst(o["outcome"] for o in outcomes.values()), "hosts": outcomes}
         reporting.atomic_write(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
         for host in sorted(outcomes):
-            display.display("[hostnet remediation] %s: %s" % (host, outcomes[host]["summary"]), color=COLORS[outcomes[host]["outcome"]])
+            # The summary carries host text (a finding's message, a failed fix's message): shown, never obeyed.
+            line = safetext.visible("[hostnet remediation] %s: %s" % (host, outcomes[host]["summary"]))
+            display.display(line, color=COLORS[outcomes[host]["outcome"]])
         display.display("[hostnet remediation] changes: %s" % path)
         failing = sorted(h for h, o in outcomes.items() if o["outcome"] == "failed")
         stats = {

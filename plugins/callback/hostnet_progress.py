@@ -15,6 +15,8 @@ description:
     how many hosts are done out of how many, the host, how long its call took, and what it could not read.
   - Useful on large inventories, where the default callback prints nothing until a task ends on a host and
     gives no count.
+  - Text from a host (a failed task's message, the files it could not read) is shown with its control
+    characters escaped (C(\x1b), C(\n)), so a host cannot write to the terminal.
   - Colour follows Ansible's own settings (C(ANSIBLE_NOCOLOR), C(ANSIBLE_FORCE_COLOR), a terminal or not).
 author: kubeprep.hostnet contributors (@kubeprep)
 requirements:
@@ -26,6 +28,8 @@ import time
 
 from ansible.plugins.callback import CallbackBase
 from ansible.utils.color import stringc
+
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import safetext
 
 FACTS_ACTIONS = ("kubeprep.hostnet.hostnet_facts", "hostnet_facts")
 
@@ -75,7 +79,7 @@ class CallbackModule(CallbackBase):
             detail += ": %s" % str(data["msg"]).splitlines()[0][:200]
         count = "%d/%d" % (self._done, self._total) if self._total else "%d" % self._done
         elapsed = time.monotonic() - (self._started or time.monotonic())
-        self._display.display(stringc("[hostnet %s, %.1f s] %s: %s" % (count, elapsed, host, detail), color))
+        self._display.display(stringc(safetext.visible("[hostnet %s, %.1f s] %s: %s" % (count, elapsed, host, detail)), color))
 
     def v2_runner_on_ok(self, result):
         self._line(result, "ok", "green")

@@ -135,14 +135,14 @@ def _elf_or_none(data):
         return None
     try:
         return _Elf(data)
-    except (ValueError, struct.error):
+    except (ValueError, OverflowError, struct.error):  # OverflowError: an offset beyond any file
         return None
 
 
 def _has_section(elf, name):
     try:
         return elf.section_offset(name) is not None
-    except (ValueError, struct.error):
+    except (ValueError, OverflowError, struct.error):
         return False
 
 
@@ -152,7 +152,7 @@ def _buildinfo_offset(data, elf):
     if elf is not None:
         try:
             at = elf.section_offset(b".go.buildinfo")
-        except (ValueError, struct.error):
+        except (ValueError, OverflowError, struct.error):
             at = None
         if at is not None and data[at : at + 14] == MAGIC:
             return at
@@ -171,7 +171,7 @@ def _version_at(data, at, elf):
                 return None
             (address,) = struct.unpack_from(elf.endian + ("Q" if ptr_size == 8 else "I"), data, at + 16)
             version = _read_go_string(data, elf, address, ptr_size)
-    except (ValueError, IndexError, struct.error):
+    except (ValueError, IndexError, OverflowError, struct.error):
         return None
     return version.decode("ascii") if _VERSION.match(version) else None
 

@@ -60,8 +60,8 @@ def holder(proto, port, proc="/proc"):
     """'address:port' of a socket that holds ``port`` (IPv4 or IPv6), or None."""
     for family in ("", "6"):
         try:
-            with open(os.path.join(proc, "net", proto + family)) as handle:
-                lines = handle.read().splitlines()[1:]
+            with open(os.path.join(proc, "net", proto + family), "rb") as handle:
+                lines = handle.read().decode("ascii", "replace").splitlines()[1:]
         except (IOError, OSError):
             continue
         for line in lines:
@@ -69,9 +69,12 @@ def holder(proto, port, proc="/proc"):
             if len(fields) < 4 or ":" not in fields[1]:
                 continue
             address, hexport = fields[1].rsplit(":", 1)
-            if int(hexport, 16) != port or (_STATES[proto] and fields[3] not in _STATES[proto]):
+            try:
+                if int(hexport, 16) != port or (_STATES[proto] and fields[3] not in _STATES[proto]):
+                    continue
+                return "%s:%d" % (_address(address), port)
+            except ValueError:  # not a line the kernel writes: skip it
                 continue
-            return "%s:%d" % (_address(address), port)
     return None
 
 

@@ -18,12 +18,10 @@ __metaclass__ = type
 
 import fnmatch
 import os
-import re
 
 SYSCTL_DIRS = ("etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d")
 SYSCTL_CONF = "etc/sysctl.conf"
 MARKER = b"# kubeprep.hostnet: overridden by "
-_ASSIGNMENT = re.compile(rb"^\s*(-?)\s*([^=#;\s][^=]*?)\s*=\s*(.*?)\s*$")
 
 
 def normalise(key):
@@ -34,6 +32,18 @@ def normalise(key):
     return key
 
 
+def _assignment(stripped):
+    """(key, value) of a stripped ``[-]key = value`` line, or None. String methods, not a regular
+    expression: a lazy pattern with whitespace on both sides of ``=`` took seconds on a long line of blanks."""
+    # A leading '-' is the flag when a key follows it, else the key's first character.
+    for body in (stripped[1:].lstrip(), stripped) if stripped[:1] == b"-" else (stripped,):
+        key, sep, value = body.partition(b"=")
+        key = key.rstrip()
+        if sep and key and key[:1] not in (b"#", b";"):
+            return key, value.strip()
+    return None
+
+
 def assignments(data):
     """(line index, key, value) of every assignment in a sysctl file's bytes."""
     found = []
@@ -41,10 +51,9 @@ def assignments(data):
         stripped = line.strip()
         if not stripped or stripped[:1] in (b"#", b";"):
             continue
-        match = _ASSIGNMENT.match(line)
-        if match:
-            key = normalise(match.group(2).decode("utf-8", "replace"))
-            found.append((index, key, match.group(3).decode("utf-8", "replace")))
+        pair = _assignment(stripped)
+        if pair:
+            found.append((index, normalise(pair[0].decode("utf-8", "replace")), pair[1].decode("utf-8", "replace")))
     return found
 
 

@@ -34,6 +34,9 @@ options:
       - Directory on the controller for C(hostnet-report.json), C(hostnet-report.md),
         C(hostnet-report.junit.xml) and C(hostnet-report.html) (one file, no external assets).
         Created when missing; files are replaced atomically.
+      - Text that came from a host is data in the JSON file (kept as it is, JSON-escaped). In the other files it
+        is shown, never obeyed - control characters escaped (C(\x1b), C(\n)), nothing XML 1.0 forbids in
+        the JUnit file, Markdown escaped and the evidence in a fence no line can close, HTML escaped.
     type: path
     default: ./hostnet-report
   fail_on:
@@ -55,6 +58,8 @@ options:
   console:
     description:
       - C(full) prints each finding with evidence, why and fix; C(summary) one line per finding; C(none) nothing.
+      - Control and format characters in text from a host (escape sequences, carriage returns, newlines, bidi
+        overrides) are printed escaped (C(\x1b), C(\r)), so a host cannot write to the terminal or forge a line.
     type: str
     choices: [full, summary, none]
     default: full

@@ -4,7 +4,8 @@
 """Render the audit result: the JSON report, console lines, Markdown, JUnit XML.
 
 Pure functions over the dict ``rules.evaluate`` returns (controller side).
-The JSON layout is documented in docs/report-schema.md.
+The JSON layout is documented in docs/report-schema.md. The JSON keeps host text as it is; every
+other output shows it through ``safetext`` (no raw control character, no markup from a host).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,7 +16,7 @@ import json
 import os
 import tempfile
 
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, report_html, templates
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, report_html, safetext, templates
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules import SEVERITY_RANK, ordered_findings
 
 REPORT_SCHEMA_VERSION = 1
@@ -95,7 +96,8 @@ def gate(report, report_path=None):
 
 
 def console_lines(report, verbose=True):
-    """(text, colour) pairs: kubeadm-style finding lines, worst first, then a summary."""
+    """(text, colour) pairs: kubeadm-style finding lines, worst first, then a summary. Each line is
+    ``safetext.visible``: host text cannot move the cursor, start a line or talk to the terminal."""
     lines = []
     for finding in ordered_findings(report):
         who = finding.get("host") or "fleet(%s)" % ", ".join(finding.get("hosts") or [])
@@ -122,49 +124,52 @@ def console_lines(report, verbose=True):
     if summary["failed"]:
         text += "; failing (fail_on=%s): %s" % (report["fail_on"], ", ".join(summary["failing_hosts"]))
     lines.append((text, COLORS["error"] if summary["failed"] else COLORS["ok"]))
-    return lines
-
-
-def _md(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return [(safetext.visible(line), color) for line, color in lines]
 
 
 def render_markdown(report):
+    """The report as Markdown (CommonMark with a GFM table). Host text is escaped where it is prose, a code
+    span where it is an id, and the evidence is a fenced block no line of it can close."""
     summary = report["summary"]
     out = [
         "# kubeprep.hostnet audit report",
         "",
-        "Generated %s. %d host(s): %d ok, %d error(s), %d warning(s). Fail on: `%s`."
-        % (report["generated_at"], summary["hosts"], summary["hosts_ok"], summary["errors"], summary["warnings"], report["fail_on"]),
+        "Generated %s. %d host(s): %d ok, %d error(s), %d warning(s). Fail on: %s."
+        % (
+            safetext.md_inline(report["generated_at"]),
+            summary["hosts"],
+            summary["hosts_ok"],
+            summary["errors"],
+            summary["warnings"],
+            safetext.md_code(report["fail_on"]),
+        ),
         "",
         "| host | status | findings |",
         "| --- | --- | --- |",
     ]
     for name, data in sorted(report["hosts"].items()):
-        ids = ", ".join("`%s`" % f["id"] for f in data["findings"]) or "-"
-        out.append("| %s | %s | %s |" % (_md(name), data["status"].upper(), ids))
+        ids = ", ".join(safetext.md_cell_code(f["id"]) for f in data["findings"]) or "-"
+        out.append("| %s | %s | %s |" % (safetext.md_inline(name), safetext.md_inline(data["status"].upper()), ids))
     out.append("")
     for finding in ordered_findings(report):
         who = finding.get("host") or "fleet"
         out.extend(
             [
-                "## %s `%s` on %s" % (LABELS[finding["severity"]], finding["id"], _md(who)),
+                "## %s %s on %s" % (LABELS[finding["severity"]], safetext.md_code(finding["id"]), safetext.md_inline(who)),
                 "",
-                finding["message"],
+                safetext.md_inline(finding["message"]),
                 "",
                 "Evidence:",
                 "",
-                "```",
             ]
-            + [str(e) for e in finding["evidence"]]
+            + safetext.md_fence(finding["evidence"])
             + [
-                "```",
                 "",
-                "**Why it breaks Kubernetes:** %s" % finding["why"],
+                "**Why it breaks Kubernetes:** %s" % safetext.md_rich(finding["why"]),
                 "",
-                "**Fix:** %s" % finding["fix"],
+                "**Fix:** %s" % safetext.md_rich(finding["fix"]),
                 "",
-                "Rule reference: `%s`" % finding["docs"],
+                "Rule reference: %s" % safetext.md_code(finding["docs"]),
                 "",
             ]
         )
@@ -174,7 +179,9 @@ def render_markdown(report):
 def render_junit(report):
     """One testcase per host x rule and per fleet finding, from roles/audit/templates/hostnet-report.junit.xml.j2.
     A finding at or above fail_on is a failure with its evidence, why and fix; one below it is
-    system-out with the same; a skipped rule is skipped."""
+    system-out with the same; a skipped rule is skipped. Every string is ``safetext.visible`` first: what
+    XML 1.0 forbids (ESC, NUL, most C0) cannot reach the file, and CI pages show no control character."""
+    report = safetext.deep(report)
     cases = []
     for name, data in sorted(report["hosts"].items()):
         by_rule = {}
@@ -198,7 +205,7 @@ def atomic_write(path, text):
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".hostnet-", dir=directory)
     try:
-        with os.fdopen(fd, "w") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)

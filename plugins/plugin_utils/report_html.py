@@ -3,13 +3,14 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The report as one HTML file: no external assets (inline CSS and a few lines of
 script), the fleet at a glance, then every finding with its evidence, why and fix.
-Every value from a host is escaped."""
+Every value from a host is escaped: ``safetext.visible`` (control characters shown), then HTML-escaped by
+the template's autoescape."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import templates
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import safetext, templates
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules import SEVERITY_RANK, ordered_findings
 
 CSS = """
@@ -117,6 +118,7 @@ def _finding_anchors():
 
 def render_html(report):
     """The page, from the collection's template (roles/audit/templates/hostnet-report.html.j2)."""
+    report = safetext.deep(report)
     summary = report["summary"]
     tiles = sorted(report["hosts"].items(), key=lambda item: (SEVERITY_RANK.get(item[1]["status"], 3), item[0]))
     cards = [("hosts", summary["hosts"]), ("ok", summary["hosts_ok"]), ("errors", summary["errors"]), ("warnings", summary["warnings"])]
