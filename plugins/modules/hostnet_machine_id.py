@@ -31,6 +31,12 @@ extends_documentation_fragment:
   - kubeprep.hostnet.attributes.WRITER
   - kubeprep.hostnet.attributes.BACKUP
 options:
+  unsafe_writes:
+    description:
+      - Where a rename cannot replace the file (it is bind-mounted, as container runtimes do), write it in place.
+        Without it such a file is refused before anything is changed.
+    type: bool
+    default: false
   replace:
     description: The machine-ids to replace (the duplicated values). An empty list changes nothing.
     type: list
@@ -189,6 +195,7 @@ def main():
             path=dict(type="path", default="/etc/machine-id"),
             backup=dict(type="bool", default=False),
             warn=dict(type="bool", default=True),
+            unsafe_writes=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
