@@ -72,11 +72,12 @@ protected:
   sample: {eth1: [the controller's session (10.0.0.1) comes in through it, a default route leaves through it]}
 """
 
-import json
 import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import ipcmd
 
 MAX_PATTERN = 256
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -154,26 +155,6 @@ def ssh_client():
     return (value or "").split()[:1]
 
 
-class Ip:
-    def __init__(self, module):
-        self.module = module
-        self.path = module.get_bin_path("ip", opt_dirs=["/sbin", "/usr/sbin"])
-        if not self.path:
-            module.fail_json(msg="the ip command (iproute2) is required to find the interfaces the node needs; nothing was changed", changed=False)
-
-    def json(self, *args):
-        rc, out, err = self.module.run_command([self.path, "-json"] + list(args), environ_update={"LC_ALL": "C"})
-        if rc != 0:
-            self.module.fail_json(msg="ip -json %s failed: %s; nothing was changed" % (" ".join(args), (err or out).strip()), changed=False)
-        try:
-            data = json.loads(out or "[]")
-        except ValueError:
-            data = None
-        if not isinstance(data, list):
-            self.module.fail_json(msg="unexpected output of ip -json %s; nothing was changed" % " ".join(args), changed=False)
-        return [item for item in data if isinstance(item, dict)]
-
-
 def protected_interfaces(ip, client, node_address):
     """{interface: [why]} for the interfaces no pattern may match."""
     found = {}
@@ -183,16 +164,16 @@ def protected_interfaces(ip, client, node_address):
             found.setdefault(name, []).append(why)
 
     if client:
-        for route in ip.json("route", "get", client):
+        for route in ip.objects("route", "get", client):
             add(route.get("dev"), "the controller's session (%s) comes in through it" % client)
     for family in ("-4", "-6"):
-        for route in ip.json(family, "route", "show", "default"):
+        for route in ip.objects(family, "route", "show", "default"):
             add(route.get("dev"), "a default route leaves through it")
             for hop in route.get("nexthops") or []:
                 if isinstance(hop, dict):
                     add(hop.get("dev"), "a default route leaves through it")
     if node_address:
-        for link in ip.json("address", "show"):
+        for link in ip.objects("address", "show"):
             for info in link.get("addr_info") or []:
                 if isinstance(info, dict) and info.get("local") == node_address:
                     add(link.get("ifname"), "it holds the node address %s" % node_address)
@@ -214,7 +195,7 @@ def main():
         why = check_syntax(pattern)
         if why:
             module.fail_json(msg="refusing the interface pattern %r: %s; nothing was changed" % (pattern, why), changed=False)
-    ip = Ip(module)
+    ip = ipcmd.IpCommand(module, "to find the interfaces the node needs")
     client = ssh_client()
     protected = protected_interfaces(ip, client[0] if client else None, (module.params["node_address"] or "").strip() or None)
     for pattern in patterns:

@@ -120,32 +120,16 @@ management_connection:
 """
 
 import ipaddress
-import json
 import os
 import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import filewrite, netpersist, nmdetect
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import filewrite, ipcmd, netpersist, nmdetect
 
 
-class Ip:
-    def __init__(self, module):
-        self.module = module
-        self.path = module.get_bin_path("ip", opt_dirs=["/sbin", "/usr/sbin"])
-        if not self.path:
-            module.fail_json(msg="the ip command (iproute2) is required; nothing was changed", changed=False)
-
-    def json(self, *args):
-        rc, out, err = self.module.run_command([self.path, "-json"] + list(args), environ_update={"LC_ALL": "C"})
-        if rc != 0:
-            return None, (err or out).strip()
-        try:
-            return json.loads(out or "[]"), None
-        except ValueError:
-            return None, "unexpected output of ip -json %s" % " ".join(args)
-
+class Ip(ipcmd.IpCommand):
     def route_get(self, address):
         data, error = self.json("route", "get", address)
         return (data[0] if data else {}), error

@@ -9,7 +9,8 @@ __metaclass__ = type
 
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules._facts import pin_fix
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine import Finding, Fix, rule
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules._fixes import NODE_IP
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine import Finding, rule
 
 DOC = """\
 Severity: warning.
@@ -37,11 +38,7 @@ Pin the recommended interface (see `shared-default-address` for the forms and th
     "default-interface-not-cluster",
     "the default-route interface is not the one that reaches the other nodes",
     severities=("warning",),
-    fix=Fix(
-        role="hostnet_node_ip",
-        opt_in="hostnet_node_ip_enabled",
-        what="sets `--node-ip=<recommended address>` in `KUBELET_EXTRA_ARGS` (the last assignment, the one the shell uses; other arguments, quotes and comments kept byte for byte; refused, with the construct and the manual step, where the shell's meaning cannot be kept exact: that assignment inside an `if`/loop/function or after `&&`, a value with command substitution, a here-document) and `-iface=<nic>` in `FLANNEL_OPTIONS` when flanneld runs from the host; nothing restarted. For DaemonSet CNIs use the audit's `host_vars` files.",
-    ),
+    fix=NODE_IP,
     scope="fleet",
     reads=(
         "interfaces",

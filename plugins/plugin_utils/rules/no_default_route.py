@@ -8,7 +8,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules._facts import kernel_facts
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine import Finding, Fix, rule
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules._fixes import SERVICE_ROUTE
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine import Finding, rule
 
 DOC = """\
 Severity: warning.
@@ -33,11 +34,7 @@ Service CIDR and skip this rule.
     "no-default-route",
     "the host has no default route",
     severities=("warning",),
-    fix=Fix(
-        role="hostnet_service_route",
-        inputs=("hostnet_service_route_gateway",),
-        what="with no default route at all (the incident's state) adds the default route via the gateway; otherwise routes the Service CIDR the audit checked (`hostnet_service_ips`, `kube_service_addresses`); live and persisted, all or nothing.",
-    ),
+    fix=SERVICE_ROUTE,
     reads=("routes",),
     doc=DOC,
     fault="no default route (lost DHCP lease)",

@@ -8,7 +8,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules._facts import kernel_facts
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine import Finding, Fix, rule
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules._fixes import SERVICE_ROUTE
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine import Finding, rule
 
 DOC = """\
 Severity: error.
@@ -46,11 +47,7 @@ next reboot, which is how the incident began.
     "service-network-unroutable",
     "the kernel has no route to the Kubernetes Service network",
     severities=("error",),
-    fix=Fix(
-        role="hostnet_service_route",
-        inputs=("hostnet_service_route_gateway",),
-        what="with no default route at all (the incident's state) adds the default route via the gateway; otherwise routes the Service CIDR the audit checked (`hostnet_service_ips`, `kube_service_addresses`); live and persisted, all or nothing.",
-    ),
+    fix=SERVICE_ROUTE,
     reads=(
         "service_route_lookups",
         "routes",
