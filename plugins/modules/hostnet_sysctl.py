@@ -141,7 +141,10 @@ def main():
             changed=False,
             overridden=["%s:%d" % (path, line) for path, _real, line, _raw in refused],
         )
-    ours = lambda data: edits.ensure_key_value(data, name, value)  # noqa: E731
+
+    def ours(data):
+        return edits.ensure_key_value(data, name, value)
+
     others = sorted({entry[1] for entry in later})
     # Every file must be writable before the first is written: a half-applied fix (ours written, a later
     # file read-only) would report failure while the boot applies a mix.

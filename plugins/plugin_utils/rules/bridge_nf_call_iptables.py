@@ -35,7 +35,11 @@ some pods and not others. kubeadm's preflight reports the missing file or the wr
     fix=Fix(
         role="hostnet_sysctl",
         does="bridge_nf",
-        what="loads `br_netfilter` and lists it in `/etc/modules-load.d/kubeprep-hostnet.conf`; `net.bridge.bridge-nf-call-iptables=1` and `-ip6tables=1`. Where the kernel cannot load the module it fails with the reason and writes nothing.",
+        what=(
+            "loads `br_netfilter` and lists it in `/etc/modules-load.d/kubeprep-hostnet.conf`; "
+            "`net.bridge.bridge-nf-call-iptables=1` and `-ip6tables=1`. Where the kernel cannot load the module it fails "
+            "with the reason and writes nothing."
+        ),
     ),
     reads=("sysctl",),
     doc=DOC,
@@ -55,7 +59,10 @@ def check(host, facts, ctx):
                 ["/proc/sys/net/bridge/bridge-nf-call-iptables: absent"],
                 "Without br_netfilter, traffic between pods on the same bridge skips kube-proxy's iptables rules, "
                 "so Services answer from some pods and not others; kubeadm's preflight reports the missing file.",
-                "`modprobe br_netfilter`, persist it in /etc/modules-load.d/k8s.conf, and set net.bridge.bridge-nf-call-iptables=1 in /etc/sysctl.d/k8s.conf.",
+                (
+                    "`modprobe br_netfilter`, persist it in /etc/modules-load.d/k8s.conf, and set "
+                    "net.bridge.bridge-nf-call-iptables=1 in /etc/sysctl.d/k8s.conf."
+                ),
             )
         ]
     if entry.get("value") == "0":

@@ -39,7 +39,12 @@ then restart docker.
     fix=Fix(
         role="hostnet_docker_bip",
         opt_in="hostnet_docker_bip_enabled",
-        what="sets `bip`/`mtu` in `/etc/docker/daemon.json` from `/run/flannel/subnet.env`, only those values changed; docker is restarted only with `hostnet_docker_bip_restart: true` (that stops its containers), right after the change and before the record is written (a failed restart fails the host, recorded), otherwise the change record says a restart is due.",
+        what=(
+            "sets `bip`/`mtu` in `/etc/docker/daemon.json` from `/run/flannel/subnet.env`, only those values changed; "
+            "docker is restarted only with `hostnet_docker_bip_restart: true` (that stops its containers), right after the "
+            "change and before the record is written (a failed restart fails the host, recorded), otherwise the change "
+            "record says a restart is due."
+        ),
     ),
     reads=("container_network",),
     doc=DOC,

@@ -36,7 +36,12 @@ SMBIOS UUID and MACs for cloned VMs. `product_uuid` needs root to read: run the 
     fix=Fix(
         role="hostnet_machine_id",
         opt_in="hostnet_machine_id_regenerate",
-        what="a new random `/etc/machine-id` (and `/var/lib/dbus/machine-id` when it is a copy) on every host of a group but the first, each file shown with `--diff` and recorded; warns first that systemd-networkd DHCP may hand out another address at the next lease (the SSH session with it) and that journald moves to a new directory. Hostname, MAC and product_uuid duplicates are manual (the step is printed).",
+        what=(
+            "a new random `/etc/machine-id` (and `/var/lib/dbus/machine-id` when it is a copy) on every host of a group but"
+            " the first, each file shown with `--diff` and recorded; warns first that systemd-networkd DHCP may hand out "
+            "another address at the next lease (the SSH session with it) and that journald moves to a new directory. "
+            "Hostname, MAC and product_uuid duplicates are manual (the step is printed)."
+        ),
     ),
     scope="fleet",
     reads=(

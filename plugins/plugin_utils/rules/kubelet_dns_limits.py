@@ -100,7 +100,10 @@ def _why(limits):
     parts = []
     if "no-nameserver" in limits:
         parts.append(
-            "With no nameserver here, pods with dnsPolicy Default get none and CoreDNS (`forward . /etc/resolv.conf`) has no upstream: no name outside the cluster resolves in pods."
+            (
+                "With no nameserver here, pods with dnsPolicy Default get none and CoreDNS (`forward . /etc/resolv.conf`) has "
+                "no upstream: no name outside the cluster resolves in pods."
+            )
         )
     if "nameservers" in limits:
         parts.append(

@@ -81,7 +81,12 @@ _FIX_LOCALHOST = (
     severities=("error", "warning"),
     fix=Fix(
         role="hostnet_localhost",
-        what="adds `127.0.0.1 localhost` before the first `localhost` line (every other byte kept, `::1` aliases kept); fixes cloud-init's `hosts.*.tmpl` when `manage_etc_hosts` is on. `hostnet_localhost_method: ipv6` re-enables IPv6 on `lo` instead, now and in `/etc/sysctl.d/90-kubeprep-hostnet.conf`, and comments out a later `disable_ipv6 = 1` in `/etc/sysctl.conf` (read last at boot) so the fix survives `sysctl --system`.",
+        what=(
+            "adds `127.0.0.1 localhost` before the first `localhost` line (every other byte kept, `::1` aliases kept); "
+            "fixes cloud-init's `hosts.*.tmpl` when `manage_etc_hosts` is on. `hostnet_localhost_method: ipv6` re-enables "
+            "IPv6 on `lo` instead, now and in `/etc/sysctl.d/90-kubeprep-hostnet.conf`, and comments out a later "
+            "`disable_ipv6 = 1` in `/etc/sysctl.conf` (read last at boot) so the fix survives `sysctl --system`."
+        ),
     ),
     reads=(
         "hosts_file",

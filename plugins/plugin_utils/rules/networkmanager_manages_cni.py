@@ -50,7 +50,15 @@ then `nmcli general reload conf`, so NetworkManager lets go of them at once. The
     severities=("warning",),
     fix=Fix(
         role="hostnet_networkmanager",
-        what="a `[device-kubeprep-hostnet-cni]` `managed=0` drop-in in `/etc/NetworkManager/conf.d/`, `nmcli general reload conf`, and `nmcli device set <dev> managed no` for the CNI devices it already holds (a reload does not release them). Before any change it refuses a pattern of `hostnet_networkmanager_unmanaged` that matches the interface of the controller's SSH session, of a default route or of the node address, or that carries a newline or NetworkManager's list syntax (`;`, `,`) unescaped (`tests/integration/test_networkmanager_patterns.py`). Proven on a booted machine, also after a reboot (`tests/machines/test_networkmanager_cni.py`).",
+        what=(
+            "a `[device-kubeprep-hostnet-cni]` `managed=0` drop-in in `/etc/NetworkManager/conf.d/`, `nmcli general reload "
+            "conf`, and `nmcli device set <dev> managed no` for the CNI devices it already holds (a reload does not release"
+            " them). Before any change it refuses a pattern of `hostnet_networkmanager_unmanaged` that matches the "
+            "interface of the controller's SSH session, of a default route or of the node address, or that carries a "
+            "newline or NetworkManager's list syntax (`;`, `,`) unescaped "
+            "(`tests/integration/test_networkmanager_patterns.py`). Proven on a booted machine, also after a reboot "
+            "(`tests/machines/test_networkmanager_cni.py`)."
+        ),
     ),
     reads=("networkmanager",),
     doc=DOC,

@@ -125,7 +125,10 @@ _PORT_HOWTO = {
     scope="fleet",
     reads=("port_probes",),
     doc=DOC,
-    fault="opt-in (`hostnet_probe_ports=true`): TCP 6443, 10250, etcd 2379-2380, the CNI's VXLAN/BGP ports refused, dropped or unreachable from sampled peers (short-lived listeners, never on a port in use)",
+    fault=(
+        "opt-in (`hostnet_probe_ports=true`): TCP 6443, 10250, etcd 2379-2380, the CNI's VXLAN/BGP ports refused, "
+        "dropped or unreachable from sampled peers (short-lived listeners, never on a port in use)"
+    ),
     breaks="`kubeadm join`: `dial tcp <node>:6443: i/o timeout`; pods on different nodes cannot talk",
 )
 def check(facts_by_host, ctx):

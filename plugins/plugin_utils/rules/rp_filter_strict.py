@@ -48,7 +48,10 @@ RP_FILTER_CNIS = {"calico": "error", "canal": "error", "unknown": "warning"}
     fix=Fix(
         role="hostnet_sysctl",
         does="rp_filter",
-        what="`net.ipv4.conf.all.rp_filter=2` and `.default.rp_filter=2`, now and in `/etc/sysctl.d/90-kubeprep-hostnet.conf`, a later `/etc/sysctl.conf` line commented out.",
+        what=(
+            "`net.ipv4.conf.all.rp_filter=2` and `.default.rp_filter=2`, now and in "
+            "`/etc/sysctl.d/90-kubeprep-hostnet.conf`, a later `/etc/sysctl.conf` line commented out."
+        ),
     ),
     reads=(
         "sysctl",

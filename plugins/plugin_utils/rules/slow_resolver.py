@@ -11,7 +11,8 @@ from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules._facts impo
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine import Finding, Fix, Option, rule
 
 DOC = """\
-Severity: error when a slow lookup is observed; warning when predicted and localhost itself reaches DNS; info when predicted but localhost is answered from files.
+Severity: error when a slow lookup is observed; warning when predicted and localhost itself reaches DNS; info when
+predicted but localhost is answered from files.
 
 Fault F3, the other half: how long a lookup waits when no nameserver answers.
 
@@ -43,7 +44,8 @@ RESOLVER_OWNER_STEPS = {
     "systemd-resolved": "systemd-resolved writes no resolver options: keep /etc/resolv.conf linked to its stub "
     "(`ln -sf ../run/systemd/resolve/stub-resolv.conf /etc/resolv.conf`; it answers localhost itself), list only reachable "
     "servers in `DNS=` of /etc/systemd/resolved.conf.d/*.conf, and keep `hosts: files dns` so localhost never needs DNS.",
-    "resolvconf": "set `options timeout:1 attempts:2` in /etc/resolvconf/resolv.conf.d/head (or base), run `resolvconf -u`, and list only reachable nameservers.",
+    "resolvconf": "set `options timeout:1 attempts:2` in /etc/resolvconf/resolv.conf.d/head (or base), run `resolvconf -u`, "
+    "and list only reachable nameservers.",
     "netconfig": 'set NETCONFIG_DNS_RESOLVER_OPTIONS="timeout:1 attempts:2" in /etc/sysconfig/network/config and run `netconfig update -f`.',
 }
 
@@ -56,7 +58,12 @@ RESOLVER_OWNER_STEPS = {
         role="hostnet_name_service",
         does="resolver_options",
         inputs=("hostnet_name_service_resolver_timeout",),
-        what="writes `options timeout/attempts` to `resolv.conf`; where NetworkManager writes the file, sets them as `ipv4.dns-options` of its active connections (profile and applied connection), so they hold after its rewrite and a reboot. Where systemd-resolved, resolvconf or netconfig own it (found through every link of the chain) the finding is a manual step naming the owner's setting.",
+        what=(
+            "writes `options timeout/attempts` to `resolv.conf`; where NetworkManager writes the file, sets them as "
+            "`ipv4.dns-options` of its active connections (profile and applied connection), so they hold after its rewrite "
+            "and a reboot. Where systemd-resolved, resolvconf or netconfig own it (found through every link of the chain) "
+            "the finding is a manual step naming the owner's setting."
+        ),
     ),
     reads=(
         "localhost_resolution",
