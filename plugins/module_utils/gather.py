@@ -25,11 +25,8 @@ import threading
 import time
 
 from ansible_collections.kubeprep.hostnet.plugins.module_utils import cniconf, dnsquery, hostsfile, iproute, libc, nmconf, nmdetect, nsswitch, resolvconf
-from ansible_collections.kubeprep.hostnet.plugins.module_utils.factbounds import (  # noqa: F401 - gather's names
+from ansible_collections.kubeprep.hostnet.plugins.module_utils.factbounds import (
     MAX_ADDRESSES_PER_NAME,
-    MAX_LINE_CHARS,
-    MAX_NAME_CHARS,
-    MAX_NAMES_PER_ENTRY,
     _capped_addresses,
     bound_hosts_entries,
     clean_odd_text,

@@ -43,7 +43,7 @@ options:
     description: The node's address (the audit's recommendation); the interface that holds it is never a match.
     type: str
 seealso:
-  - role: kubeprep.hostnet.hostnet_networkmanager
+  - module: kubeprep.hostnet.hostnet_facts
 """
 
 EXAMPLES = r"""

@@ -218,7 +218,7 @@ def test_route_waits_for_the_lock_before_adding_the_live_route_and_names_the_rea
             seen.append(sh(fleet, "rt", "ip route show 10.89.0.0/16").stdout.strip())
             time.sleep(0.5)
         assert not any(seen), "the live route was added while the lock was still held: %s" % [s for s in seen if s][:1]
-        out, _ = run.communicate(timeout=120)
+        out, _err = run.communicate(timeout=120)
         assert run.returncode != 0, out
         line = [x for x in out.splitlines() if x.startswith("rt |")][-1]
         result = json.loads(line.split("=>", 1)[1])

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write a new rule's module and its unit test, with the parts to fill in marked TODO.
 
   make new-rule ID=my-new-rule SCOPE=host|fleet

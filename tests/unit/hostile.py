@@ -45,7 +45,7 @@ ATTACKS = [
     "\t",
 ]
 
-TOKENS = ["localhost", "127.0.0.1", "::1", "search", "nameserver", "hosts:", "files", "dns", "#", "=", " ", "\t", "[", "]", "corp.example"]
+TOKENS = ("localhost", "127.0.0.1", "::1", "search", "nameserver", "hosts:", "files", "dns", "#", "=", " ", "\t", "[", "]", "corp.example")
 
 
 class Hostile:
@@ -71,22 +71,22 @@ class Hostile:
         if kind < 75:
             return rng.choice(TOKENS)
         if kind < 90:  # any code point but the surrogates
-            return "".join(chr(rng.choice([rng.randrange(0x80), rng.randrange(0xD800), rng.randrange(0xE000, 0x110000)])) for _ in range(rng.randrange(12)))
+            return "".join(chr(rng.choice([rng.randrange(0x80), rng.randrange(0xD800), rng.randrange(0xE000, 0x110000)])) for _n in range(rng.randrange(12)))
         if kind < 99 or rng.randrange(50):
-            return "".join(chr(rng.randrange(0x20)) for _ in range(rng.randrange(1, 6)))
+            return "".join(chr(rng.randrange(0x20)) for _n in range(rng.randrange(1, 6)))
         return self.long_line()  # one piece in 5,000: about one report in 100
 
     def text(self, max_pieces=3):
-        return "".join(self.piece() for _ in range(self.rng.randrange(max_pieces + 1)))
+        return "".join(self.piece() for _n in range(self.rng.randrange(max_pieces + 1)))
 
     def data(self, tokens=TOKENS):
         """Bytes of a file: lines of tokens, attacks and raw bytes, with line breaks of every kind."""
         rng = self.rng
         parts = []
-        for _ in range(rng.randrange(12)):
+        for _n in range(rng.randrange(12)):
             kind = rng.randrange(10)
             if kind < 4:
-                parts.append(" ".join(rng.choice(tokens) for _ in range(rng.randrange(1, 6))).encode())
+                parts.append(" ".join(rng.choice(tokens) for _n in range(rng.randrange(1, 6))).encode())
             elif kind < 7:
                 parts.append(self.text(3).encode("utf-8", "surrogatepass"))
             elif kind < 9:

@@ -57,7 +57,7 @@ def test_wrong_id_datagrams_do_not_stretch_the_lookup():
     total = 20  # one every 0.5 s: the responder would keep a per-datagram timeout alive for 10 s
 
     def wrong_ids(responder, peer, query_id, query):
-        for _ in range(total):
+        for _n in range(total):
             if responder.client_done.wait(0.5):
                 return
             responder.send(answer(query, query_id ^ 0xFFFF), peer)

@@ -15,13 +15,18 @@ VAR = "KUBELET_EXTRA_ARGS"
 
 
 def sh_syntax_ok(data):
-    return subprocess.run(["sh", "-n"], input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE).returncode == 0
+    return subprocess.run(["sh", "-n"], input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False).returncode == 0
 
 
 def shell_value(data):
     """What sh computes for the variable after sourcing the file (run with an empty PATH: no command runs)."""
     proc = subprocess.run(
-        ["/bin/sh", "-c", '. /dev/stdin; printf %s "$' + VAR + '"'], input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"PATH": "/nonexistent"}
+        ["/bin/sh", "-c", '. /dev/stdin; printf %s "$' + VAR + '"'],
+        input=data,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"PATH": "/nonexistent"},
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.decode()

@@ -23,7 +23,7 @@ def hostile_report(gen):
     """A report as build_report makes it, every string in it from the generator."""
     rng = gen.rng
     names = []
-    for _ in range(rng.randrange(1, 4)):
+    for _n in range(rng.randrange(1, 4)):
         name = gen.text(2) or "h"
         if name not in names:
             names.append(name)
@@ -39,7 +39,7 @@ def hostile_report(gen):
             "severity": rng.choice(SEVERITIES),
             "host": host,
             "message": gen.text(),
-            "evidence": [gen.text() for _ in range(rng.randrange(4))],
+            "evidence": [gen.text() for _n in range(rng.randrange(4))],
             "why": gen.text() + " `%s` " % gen.text(1) + gen.text(2),
             "fix": gen.text(2) + " `%s`" % gen.text(1),
             "docs": "docs/rules/%s.md" % gen.text(1),
@@ -53,12 +53,12 @@ def hostile_report(gen):
 
     result = {
         "hosts": {
-            name: {"findings": [finding(name) for _ in range(rng.randrange(3))], "skipped_rules": rng.sample(RULE_IDS, rng.randrange(2))} for name in names
+            name: {"findings": [finding(name) for _n in range(rng.randrange(3))], "skipped_rules": rng.sample(RULE_IDS, rng.randrange(2))} for name in names
         },
-        "fleet": {"findings": [finding(None, rng.sample(names, rng.randrange(1, len(names) + 1))) for _ in range(rng.randrange(2))]},
+        "fleet": {"findings": [finding(None, rng.sample(names, rng.randrange(1, len(names) + 1))) for _n in range(rng.randrange(2))]},
         "rules": RULE_IDS + site_rules,
-        "skipped_rules": [gen.text(1) for _ in range(rng.randrange(2))],
-        "warn_rules": [gen.text(1) for _ in range(rng.randrange(2))],
+        "skipped_rules": [gen.text(1) for _n in range(rng.randrange(2))],
+        "warn_rules": [gen.text(1) for _n in range(rng.randrange(2))],
         "options": {"max_clock_skew": 30},
         "recommendations": {},
         "overview": {
@@ -144,7 +144,7 @@ def test_progress_callback_lines_have_no_raw_control_character():
     callback.v2_playbook_on_task_start(FakeTask(), False)
     for case in range(CASES):
         host = gen.text(2)
-        problems = [{"source": gen.text(2), "message": gen.text()} for _ in range(gen.rng.randrange(3))]
+        problems = [{"source": gen.text(2), "message": gen.text()} for _n in range(gen.rng.randrange(3))]
         callback.v2_runner_on_ok(FakeResult(host, {"ansible_facts": {"hostnet": {"problems": problems, "duration_ms": 5}}}))
         callback.v2_runner_on_failed(FakeResult(host, {"msg": gen.text()}))
         callback.v2_runner_on_unreachable(FakeResult(host, {"msg": gen.text(), "unreachable": True}))
@@ -251,7 +251,7 @@ def test_markdown_renders_without_markup_from_hosts():
 def test_renderers_write_hostile_text_to_files(tmp_path, render):
     """Every file of the report can be written whatever a host sent (a lone surrogate cannot be encoded)."""
     gen = Hostile(6)
-    for _ in range(50):
+    for _n in range(50):
         doc = hostile_report(gen)
         paths = report.write_report(doc, str(tmp_path / "out"))
         with open(paths["junit"], "rb") as handle:

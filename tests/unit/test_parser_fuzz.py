@@ -42,13 +42,13 @@ VOCABULARY = {
 
 def text_inputs(seed, vocabulary):
     gen = Hostile(seed)
-    for _ in range(CASES):
+    for _n in range(CASES):
         yield gen.data(vocabulary).decode("utf-8", "replace")  # as the gather decodes a file
 
 
 def byte_inputs(seed, vocabulary):
     gen = Hostile(seed)
-    for _ in range(CASES):
+    for _n in range(CASES):
         yield gen.data(vocabulary)
 
 
@@ -67,12 +67,12 @@ def json_inputs(seed):
         if kind in (2, 3, 4):
             return gen.text(2)
         if kind in (5, 6):
-            return {rng.choice(keys + [gen.text(1)]): value(depth + 1) for _ in range(rng.randrange(6))}
-        return [value(depth + 1) for _ in range(rng.randrange(4))]
+            return {rng.choice(keys + [gen.text(1)]): value(depth + 1) for _n in range(rng.randrange(6))}
+        return [value(depth + 1) for _n in range(rng.randrange(4))]
 
     for case in range(CASES):
         if case % 2:
-            yield json.dumps([value(1) for _ in range(rng.randrange(4))], ensure_ascii=rng.randrange(2) == 0)
+            yield json.dumps([value(1) for _n in range(rng.randrange(4))], ensure_ascii=rng.randrange(2) == 0)
         else:
             yield gen.data(["[", "]", "{", "}", '"ifname"', ":", ",", "null", '"addr_info"', "1"]).decode("utf-8", "replace")
 
@@ -157,7 +157,7 @@ def test_port_holder_reads_any_proc_net_file(tmp_path):
     """/proc/net/{tcp,udp}[6] as the kernel writes them, or anything: the holder of a port or None."""
     (tmp_path / "net").mkdir()
     gen = Hostile("proc-net")
-    for _ in range(CASES):
+    for _n in range(CASES):
         for name in ("tcp", "tcp6", "udp", "udp6"):
             (tmp_path / "net" / name).write_bytes(b"header\n" + gen.data(VOCABULARY["net"]))
         for proto in ("tcp", "udp"):

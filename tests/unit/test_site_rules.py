@@ -110,7 +110,7 @@ def test_a_crashing_rule_costs_the_host_a_finding_not_the_report(tmp_path):
 
 
 def nested(depth):
-    return "a" + "".join(".b[?c" for _ in range(depth)) + "]" * depth
+    return "a" + "".join(".b[?c" for _n in range(depth)) + "]" * depth
 
 
 @pytest.mark.parametrize("depth", [22, 40, 3000])
