@@ -135,3 +135,24 @@ def test_site_rules_from_the_docs_run_as_users_pass_them(pair, tmp_path):
     broken = rule.replace("length(resolv_conf.nameservers) > `3`", "length(")
     result = run_playbook(pair, "kubeprep.hostnet.audit", *args, "-e", '{"hostnet_site_rules": [%s]}' % broken)
     assert result.returncode != 0 and "when 'length(' is not a valid JMESPath expression" in result.stdout and "no host was contacted" in result.stdout
+
+
+def test_a_site_rule_that_cannot_judge_a_host_is_its_finding_and_every_host_is_reported(pair, tmp_path):
+    """The docs' example on a host without /etc/resolv.conf: length(null) is a JMESPath type error. That host gets
+    a finding naming the rule and the error; both hosts are judged and reported (the judge once failed, no report)."""
+    saved = pair.exec("g2", ["cat", "/etc/resolv.conf"], check=False).stdout
+    pair.exec("g2", ["rm", "-f", "/etc/resolv.conf"])
+    try:
+        rule = (
+            '{"id": "too-many-nameservers", "severity": "warning", "when": "length(resolv_conf.nameservers) > `3`", '
+            '"message": "more than 3 nameservers", "fix": "List at most 3."}'
+        )
+        args = ["-e", "hostnet_report_dir=%s" % tmp_path, "-e", "hostnet_fail_on=never", "-e", "hostnet_console=summary"]
+        result = run_playbook(pair, "kubeprep.hostnet.audit", *args, "-e", '{"hostnet_site_rules": [%s]}' % rule)
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert "[WARNING too-many-nameservers] g2: rule too-many-nameservers could not judge g2: JMESPathTypeError" in result.stdout, result.stdout[-3000:]
+        hosts = load_report(str(tmp_path))["hosts"]
+        assert sorted(hosts) == ["g1", "g2"]
+        assert "ip-forward-disabled" in {f["id"] for f in hosts["g2"]["findings"]}  # the built-in rules still judged it
+    finally:
+        pair.exec("g2", ["sh", "-c", "cat > /etc/resolv.conf"], input_text=saved)
