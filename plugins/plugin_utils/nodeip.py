@@ -13,8 +13,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+import re
 import socket
 import struct
+
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import safetext
 
 try:
     from netaddr import AddrFormatError, IPNetwork
@@ -171,28 +175,47 @@ def forms(interface, address):
     }
 
 
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+_YAML_WORDS = ("true", "false", "yes", "no", "on", "off", "null", "y", "n")
+
+
+def _scalar(value):
+    """``value`` as a YAML scalar that stays that string: plain where that is safe (eth1, an IPv4 address),
+    else double-quoted (an interface name is host text: ``#``, ``"``, ``{`` or ``: `` must not become YAML)."""
+    value = str(value)
+    if (_PLAIN.fullmatch(value) and value.lower() not in _YAML_WORDS) or re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", value):
+        return value
+    return json.dumps(value)
+
+
+def _comment(value):
+    """Host text inside a YAML comment: one line, no control character (safetext.visible)."""
+    return safetext.visible(value)
+
+
 def vars_file(host, rec, reason):
     """A host_vars YAML a user can drop into a kubespray (or any) inventory."""
     k = rec["forms"]["kubespray"]
     return (
         "---\n"
         "# kubeprep.hostnet: pin {host}'s cluster interface ({reason}).\n"
-        "# {iface} ({cidr}) reaches {reach}; the default route is on {default}.\n"
+        "# {iface_c} ({cidr}) reaches {reach}; the default route is on {default}.\n"
         "ip: {ip}\n"
         "access_ip: {ip}\n"
         "flannel_interface: {iface}\n"
-        'calico_ip_auto_method: "{calico}"\n'
+        "calico_ip_auto_method: {calico}\n"
         "kubelet_node_ip: {ip}\n"
         "# read by the opt-in role kubeprep.hostnet.hostnet_node_ip\n"
         "hostnet_node_ip_interface: {iface}\n"
         "hostnet_node_ip_address: {ip}\n"
     ).format(
-        host=host,
-        reason=reason,
-        iface=rec["interface"],
-        cidr=rec["cidr"],
+        host=_comment(host),
+        reason=_comment(reason),
+        iface_c=_comment(rec["interface"]),
+        iface=_scalar(rec["interface"]),
+        cidr=_comment(rec["cidr"]),
         reach=("%d other host(s)" % rec["reaches_hosts"]) if rec["reaches_hosts"] is not None else "the node CIDR",
-        default=rec["default_interface"] or "no interface",
-        ip=k["ip"],
-        calico=k["calico_ip_auto_method"],
+        default=_comment(rec["default_interface"] or "no interface"),
+        ip=_scalar(k["ip"]),
+        calico=json.dumps(str(k["calico_ip_auto_method"])),
     )

@@ -54,3 +54,17 @@ def test_vars_file(tmp_path):
     assert "ip: 192.168.56.11\n" in text and "flannel_interface: eth1\n" in text
     assert 'calico_ip_auto_method: "interface=eth1"\n' in text
     assert "# eth1 (192.168.56.0/24) reaches 2 other host(s); the default route is on eth0.\n" in text
+
+
+def test_a_hostile_interface_name_cannot_write_yaml_into_the_vars_file(tmp_path):
+    """An interface name is host text: it may hold '#', '"', '{', ': ' or a newline (the kernel allows all but
+    '/', NUL and whitespace; a host may lie). The host_vars file must still say exactly that name, and nothing more."""
+    import yaml
+
+    rec = rules.evaluate(fleet(tmp_path))["recommendations"]["node1"]
+    for name in ('e"th1', "eth1 #x", "{eth1}", "a: b", "eth1\nhostnet_node_ip_enabled: true", "true", "1e5", "\x1b]0;pwn\x07"):
+        hostile = dict(rec, interface=name, default_interface=name)
+        text = nodeip.vars_file("node1", hostile, "shared-default-address")
+        parsed = yaml.safe_load(text)
+        assert parsed["flannel_interface"] == name and parsed["hostnet_node_ip_interface"] == name, (name, text)
+        assert "hostnet_node_ip_enabled" not in parsed and "\x1b" not in text, text
