@@ -540,6 +540,40 @@ def port_holders(proc="/proc", ports=WATCHED_PORTS, budget=MAX_OWNER_SECONDS):
     return result
 
 
+# kubeadm's preflight looks these up in PATH (InPathCheck, cmd/kubeadm/app/preflight/checks_linux.go): an error
+# when one of the first is missing, a warning for the others (rule required-tools-missing).
+KUBEADM_TOOLS = ("ip", "iptables", "mount", "nsenter", "conntrack", "ethtool", "socat", "tc")
+# Where a tool missing from PATH may still be (then PATH, not the package, is what to fix).
+USUAL_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+MAX_PATH_DIRS = 64
+MAX_PATH_CHARS = 4096
+
+
+def _executable(path):
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def tools_in_path(names=KUBEADM_TOOLS, path=None):
+    """Each of ``names`` as a lookup in PATH finds it (Go's exec.LookPath, which kubeadm uses): the first executable
+    regular file of that name in a PATH directory, or None; for one not found, ``elsewhere``: where it is in the usual
+    directories. ``path``: this process's PATH (the module runs as root with become: PATH as root sees it). Relative and
+    empty PATH entries are skipped (they would name the module's working directory); at most 64 entries are read."""
+    raw = os.environ.get("PATH", "") if path is None else path
+    entries = raw[:MAX_PATH_CHARS].split(os.pathsep)
+    dirs = [d for d in entries[:MAX_PATH_DIRS] if d.startswith("/")]
+    found, elsewhere = {}, {}
+    for name in names:
+        found[name] = next((os.path.join(d, name) for d in dirs if _executable(os.path.join(d, name))), None)
+        if found[name] is None:
+            other = next((os.path.join(d, name) for d in USUAL_DIRS if d not in dirs and _executable(os.path.join(d, name))), None)
+            if other:
+                elsewhere[name] = other
+    result = {"path": raw[:MAX_PATH_CHARS], "in_path": found, "elsewhere": elsewhere}
+    if len(raw) > MAX_PATH_CHARS or len(entries) > MAX_PATH_DIRS:
+        result["path_truncated"] = True
+    return result
+
+
 class _Probe(threading.Thread):
     """getaddrinfo in a daemon thread, so a 30 s lookup cannot stall the module."""
 
@@ -667,7 +701,7 @@ def gather(
             "list": [],
         }
     if collector.live:
-        facts["tools"] = {"ip": collector.ip_path}
+        facts["tools"] = dict(tools_in_path(), ip=collector.ip_path)
         if not collector.ip_path:
             collector.problem("ip", "the ip command (iproute2) is not installed; interfaces unknown, IPv4 routes read from /proc")
         facts["sysctl"] = collector.sysctls()

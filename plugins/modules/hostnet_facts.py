@@ -258,8 +258,17 @@ ansible_facts:
           sample: {status: ok, ports: [tcp/6443], list: [{proto: tcp, port: 6443, address: "0.0.0.0:6443", inode: 4242,
                    processes: [{pid: 812, comm: haproxy, command: "/usr/sbin/haproxy -f /etc/haproxy/haproxy.cfg"}]}]}
         tools:
-          description: C(ip), the path of the iproute2 command used (null when missing). Only for the running system.
+          description:
+            - C(ip), the path of the iproute2 command used (null when missing; C(/sbin) and C(/usr/sbin) are searched too).
+            - C(in_path) - for each command kubeadm's preflight looks up in PATH (C(ip), C(iptables), C(mount), C(nsenter),
+              C(conntrack), C(ethtool), C(socat), C(tc)), where a PATH lookup finds it (the first executable file of that name
+              in an absolute PATH directory), or null; C(elsewhere) - for one not in PATH, where it is in the usual
+              C(/usr/local/sbin), C(/usr/local/bin), C(/usr/sbin), C(/usr/bin), C(/sbin), C(/bin); C(path) - the PATH searched,
+              the module's own (root's, with become), at most 4096 characters and 64 entries (C(path_truncated) when cut).
+            - Only for the running system.
           type: dict
+          sample: {ip: /usr/sbin/ip, path: "/usr/local/bin:/usr/bin:/bin", in_path: {ip: /usr/bin/ip, socat: null},
+                   elsewhere: {iptables: /usr/sbin/iptables}}
         datastore_rtt:
           description: Per endpoint, C(connect) and C(request) with C(samples_ms), C(median_ms), C(worst_ms), the
             C(http_status), and C(errors). Only when O(datastore_endpoints) is set.

@@ -172,3 +172,33 @@ def test_port_holders_of_a_real_listener():
 def test_live_gather_has_port_holders_and_an_image_root_not(tmp_path):
     assert gather.gather()["port_holders"]["status"] in ("ok", "partial")
     assert gather.gather(root=make_root(tmp_path, "debian12"))["port_holders"]["status"] == "not_applicable"
+
+
+# -- tools in PATH (rule required-tools-missing) --------------------------------------------------
+
+
+def test_tools_in_path_looks_up_as_kubeadm_does(tmp_path, monkeypatch):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for directory in (first, second, tmp_path / "rel"):
+        directory.mkdir()
+    for directory, name, mode in ((first, "socat", 0o755), (second, "socat", 0o755), (first, "ethtool", 0o644), (tmp_path / "rel", "conntrack", 0o755)):
+        (directory / name).write_text("#!/bin/sh\n")
+        (directory / name).chmod(mode)
+    (second / "tc").mkdir()  # a directory of the name is no command
+    monkeypatch.chdir(tmp_path)
+    path = "%s:rel::%s" % (first, second)
+    result = gather.tools_in_path(names=("socat", "ethtool", "tc", "conntrack", "ip"), path=path)
+    assert result["path"] == path and "path_truncated" not in result
+    # The first PATH directory wins; a file without x is not a command; a relative entry is not searched.
+    assert result["in_path"] == {"socat": str(first / "socat"), "ethtool": None, "tc": None, "conntrack": None, "ip": None}
+    # ip (iproute2, which the tests need) is installed, outside this PATH: it is named with its place.
+    assert result["elsewhere"]["ip"].endswith("/ip") and "socat" not in result["elsewhere"]
+
+
+def test_tools_in_path_is_bounded_and_uses_the_modules_path(monkeypatch):
+    long_path = ":".join("/nonexistent/%d" % n for n in range(1000))
+    result = gather.tools_in_path(names=("ip",), path=long_path)
+    assert result["path_truncated"] is True and len(result["path"]) == gather.MAX_PATH_CHARS
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert gather.tools_in_path(names=("ip",))["path"] == "/nonexistent"
+    assert set(gather.gather()["tools"]["in_path"]) == set(gather.KUBEADM_TOOLS)
