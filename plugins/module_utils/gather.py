@@ -522,11 +522,11 @@ def socket_owners(inodes, proc="/proc", budget=MAX_OWNER_SECONDS, clock=time.mon
     return owners, True
 
 
-def port_holders(proc="/proc", ports=WATCHED_PORTS, budget=MAX_OWNER_SECONDS):
+def port_holders(proc="/proc", ports=WATCHED_PORTS, budget=MAX_OWNER_SECONDS, max_lines=portprobe.MAX_SOCKET_LINES):
     """The sockets on the ports Kubernetes' own processes use, each with the processes that hold it (rule port-in-use)."""
     found, truncated = [], False
     for proto in ("tcp", "udp"):
-        held, cut = portprobe.sockets(proto, [port for p, port in ports if p == proto], proc)
+        held, cut = portprobe.sockets(proto, [port for p, port in ports if p == proto], proc, max_lines)
         found.extend(held)
         truncated = truncated or cut
     owners, complete = socket_owners([entry["inode"] for entry in found], proc, budget)
@@ -534,7 +534,7 @@ def port_holders(proc="/proc", ports=WATCHED_PORTS, budget=MAX_OWNER_SECONDS):
         entry["processes"] = owners.get(entry["inode"], [])
     result = {"status": "ok" if complete and not truncated else "partial", "ports": ["%s/%d" % item for item in ports], "list": found}
     if truncated:
-        result["error"] = "a socket table has more than %d lines; the rest was not read" % portprobe.MAX_SOCKET_LINES
+        result["error"] = "a socket table has more than %d lines; the rest was not read" % max_lines
     elif not complete:
         result["error"] = "the processes were not all read within %.0f s" % budget
     return result

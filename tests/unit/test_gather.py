@@ -202,3 +202,12 @@ def test_tools_in_path_is_bounded_and_uses_the_modules_path(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     assert gather.tools_in_path(names=("ip",))["path"] == "/nonexistent"
     assert set(gather.gather()["tools"]["in_path"]) == set(gather.KUBEADM_TOOLS)
+
+
+def test_port_holders_reads_a_bounded_socket_table(tmp_path):
+    tcp = "".join(tcp_line(n, 40000 + n, 100 + n, state="01") for n in range(5)) + tcp_line(5, 6443, 777)
+    proc = fake_proc(tmp_path, tcp, {})
+    assert [e["port"] for e in gather.port_holders(proc=proc, max_lines=6)["list"]] == [6443]
+    result = gather.port_holders(proc=proc, max_lines=5)  # the listener is on line 6
+    assert result["list"] == [] and result["status"] == "partial"
+    assert result["error"] == "a socket table has more than 5 lines; the rest was not read"
