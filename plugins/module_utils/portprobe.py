@@ -56,26 +56,69 @@ IP_MTU = getattr(socket, "IP_MTU", 14)
 _STATES = {"tcp": ("0A",), "udp": None}  # tcp: LISTEN only; udp: any bound socket
 
 
-def holder(proto, port, proc="/proc"):
-    """'address:port' of a socket that holds ``port`` (IPv4 or IPv6), or None."""
+# The ports a Kubernetes node's own processes use (rules node-port-unreachable and port-in-use): (protocol, port,
+# what uses it). Peers reach NODE_PORTS, ETCD_PORTS (etcd's members) and the CNI's; LOCAL_PORTS serve the node itself.
+NODE_PORTS = (("tcp", 6443, "kube-apiserver"), ("tcp", 10250, "kubelet"))
+ETCD_PORTS = (("tcp", 2379, "etcd clients"), ("tcp", 2380, "etcd peers"))
+LOCAL_PORTS = (
+    ("tcp", 10248, "kubelet healthz"),
+    ("tcp", 10249, "kube-proxy metrics"),
+    ("tcp", 10256, "kube-proxy healthz"),
+    ("tcp", 10257, "kube-controller-manager"),
+    ("tcp", 10259, "kube-scheduler"),
+)
+CNI_PORTS = {
+    "flannel": (("udp", 8472, "flannel VXLAN"),),
+    "canal": (("udp", 8472, "canal (flannel) VXLAN"),),
+    "cilium": (("udp", 8472, "cilium VXLAN"),),
+    "calico": (("udp", 4789, "calico VXLAN"), ("tcp", 179, "calico BGP")),
+    "weave": (("tcp", 6783, "weave control"), ("udp", 6783, "weave data"), ("udp", 6784, "weave data")),
+    "unknown": (("udp", 8472, "VXLAN (flannel, canal, cilium)"), ("udp", 4789, "VXLAN (calico)")),
+    "other": (),
+}
+MAX_SOCKET_LINES = 200000  # lines of one /proc/net/{tcp,udp}{,6} read at most (a busy host has that many connections)
+
+
+def sockets(proto, ports, proc="/proc", max_lines=MAX_SOCKET_LINES):
+    """The sockets that hold any of ``ports`` (TCP: listening; UDP: bound), IPv4 and IPv6, in file order:
+    [{"proto", "port", "address" ('address:port'), "inode" (int; 0 for a socket of the kernel's own)}], and
+    whether a file had more than ``max_lines`` lines (those were not read)."""
+    wanted = set(ports)
+    found, truncated = [], False
     for family in ("", "6"):
         try:
             with open(os.path.join(proc, "net", proto + family), "rb") as handle:
-                lines = handle.read().decode("ascii", "replace").splitlines()[1:]
+                handle.readline()  # the header
+                for count, raw in enumerate(handle):
+                    if count >= max_lines:
+                        truncated = True
+                        break
+                    entry = _socket_line(proto, raw.decode("ascii", "replace"), wanted)
+                    if entry is not None:
+                        found.append(entry)
         except (IOError, OSError):
             continue
-        for line in lines:
-            fields = line.split()
-            if len(fields) < 4 or ":" not in fields[1]:
-                continue
-            address, hexport = fields[1].rsplit(":", 1)
-            try:
-                if int(hexport, 16) != port or (_STATES[proto] and fields[3] not in _STATES[proto]):
-                    continue
-                return "%s:%d" % (_address(address), port)
-            except ValueError:  # not a line the kernel writes: skip it
-                continue
-    return None
+    return found, truncated
+
+
+def _socket_line(proto, line, wanted):
+    fields = line.split()
+    if len(fields) < 10 or ":" not in fields[1]:
+        return None
+    address, hexport = fields[1].rsplit(":", 1)
+    try:
+        port = int(hexport, 16)
+        if port not in wanted or (_STATES[proto] and fields[3] not in _STATES[proto]):
+            return None
+        return {"proto": proto, "port": port, "address": "%s:%d" % (_address(address), port), "inode": int(fields[9])}
+    except ValueError:  # not a line the kernel writes: skip it
+        return None
+
+
+def holder(proto, port, proc="/proc"):
+    """'address:port' of a socket that holds ``port`` (IPv4 or IPv6), or None."""
+    found = sockets(proto, (port,), proc)[0]
+    return found[0]["address"] if found else None
 
 
 def _address(hexaddr):

@@ -246,9 +246,29 @@ ansible_facts:
           description: What pins the node's interface today, C(kubelet_file) and C(kubelet_node_ip) (C(--node-ip) in
             C(KUBELET_EXTRA_ARGS)), C(flannel_iface) (C(-iface) in C(FLANNEL_OPTIONS)); null where unset.
           type: dict
-        tools:
-          description: C(ip), the path of the iproute2 command used (null when missing). Only for the running system.
+        port_holders:
+          description:
+            - The sockets on the ports Kubernetes' own processes and every known CNI use (C(ports), as C(tcp/6443)) - TCP
+              listening, UDP bound, IPv4 and IPv6 - in C(list), each with C(proto), C(port), C(address), C(inode) (0 for a
+              socket of the kernel's own) and C(processes) that hold it (C(pid), C(comm), C(command) - at most 512
+              characters of its command line - at most 8 a socket), read from C(/proc/net) and C(/proc/<pid>/fd).
+            - C(status) C(partial) with C(error) when a socket table had more than 200000 lines or the processes were not
+              all read within 3 s. Running system only; without root, other users' processes are not found.
           type: dict
+          sample: {status: ok, ports: [tcp/6443], list: [{proto: tcp, port: 6443, address: "0.0.0.0:6443", inode: 4242,
+                   processes: [{pid: 812, comm: haproxy, command: "/usr/sbin/haproxy -f /etc/haproxy/haproxy.cfg"}]}]}
+        tools:
+          description:
+            - C(ip), the path of the iproute2 command used (null when missing; C(/sbin) and C(/usr/sbin) are searched too).
+            - C(in_path) - for each command kubeadm's preflight looks up in PATH (C(ip), C(iptables), C(mount), C(nsenter),
+              C(conntrack), C(ethtool), C(socat), C(tc)), where a PATH lookup finds it (the first executable file of that name
+              in an absolute PATH directory), or null; C(elsewhere) - for one not in PATH, where it is in the usual
+              C(/usr/local/sbin), C(/usr/local/bin), C(/usr/sbin), C(/usr/bin), C(/sbin), C(/bin); C(path) - the PATH searched,
+              the module's own (root's, with become), at most 4096 characters and 64 entries (C(path_truncated) when cut).
+            - Only for the running system.
+          type: dict
+          sample: {ip: /usr/sbin/ip, path: "/usr/local/bin:/usr/bin:/bin", in_path: {ip: /usr/bin/ip, socat: null},
+                   elsewhere: {iptables: /usr/sbin/iptables}}
         datastore_rtt:
           description: Per endpoint, C(connect) and C(request) with C(samples_ms), C(median_ms), C(worst_ms), the
             C(http_status), and C(errors). Only when O(datastore_endpoints) is set.

@@ -32,18 +32,8 @@ from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip
 
 LISTEN_FACT = "hostnet_probe_listen"  # the listener's report (set by the gather task)
 RESULTS_FACT = "hostnet_probe_results"  # a host's probes of its peers
-# (protocol, port, what uses it)
-NODE_PORTS = (("tcp", 6443, "kube-apiserver"), ("tcp", 10250, "kubelet"))
-ETCD_PORTS = (("tcp", 2379, "etcd clients"), ("tcp", 2380, "etcd peers"))
-CNI_PORTS = {
-    "flannel": (("udp", 8472, "flannel VXLAN"),),
-    "canal": (("udp", 8472, "canal (flannel) VXLAN"),),
-    "cilium": (("udp", 8472, "cilium VXLAN"),),
-    "calico": (("udp", 4789, "calico VXLAN"), ("tcp", 179, "calico BGP")),
-    "weave": (("tcp", 6783, "weave control"), ("udp", 6783, "weave data"), ("udp", 6784, "weave data")),
-    "unknown": (("udp", 8472, "VXLAN (flannel, canal, cilium)"), ("udp", 4789, "VXLAN (calico)")),
-    "other": (),
-}
+# (protocol, port, what uses it): the table rule port-in-use reads on the host too.
+NODE_PORTS, ETCD_PORTS, CNI_PORTS = portprobe.NODE_PORTS, portprobe.ETCD_PORTS, portprobe.CNI_PORTS
 ETCD_GROUPS = ("etcd", "kube_control_plane")
 TIMEOUT = 2.0  # seconds, each probe (all of a host's probes run at once)
 # A listener lives this long at most (it is stopped at the end of the audit; this bounds a controller that died).

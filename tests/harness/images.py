@@ -29,16 +29,20 @@ CACHE = os.environ.get("KUBEPREP_IMAGE_CACHE", "/var/cache/kubeprep-hostnet/imag
 MIRROR = os.environ.get("KUBEPREP_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 BASE = "systemd,systemd-sysv,iproute2,python3,openssh-server,ifupdown,dbus"
 
+# The commands kubeadm's preflight looks for that minbase lacks (rule required-tools-missing): a machine is a host
+# ready for kubeadm unless a test takes one away.
+KUBEADM_TOOLS = ["iptables", "conntrack", "ethtool", "socat"]
+
 RECIPES = {
     "bookworm": {
-        "packages": ["network-manager", "netplan.io", "systemd-resolved", "cloud-init", "nftables", "procps", "sudo", "kmod"],
+        "packages": ["network-manager", "netplan.io", "systemd-resolved", "cloud-init", "nftables", "procps", "sudo", "kmod"] + KUBEADM_TOOLS,
         # A stock Debian 12 has ifupdown in charge; the others are installed
         # but off until a scenario turns its manager on.
         # cloud-init stays off through /etc/cloud/cloud-init.disabled.
         "disable": ["NetworkManager.service", "NetworkManager-wait-online.service", "systemd-resolved.service"],
     },
     "bullseye": {
-        "packages": ["golang-1.15-go", "nftables", "procps", "kmod"],
+        "packages": ["golang-1.15-go", "nftables", "procps", "kmod"] + KUBEADM_TOOLS,
         "disable": [],
     },
 }

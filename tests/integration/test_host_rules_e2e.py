@@ -5,7 +5,9 @@ import pytest
 
 from conftest import load_report, run_module, run_playbook
 
-NAMES = ["good", "named-localhost", "next-boot"]
+NAMES = ["good", "named-localhost", "next-boot", "long-name"]
+# A valid DNS-1123 name of 64 characters (the most a kernel hostname holds): one more than a label value.
+LONG_NAME = "k8s-worker-0001.rack-17.datacenter-frankfurt-2.internal.examples"
 
 
 @pytest.fixture(scope="module")
@@ -15,6 +17,8 @@ def audited(make_fleet, tmp_path_factory):
     fleet.exec("named-localhost", ["hostname", "localhost"])
     # A host whose /etc/hostname the next boot would apply: an invalid node name.
     fleet.exec("next-boot", ["sh", "-c", "echo node_2 > /etc/hostname"])
+    # A host named by its full name, longer than the kubernetes.io/hostname label kubelet would give the node.
+    fleet.exec("long-name", ["sh", "-c", "hostname %s && echo '127.0.1.1 %s' >> /etc/hosts" % (LONG_NAME, LONG_NAME)])
     seen = {
         # What kubelet would register: the lowercased hostname, and what that name resolves to.
         "node_name": {
@@ -45,6 +49,15 @@ def test_hostname_of_the_next_boot(audited):
     (finding,) = findings(audited, "next-boot", "hostname-invalid")
     assert "/etc/hostname (the name at the next boot) node_2 is not a DNS-1123 name" in finding["message"], finding
     assert "the kernel's hostname: next-boot" in finding["evidence"]
+
+
+def test_hostname_longer_than_a_label_value(audited):
+    # What kubelet would read: the whole 64-character name, which it would also put in the node's label.
+    name, _address = audited["node_name"]["long-name"]
+    assert (name, len(name)) == (LONG_NAME, 64), audited["node_name"]
+    (finding,) = findings(audited, "long-name", "hostname-invalid")
+    assert finding["message"] == "the kernel's hostname %s is 64 characters long: kubelet's kubernetes.io/hostname label holds at most 63" % LONG_NAME
+    assert "[ERROR hostname-invalid] long-name" in audited["proc"].stdout
 
 
 def test_valid_name_is_clean(audited):

@@ -1,12 +1,15 @@
 """A dual-stack listener on [::]:6443, like kube-apiserver's `Serving securely on [::]:6443`.
 
-Binds before it daemonises, so the port is open when the script returns.
+Binds before it daemonises, so the port is open when the script returns. It stands in for
+kube-apiserver, and is named so (its comm): rule port-in-use takes it for the cluster's own.
 """
 
 import os
 import signal
 import socket
 
+with open("/proc/self/comm", "w") as comm:
+    comm.write("kube-apiserver")
 sock = socket.socket(socket.AF_INET6)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
