@@ -2,7 +2,7 @@
 
 import os
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import gather
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import gather, hostprocs
 
 from helpers import make_root
 
@@ -119,7 +119,7 @@ def fake_proc(tmp_path, tcp, processes, udp=""):
 def test_port_holders_names_the_listening_process(tmp_path):
     tcp = tcp_line(0, 6443, 777) + tcp_line(1, 6443, 778, state="01") + tcp_line(2, 22, 779) + tcp_line(3, 10259, 0)
     proc = fake_proc(tmp_path, tcp, {812: (b"haproxy", [b"/usr/sbin/haproxy", b"-f", b"/etc/haproxy/haproxy.cfg"], [779, 777]), 9: (b"sshd", [b"sshd"], [779])})
-    result = gather.port_holders(proc=proc)
+    result = hostprocs.port_holders(proc=proc)
     assert result["status"] == "ok" and "tcp/6443" in result["ports"] and "udp/8472" in result["ports"]
     # The established connection (state 01) and port 22 are not listed; the kernel's socket (inode 0) is, with no process.
     assert result["list"] == [
@@ -137,19 +137,19 @@ def test_port_holders_names_the_listening_process(tmp_path):
 def test_port_holders_bounds_and_decodes_host_text(tmp_path):
     argv = [b"/opt/x\xff", b"A" * 5000]
     proc = fake_proc(tmp_path, tcp_line(0, 2379, 55), {70: (b"evil\xfe\x1b[2J", argv, [55])})
-    [entry] = gather.port_holders(proc=proc)["list"]
+    [entry] = hostprocs.port_holders(proc=proc)["list"]
     [process] = entry["processes"]
     assert process["comm"] == "evil\ufffd\x1b[2J"  # decoded with replacement; the reports escape it
     assert process["command"].startswith("/opt/x\ufffd AAA") and process["command"].endswith(" ...")
-    assert len(process["command"]) == gather.MAX_COMMAND_CHARS + 4
+    assert len(process["command"]) == hostprocs.MAX_COMMAND_CHARS + 4
 
 
 def test_port_holders_stops_at_its_time_budget(tmp_path):
     proc = fake_proc(tmp_path, tcp_line(0, 6443, 777), {1: (b"a", [b"a"], []), 2: (b"haproxy", [b"haproxy"], [777])})
     ticks = iter(range(100))
-    owners, complete = gather.socket_owners([777], proc, budget=1.5, clock=lambda: next(ticks))
+    owners, complete = hostprocs.socket_owners([777], proc, budget=1.5, clock=lambda: next(ticks))
     assert (owners, complete) == ({}, False)
-    result = gather.port_holders(proc=proc, budget=-1)
+    result = hostprocs.port_holders(proc=proc, budget=-1)
     assert result["status"] == "partial" and "were not all read" in result["error"]
 
 
@@ -161,7 +161,7 @@ def test_port_holders_of_a_real_listener():
     listener.listen(1)
     port = listener.getsockname()[1]
     try:
-        result = gather.port_holders(ports=(("tcp", port),))
+        result = hostprocs.port_holders(ports=(("tcp", port),))
     finally:
         listener.close()
     [entry] = result["list"]
@@ -187,7 +187,7 @@ def test_tools_in_path_looks_up_as_kubeadm_does(tmp_path, monkeypatch):
     (second / "tc").mkdir()  # a directory of the name is no command
     monkeypatch.chdir(tmp_path)
     path = "%s:rel::%s" % (first, second)
-    result = gather.tools_in_path(names=("socat", "ethtool", "tc", "conntrack", "ip"), path=path)
+    result = hostprocs.tools_in_path(names=("socat", "ethtool", "tc", "conntrack", "ip"), path=path)
     assert result["path"] == path and "path_truncated" not in result
     # The first PATH directory wins; a file without x is not a command; a relative entry is not searched.
     assert result["in_path"] == {"socat": str(first / "socat"), "ethtool": None, "tc": None, "conntrack": None, "ip": None}
@@ -197,17 +197,17 @@ def test_tools_in_path_looks_up_as_kubeadm_does(tmp_path, monkeypatch):
 
 def test_tools_in_path_is_bounded_and_uses_the_modules_path(monkeypatch):
     long_path = ":".join("/nonexistent/%d" % n for n in range(1000))
-    result = gather.tools_in_path(names=("ip",), path=long_path)
-    assert result["path_truncated"] is True and len(result["path"]) == gather.MAX_PATH_CHARS
+    result = hostprocs.tools_in_path(names=("ip",), path=long_path)
+    assert result["path_truncated"] is True and len(result["path"]) == hostprocs.MAX_PATH_CHARS
     monkeypatch.setenv("PATH", "/nonexistent")
-    assert gather.tools_in_path(names=("ip",))["path"] == "/nonexistent"
-    assert set(gather.gather()["tools"]["in_path"]) == set(gather.KUBEADM_TOOLS)
+    assert hostprocs.tools_in_path(names=("ip",))["path"] == "/nonexistent"
+    assert set(gather.gather()["tools"]["in_path"]) == set(hostprocs.KUBEADM_TOOLS)
 
 
 def test_port_holders_reads_a_bounded_socket_table(tmp_path):
     tcp = "".join(tcp_line(n, 40000 + n, 100 + n, state="01") for n in range(5)) + tcp_line(5, 6443, 777)
     proc = fake_proc(tmp_path, tcp, {})
-    assert [e["port"] for e in gather.port_holders(proc=proc, max_lines=6)["list"]] == [6443]
-    result = gather.port_holders(proc=proc, max_lines=5)  # the listener is on line 6
+    assert [e["port"] for e in hostprocs.port_holders(proc=proc, max_lines=6)["list"]] == [6443]
+    result = hostprocs.port_holders(proc=proc, max_lines=5)  # the listener is on line 6
     assert result["list"] == [] and result["status"] == "partial"
     assert result["error"] == "a socket table has more than 5 lines; the rest was not read"
