@@ -206,7 +206,9 @@ def parse_page(text):
 
 HTML_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p", "main", "div", "b", "a", "small", "code"}
 HTML_TAGS |= {"table", "tr", "th", "td", "label", "input", "button", "details", "summary", "span", "em", "pre", "br", "script"}
+HTML_TAGS |= {"select", "option"}  # the rule filter
 HTML_ATTRS = {"lang", "charset", "name", "content", "class", "href", "title", "id", "type", "value", "checked", "data-severity"}
+HTML_ATTRS |= {"data-rule", "data-host", "placeholder"}  # what the filters match; the search boxes' hint
 
 
 def test_html_holds_only_its_own_markup():
