@@ -108,6 +108,8 @@ def test_console_lines_have_no_raw_control_character():
             assert shown(finding["message"]) in printed, case
             for item in finding["evidence"]:
                 assert "    seen: " + shown(item) in lines, case
+        for line, _color in report.console_lines(doc, verbose=False):  # hostnet_console=summary: names and titles
+            assert raw_controls(line) == [] and "\n" not in line, (case, line)
     assert time.monotonic() - started < 60
 
 
