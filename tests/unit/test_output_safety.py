@@ -3,7 +3,6 @@ hostile host can send (tests/unit/hostile.py), and each output parsed back: the 
 control character, the JUnit parses as XML, the HTML and the Markdown (rendered by a CommonMark
 renderer, raw HTML allowed) hold only the page's own tags, and every host string is there, shown."""
 
-import time
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
@@ -98,7 +97,6 @@ def reports(seed):
 
 
 def test_console_lines_have_no_raw_control_character():
-    started = time.monotonic()
     for case, doc in reports(1):
         lines = [text for text, _color in report.console_lines(doc, verbose=True)]
         for line in lines:
@@ -110,7 +108,6 @@ def test_console_lines_have_no_raw_control_character():
                 assert "    seen: " + shown(item) in lines, case
         for line, _color in report.console_lines(doc, verbose=False):  # hostnet_console=summary: names and titles
             assert raw_controls(line) == [] and "\n" not in line, (case, line)
-    assert time.monotonic() - started < 60
 
 
 class FakeDisplay:
