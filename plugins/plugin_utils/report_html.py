@@ -47,6 +47,12 @@ SCRIPT = """
   var boxes=document.querySelectorAll('.filters input[type=checkbox]');
   var text=document.getElementById('search'),rule=document.getElementById('rule'),host=document.getElementById('host');
   var findings=document.querySelectorAll('details.finding'),rows=document.querySelectorAll('tr.group'),timer=null;
+  var params=new URLSearchParams(location.search);
+  if(params.has('q'))text.value=params.get('q');
+  if(params.has('host'))host.value=params.get('host');
+  if(params.has('rule'))rule.value=params.get('rule');
+  if(params.has('severity')){var want=params.get('severity').split(',');boxes.forEach(function(b){b.checked=want.indexOf(b.value)>=0;});}
+  function shown(e){return e&&!e.hidden&&e.getClientRects().length>0;}
   function apply(){
     var show={};boxes.forEach(function(b){show[b.value]=b.checked;});
     var q=text.value.trim().toLowerCase(),r=rule.value,h=host.value.trim().toLowerCase();
@@ -58,6 +64,8 @@ SCRIPT = """
       t.hidden=!show[t.dataset.severity]||(r&&t.dataset.rule!==r)||(h&&t.dataset.host.toLowerCase().indexOf(h)<0)||
         (q&&t.textContent.toLowerCase().indexOf(q)<0);
     });
+    document.body.dataset.findingsShown=String(Array.prototype.filter.call(findings,function(d){return !d.hidden;}).length);
+    document.body.dataset.groupsShown=String(Array.prototype.filter.call(rows,shown).length);
   }
   function later(){clearTimeout(timer);timer=setTimeout(apply,150);}
   boxes.forEach(function(b){b.addEventListener('change',apply);});
@@ -66,9 +74,7 @@ SCRIPT = """
   document.getElementById('expand').addEventListener('click',function(){all(true);});
   document.getElementById('collapse').addEventListener('click',function(){all(false);});
   apply();
-  function shown(e){return e&&!e.hidden&&e.getClientRects().length>0;}
   document.body.dataset.rendered=String(findings.length);
-  document.body.dataset.groupsShown=String(Array.prototype.filter.call(rows,shown).length);
   document.body.dataset.searchShown=String(shown(text));
 })();
 """

@@ -87,3 +87,22 @@ def test_the_5000_host_page_shows_its_rule_groups_and_search_box_in_headless_chr
     assert 'data-rendered="%d"' % findings in body, body  # the script ran to its end
     assert 'data-groups-shown="%d"' % len(report_html.rule_groups(doc)) in body, body  # every rule group laid out
     assert 'data-search-shown="true"' in body, body
+
+
+def test_the_5000_host_pages_filters_from_its_address_in_headless_chromium(fleets, tmp_path):
+    """?host=...&severity=... (what the host box and severity boxes hold) hide the findings and rule groups that
+    do not match: the page counts what it still shows."""
+    doc, paths = fleets[5000]
+    url = "file://%s?host=node42&severity=error" % os.path.abspath(paths["html"])
+    proc = chromium(tmp_path, "--dump-dom", url)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    body = re.search(r"<body[^>]*>", proc.stdout).group(0)
+
+    def names(finding):
+        return (finding["host"] or " ".join(finding.get("hosts") or [])).lower()
+
+    findings = [f for f in rules.ordered_findings(doc) if f["severity"] == "error" and "node42" in names(f)]
+    groups = [g for g in report_html.rule_groups(doc) if g["severity"] == "error" and "node42" in " ".join(g["names"]).lower()]
+    everything = sum(len(h["findings"]) for h in doc["hosts"].values()) + len(doc["fleet"]["findings"])
+    assert 0 < len(findings) < everything and 0 < len(groups) < len(report_html.rule_groups(doc))
+    assert 'data-findings-shown="%d"' % len(findings) in body and 'data-groups-shown="%d"' % len(groups) in body, body
