@@ -15,15 +15,19 @@ and, on one host, the on-host time of the two fact modules: the AnsiballZ
 payload Ansible really sends (kept with ANSIBLE_KEEP_REMOTE_FILES) run P times
 (--payload-repeat, default 15), interleaved, by the host's python3, plus
 hostnet_facts' own duration_ms. It also times the
-controller-side rules engine on synthetic fleets of 1,000 and 10,000 hosts.
+controller-side rules engine on synthetic fleets of 1,000 and 10,000 hosts, and the
+report writing (seconds and bytes of each artifact: JSON, Markdown, JUnit, HTML) on
+synthetic fleets of 1,000, 5,000 and 10,000 hosts, with and without port probe reports
+(--report-sizes; bench/rules_engine.py N ... prints the same without root or test hosts).
 
 Prints min and median per measure and the ratios the targets are about
 (audit / ping <= 1.5, audit with port probes / audit <= 1.5, facts on-host /
 setup on-host <= 0.1, rules on 10,000 hosts < 2 s and linear, with and
-without port probe reports), writes build/bench/fleet.json and, when matplotlib is
+without port probe reports; report files linear in hosts, all four written in
+under 10 s at 5,000 hosts), writes build/bench/fleet.json and, when matplotlib is
 installed, build/bench/fleet.png (wall time against N).
 
-usage (root): bench/fleet.py [--sizes 5 20 50] [--repeat 3] [--payload-repeat 15] [--out build/bench]
+usage (root): bench/fleet.py [--sizes 5 20 50] [--repeat 3] [--payload-repeat 15] [--report-sizes 1000 5000 10000] [--out build/bench]
 """
 
 import argparse
@@ -196,6 +200,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--payload-repeat", type=int, default=15, help="runs of each payload on one host (cheap: no SSH)")
     parser.add_argument("--rules-sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--report-sizes", type=int, nargs="+", default=[1000, 5000, 10000])
     parser.add_argument("--out", default=os.path.join(ROOT, "build", "bench"))
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
@@ -229,6 +234,11 @@ def main(argv=None):
         per_host = [row["us_per_host"] for row in result["rules_engine"] if row["probes"] == probes]
         result["rules_engine_linearity"]["with_probes" if probes else "without_probes"] = round(max(per_host) / min(per_host), 2)
     print("  per-host cost, largest / smallest: %s (1.0 is linear)" % result["rules_engine_linearity"])
+
+    result["report_writing"] = rules_engine.time_reports(args.report_sizes) + rules_engine.time_reports(args.report_sizes, probes=True)
+    result["report_linearity"] = rules_engine.report_linearity(result["report_writing"])
+    print("\n== report writing, seconds (synthetic facts; 4 files: the artifacts' sum; write_report: with the host_vars files, their count)")
+    rules_engine.print_reports(result["report_writing"])
 
     json_path = os.path.join(args.out, "fleet.json")
     with open(json_path, "w") as handle:

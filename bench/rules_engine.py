@@ -1,15 +1,21 @@
-"""Time the controller-side rules engine (per-host and fleet rules) on synthetic fleets.
+"""Time the controller-side rules engine (per-host and fleet rules) and the report writing on synthetic fleets.
 
 Prints seconds and microseconds per host for each size, so linearity shows as a
-flat per-host column. Not part of `make test`: speed is measured here, never asserted.
+flat per-host column; then, per report artifact (JSON, Markdown, JUnit, HTML), the seconds to render and
+write it, its bytes and bytes per host, and each size's bytes per host over the smallest size's (1.0 is
+linear; issue 22 asks <= 1.25 from 500 to 5,000 hosts and all four written in under 10 s at 5,000).
+Not part of `make test`: speed is measured here, never asserted.
 
 usage: bench/rules_engine.py [N ...]   (default 1000 5000 10000)
 """
 
 import copy
 import importlib
+import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,6 +24,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 conftest = importlib.import_module("conftest")  # creates the build/dev import tree the next import needs
 rules = importlib.import_module("ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules")
 probeplan = importlib.import_module("ansible_collections.kubeprep.hostnet.plugins.plugin_utils.probeplan")
+report = importlib.import_module("ansible_collections.kubeprep.hostnet.plugins.plugin_utils.report")
+report_html = importlib.import_module("ansible_collections.kubeprep.hostnet.plugins.plugin_utils.report_html")
+ARTIFACTS = ("json", "markdown", "junit", "html")
 
 
 def node(i):
@@ -102,11 +111,77 @@ def time_rules(sizes, repeat=3, probes=False):
     return rows
 
 
+RENDER = {
+    "json": lambda doc: json.dumps(doc, indent=2, sort_keys=True) + "\n",
+    "markdown": report.render_markdown,
+    "junit": report.render_junit,
+    "html": report_html.render_html,
+}
+
+
+def time_reports(sizes, probes=False):
+    """[{hosts, probes, four_seconds, write_seconds, host_vars, artifacts: {kind: {seconds, bytes, bytes_per_host}}}]
+    per fleet size: each artifact of a synthetic fleet's report rendered and written on its own (as
+    report.write_report does; four_seconds is their sum), and report.write_report itself (write_seconds: the
+    four files and the host_vars file of each host whose node IP it says to pin, ``host_vars`` of them)."""
+    rows = []
+    for size in sizes:
+        fleet = {"node%d" % i: node(i) for i in range(size)}
+        options = {"port_probes": with_probes(fleet)} if probes else {}
+        doc = report.build_report(rules.evaluate(fleet, options), "2026-01-01T00:00:00+00:00", "error", "0.2.0")
+        out = tempfile.mkdtemp(prefix="hostnet-bench-report-")
+        try:
+            start = time.perf_counter()
+            paths = report.write_report(doc, out)
+            total = time.perf_counter() - start
+            artifacts = {}
+            for kind in ARTIFACTS:
+                path = os.path.join(out, "again-%s" % kind)
+                start = time.perf_counter()
+                report.atomic_write(path, RENDER[kind](doc))
+                seconds = time.perf_counter() - start
+                size_bytes = os.path.getsize(paths[kind])
+                artifacts[kind] = {"seconds": round(seconds, 3), "bytes": size_bytes, "bytes_per_host": round(size_bytes / size, 1)}
+        finally:
+            shutil.rmtree(out)
+        four = sum(a["seconds"] for a in artifacts.values())
+        row = {"hosts": size, "probes": probes, "four_seconds": round(four, 3), "write_seconds": round(total, 3), "host_vars": len(paths.get("host_vars", []))}
+        rows.append(dict(row, artifacts=artifacts))
+    return rows
+
+
+def report_linearity(rows):
+    """Per artifact and probes yes/no: the largest size's bytes per host over the smallest's (1.0 is linear)."""
+    ratios = {}
+    for probes in (False, True):
+        mine = sorted((r for r in rows if r["probes"] == probes), key=lambda r: r["hosts"])
+        if len(mine) > 1:
+            ratios["with_probes" if probes else "without_probes"] = {
+                kind: round(mine[-1]["artifacts"][kind]["bytes_per_host"] / mine[0]["artifacts"][kind]["bytes_per_host"], 3) for kind in ARTIFACTS
+            }
+    return ratios
+
+
+def print_reports(rows):
+    kinds = "  ".join("%-32s" % (kind + ": s, bytes, bytes/host") for kind in ARTIFACTS)
+    print("%8s %8s %8s %18s  %s" % ("hosts", "probes", "4 files", "write_report (vars)", kinds))
+    for row in rows:
+        cells = ["%6.2f %11d %9.1f    " % (a["seconds"], a["bytes"], a["bytes_per_host"]) for a in (row["artifacts"][k] for k in ARTIFACTS)]
+        print(
+            "%8d %8s %8.2f %11.2f (%5d)  %s"
+            % (row["hosts"], "yes" if row["probes"] else "no", row["four_seconds"], row["write_seconds"], row["host_vars"], "  ".join(cells))
+        )
+    for probes, ratios in report_linearity(rows).items():
+        print("bytes per host, largest / smallest fleet, %s: %s (1.0 is linear)" % (probes.replace("_", " "), ratios))
+
+
 def main(sizes):
     print("%8s %8s %10s %14s %10s" % ("hosts", "probes", "seconds", "us per host", "findings"))
     for probes in (False, True):
         for row in time_rules(sizes, probes=probes):
             print("%8d %8s %10.3f %14.1f %10d" % (row["hosts"], "yes" if probes else "no", row["seconds"], row["us_per_host"], row["findings"]))
+    print("\nreport writing, seconds (4 files: the artifacts' sum; write_report: with the host_vars files, their count)")
+    print_reports(time_reports(sizes) + time_reports(sizes, probes=True))
 
 
 if __name__ == "__main__":

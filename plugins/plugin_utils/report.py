@@ -95,25 +95,67 @@ def gate(report, report_path=None):
     }
 
 
+CONSOLE_NAMES = 5  # hosts a summary line names before "and N more"
+
+
+def _first(names, count=CONSOLE_NAMES):
+    """The first names and how many more: the line stays one line at 5,000 hosts."""
+    shown = ", ".join(names[:count])
+    return shown + (" and %d more" % (len(names) - count) if len(names) > count else "")
+
+
+def _rule_lines(report):
+    """hostnet_console=summary: one line per rule and severity, worst first. A rule that hit one host keeps that
+    finding's line; one that hit several says how many, names the first few and gives the finding's message
+    (one finding) or the rule's title (several)."""
+    groups = {}
+    for finding in ordered_findings(report):
+        groups.setdefault((finding["id"], finding["severity"]), []).append(finding)
+    registry = report.get("rules") if isinstance(report.get("rules"), dict) else {}
+    lines = []
+    for (rule_id, severity), findings in groups.items():
+        names = []
+        for finding in findings:
+            for name in [finding["host"]] if finding.get("host") else finding.get("hosts") or ["(fleet)"]:
+                if name not in names:
+                    names.append(name)
+        if len(findings) == 1 and findings[0].get("host"):
+            text = "[%s %s] %s: %s" % (LABELS[severity], rule_id, findings[0]["host"], findings[0]["message"])
+        else:
+            declared = registry.get(rule_id)
+            title = declared.get("title") if isinstance(declared, dict) else None
+            what = findings[0]["message"] if len(findings) == 1 or not title else title
+            text = "[%s %s] %d host(s): %s: %s" % (LABELS[severity], rule_id, len(names), _first(sorted(names)), what)
+        lines.append((text, COLORS[severity]))
+    return lines
+
+
 def console_lines(report, verbose=True):
     """(text, colour) pairs: kubeadm-style finding lines, worst first, then a summary. Each line is
-    ``safetext.visible``: host text cannot move the cursor, start a line or talk to the terminal."""
+    ``safetext.visible``: host text cannot move the cursor, start a line or talk to the terminal.
+    ``verbose``: each finding's line with its evidence, why and fix, and a line per host without findings;
+    not verbose (hostnet_console=summary): one line per rule (``_rule_lines``), one for the hosts without
+    findings, and the failing hosts' first few names (the per-host gate lines name each)."""
     lines = []
-    for finding in ordered_findings(report):
-        who = finding.get("host") or "fleet(%s)" % ", ".join(finding.get("hosts") or [])
-        lines.append(("[%s %s] %s: %s" % (LABELS[finding["severity"]], finding["id"], who, finding["message"]), COLORS[finding["severity"]]))
-        if verbose:
+    if verbose:
+        for finding in ordered_findings(report):
+            who = finding.get("host") or "fleet(%s)" % ", ".join(finding.get("hosts") or [])
+            lines.append(("[%s %s] %s: %s" % (LABELS[finding["severity"]], finding["id"], who, finding["message"]), COLORS[finding["severity"]]))
             for item in finding["evidence"]:
                 lines.append(("    seen: %s" % item, None))
             lines.append(("    why:  %s" % finding["why"], None))
             lines.append(("    fix:  %s" % finding["fix"], None))
+    else:
+        lines.extend(_rule_lines(report))
     if report.get("skipped_rules"):
         lines.append(("[SKIPPED] not evaluated on any host (hostnet_skip_rules): %s" % ", ".join(report["skipped_rules"]), COLORS["info"]))
     if report.get("warn_rules"):
         lines.append(("[WARN-ONLY] errors reported as warnings (hostnet_warn_rules): %s" % ", ".join(report["warn_rules"]), COLORS["info"]))
-    for name, data in sorted(report["hosts"].items()):
-        if data["status"] == "ok":
-            lines.append(("[OK] %s: no findings" % name, COLORS["ok"]))
+    ok = sorted(name for name, data in report["hosts"].items() if data["status"] == "ok")
+    if verbose or len(ok) == 1:
+        lines.extend(("[OK] %s: no findings" % name, COLORS["ok"]) for name in ok)
+    elif ok:
+        lines.append(("[OK] %d host(s) with no findings: %s" % (len(ok), _first(ok)), COLORS["ok"]))
     summary = report["summary"]
     text = "hostnet audit: %d host(s), %d ok, %d error(s), %d warning(s)" % (
         summary["hosts"],
@@ -122,7 +164,8 @@ def console_lines(report, verbose=True):
         summary["warnings"],
     )
     if summary["failed"]:
-        text += "; failing (fail_on=%s): %s" % (report["fail_on"], ", ".join(summary["failing_hosts"]))
+        failing = summary["failing_hosts"]
+        text += "; failing (fail_on=%s): %s" % (report["fail_on"], ", ".join(failing) if verbose else "%d host(s): %s" % (len(failing), _first(failing)))
     lines.append((text, COLORS["error"] if summary["failed"] else COLORS["ok"]))
     return [(safetext.visible(line), color) for line, color in lines]
 
@@ -181,7 +224,7 @@ def render_junit(report):
     A finding at or above fail_on is a failure with its evidence, why and fix; one below it is
     system-out with the same; a skipped rule is skipped. Every string is ``safetext.visible`` first: what
     XML 1.0 forbids (ESC, NUL, most C0) cannot reach the file, and CI pages show no control character."""
-    report = safetext.deep(report)
+    report = safetext.deep({key: report[key] for key in ("generated_at", "fail_on", "rules", "hosts", "fleet")})  # not the overview: unused here
     cases = []
     for name, data in sorted(report["hosts"].items()):
         by_rule = {}

@@ -3,6 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The report as one HTML file: no external assets (inline CSS and a few lines of
 script), the fleet at a glance, then every finding with its evidence, why and fix.
+Its size is linear in hosts: beyond ``TILE_LIMIT`` hosts the glance is the rule groups (each rule and severity,
+how many hosts it hit, expandable to their names) instead of a tile per host; beyond ``MATRIX_LIMIT`` probed
+hosts the probe view is the failing pairs and each host's in/out counts instead of the source x destination
+matrix (N x N cells); beyond ``TABLE_LIMIT`` hosts the MTU and clock table lists only the hosts it shades.
 Every value from a host is escaped: ``safetext.visible`` (control characters shown), then HTML-escaped by
 the template's autoescape."""
 
@@ -32,27 +36,55 @@ summary a{color:inherit}
 table.glance{border-collapse:collapse;background:#fff;margin-bottom:16px;font-size:13px}
 table.glance th,table.glance td{border:1px solid #dde1e7;padding:3px 8px;text-align:left}
 table.matrix td{text-align:center;min-width:44px}table.matrix td.none{background:#eceff3;color:#8a93a3}
+.groups td.hosts{max-width:760px}.groups details{box-shadow:none;margin:0;background:none}
+.groups summary{padding:0}.groups details>div{padding:4px 0 0;overflow-wrap:anywhere}
+.search input[type=search]{width:240px}.search select{max-width:280px}.search label{margin-right:12px}
 td.ok{color:#fff}td.error,td.warning{color:#fff}.legend span{display:inline-block;padding:1px 8px;margin-right:6px;border-radius:4px;color:#fff}
 """
 
 SCRIPT = """
 (function(){
-  var boxes=document.querySelectorAll('.filters input');
+  var boxes=document.querySelectorAll('.filters input[type=checkbox]');
+  var text=document.getElementById('search'),rule=document.getElementById('rule'),host=document.getElementById('host');
+  var findings=document.querySelectorAll('details.finding'),rows=document.querySelectorAll('tr.group'),timer=null;
+  var params=new URLSearchParams(location.search);
+  if(params.has('q'))text.value=params.get('q');
+  if(params.has('host'))host.value=params.get('host');
+  if(params.has('rule'))rule.value=params.get('rule');
+  if(params.has('severity')){var want=params.get('severity').split(',');boxes.forEach(function(b){b.checked=want.indexOf(b.value)>=0;});}
+  function shown(e){return e&&!e.hidden&&e.getClientRects().length>0;}
   function apply(){
     var show={};boxes.forEach(function(b){show[b.value]=b.checked;});
-    document.querySelectorAll('details.finding').forEach(function(d){d.hidden=!show[d.dataset.severity];});
+    var q=text.value.trim().toLowerCase(),r=rule.value,h=host.value.trim().toLowerCase();
+    findings.forEach(function(d){
+      d.hidden=!show[d.dataset.severity]||(r&&d.dataset.rule!==r)||(h&&d.dataset.host.toLowerCase().indexOf(h)<0)||
+        (q&&d.textContent.toLowerCase().indexOf(q)<0);
+    });
+    rows.forEach(function(t){
+      t.hidden=!show[t.dataset.severity]||(r&&t.dataset.rule!==r)||(h&&t.dataset.host.toLowerCase().indexOf(h)<0)||
+        (q&&t.textContent.toLowerCase().indexOf(q)<0);
+    });
+    document.body.dataset.findingsShown=String(Array.prototype.filter.call(findings,function(d){return !d.hidden;}).length);
+    document.body.dataset.groupsShown=String(Array.prototype.filter.call(rows,shown).length);
   }
+  function later(){clearTimeout(timer);timer=setTimeout(apply,150);}
   boxes.forEach(function(b){b.addEventListener('change',apply);});
+  rule.addEventListener('change',apply);text.addEventListener('input',later);host.addEventListener('input',later);
   function all(open){document.querySelectorAll('details.finding').forEach(function(d){d.open=open;});}
   document.getElementById('expand').addEventListener('click',function(){all(true);});
   document.getElementById('collapse').addEventListener('click',function(){all(false);});
   apply();
-  document.body.dataset.rendered=String(document.querySelectorAll('details.finding').length);
+  document.body.dataset.rendered=String(findings.length);
+  document.body.dataset.searchShown=String(shown(text));
 })();
 """
 
 
 DOCS_URL = "https://github.com/kubeprep/hostnet/blob/main/docs/rules"
+TILE_LIMIT = 48  # hosts: a tile each up to here, the rule groups alone beyond
+MATRIX_LIMIT = 30  # probed hosts: the full source x destination matrix up to here
+TABLE_LIMIT = 100  # hosts: the MTU and clock table lists every host up to here, only the shaded ones beyond
+GROUP_NAMES = 8  # names a rule group shows before "+N more" (all of them when it is opened)
 
 
 _BAD = ("refused", "timeout", "unreachable")
@@ -78,8 +110,25 @@ def _cell(entry):
     return "ok", text, title
 
 
+def _probe_counts(matrix, cells):
+    """Per probed host: pairs out (as source) and in (as destination), each [all open, probed], and how many
+    of them are not all open."""
+    counts = {}
+    for entry in matrix:
+        ok = cells[(entry["source"], entry["destination"])][0] == "ok"
+        for host, way in ((entry["source"], "out"), (entry["destination"], "in")):
+            row = counts.setdefault(host, {"host": host, "out": [0, 0], "in": [0, 0], "failing": 0})
+            row[way][1] += 1
+            if ok:
+                row[way][0] += 1
+            else:
+                row["failing"] += 1
+    return sorted(counts.values(), key=lambda row: (-row["failing"], row["host"]))
+
+
 def glance(report):
-    """What the page shows about the fleet besides the host tiles: MTUs and clocks, the probe matrix."""
+    """What the page shows about the fleet besides the rule groups: MTUs and clocks, the probes (the matrix for
+    small fleets; the failing pairs and each host's in/out counts for any fleet)."""
     overview = report.get("overview") or {}
     mtus = overview.get("mtu") or {}
     clocks = overview.get("clock") or {}
@@ -90,12 +139,50 @@ def glance(report):
     for host in sorted(report["hosts"]):
         mtu, clock = mtus.get(host), clocks.get(host)
         rows.append({"host": host, "mtu": mtu, "mtu_odd": bool(mtu and mtu.get("odd")), "clock": clock, "skew": bool(clock and clock.get("skewed"))})
+    measured = sum(1 for row in rows if row["mtu"] or row["clock"])
+    if len(rows) > TABLE_LIMIT:
+        rows = [row for row in rows if row["mtu_odd"] or row["skew"]]
     probes = overview.get("probes") or {}
     matrix = probes.get("matrix") or []
-    sources = sorted({m["source"] for m in matrix})
-    destinations = sorted({m["destination"] for m in matrix})
     cells = {(m["source"], m["destination"]): _cell(m) for m in matrix}
-    return {"rows": rows, "common_mtu": common, "limit": limit, "probes": probes, "sources": sources, "destinations": destinations, "cells": cells}
+    probed = sorted({m["source"] for m in matrix} | {m["destination"] for m in matrix})
+    small = len(probed) <= MATRIX_LIMIT
+    return {
+        "rows": rows,
+        "measured": measured,
+        "table_all": len(report["hosts"]) <= TABLE_LIMIT,
+        "common_mtu": common,
+        "limit": limit,
+        "probes": probes,
+        "pairs": len(matrix),
+        "probed": len(probed),
+        "failing": [pair + cells[pair] for pair in ((m["source"], m["destination"]) for m in matrix) if cells[pair][0] != "ok"],
+        "per_host": _probe_counts(matrix, cells),
+        "matrix": small,
+        "sources": sorted({m["source"] for m in matrix}) if small else [],
+        "destinations": sorted({m["destination"] for m in matrix}) if small else [],
+        "cells": cells,
+    }
+
+
+def rule_groups(report):
+    """One row per rule and severity: how many hosts its findings name and the names (a host finding names its
+    host; a fleet finding the hosts it lists, or the fleet), worst first, then the most hosts."""
+    groups = {}
+    for finding in ordered_findings(report):
+        key = (finding["id"], finding["severity"])
+        group = groups.setdefault(key, {"id": finding["id"], "severity": finding["severity"], "hosts": {}, "findings": 0})
+        group["findings"] += 1
+        for name in [finding["host"]] if finding.get("host") else finding.get("hosts") or ["(fleet)"]:
+            group["hosts"].setdefault(name, finding)
+    registry = report.get("rules") if isinstance(report.get("rules"), dict) else {}
+    out = []
+    for group in groups.values():
+        names = sorted(group["hosts"])
+        declared = registry.get(group["id"])
+        title = declared.get("title") if isinstance(declared, dict) else None
+        out.append(dict(group, names=names, first=names[:GROUP_NAMES], more=max(0, len(names) - GROUP_NAMES), title=title))
+    return sorted(out, key=lambda g: (SEVERITY_RANK[g["severity"]], -len(g["names"]), g["id"]))
 
 
 def _anchor(finding, who):
@@ -120,7 +207,8 @@ def render_html(report):
     """The page, from the collection's template (roles/audit/templates/hostnet-report.html.j2)."""
     report = safetext.deep(report)
     summary = report["summary"]
-    tiles = sorted(report["hosts"].items(), key=lambda item: (SEVERITY_RANK.get(item[1]["status"], 3), item[0]))
+    tiles = sorted(report["hosts"].items(), key=lambda item: (SEVERITY_RANK.get(item[1]["status"], 3), item[0])) if len(report["hosts"]) <= TILE_LIMIT else []
+    groups = rule_groups(report)
     cards = [("hosts", summary["hosts"]), ("ok", summary["hosts_ok"]), ("errors", summary["errors"]), ("warnings", summary["warnings"])]
     return templates.render(
         "hostnet-report.html.j2",
@@ -133,6 +221,9 @@ def render_html(report):
         script=SCRIPT,
         docs_url=DOCS_URL,
         glance=glance(report),
+        groups=groups,
+        group_rules=sorted({g["id"] for g in groups}),
+        tile_limit=TILE_LIMIT,
         anchor=_anchor,
         finding_anchor=_finding_anchors(),
     )

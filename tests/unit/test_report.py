@@ -109,3 +109,40 @@ def test_junit_stays_well_formed_with_control_characters_from_a_host(tmp_path):
     tree = ET.fromstring(report.render_junit(doc))
     texts = [(f.get("message"), f.text) for f in tree.iter("failure")]
     assert any(m.endswith("on odd\\x01if") and "alias\\x0clocalhost\\x1b[31m" in t for m, t in texts), texts
+
+
+def test_summary_console_is_one_line_per_rule_with_its_host_count(tmp_path):
+    """hostnet_console=summary at 300 hosts: a line per rule and severity (not per finding, not per host); a rule
+    that hit one host keeps that finding's line."""
+    from test_report_scale import synth
+
+    fleet = {"node%d" % i: synth.node(i) for i in range(300)}
+    fleet["node7"]["identity"]["hostname"] = "Bad_Name"
+    fleet["node9"] = None
+    doc = report.build_report(rules.evaluate(fleet), "2026-01-01T00:00:00+00:00", "error", "0.2.0")
+    groups = {}
+    for finding in rules.ordered_findings(doc):
+        groups.setdefault((finding["id"], finding["severity"]), []).append(finding)
+    lines = [text for text, _color in report.console_lines(doc, verbose=False)]
+    assert len(lines) == len(groups) + 1 and all(len(line) < 400 for line in lines), lines
+    assert "[ERROR facts-missing] node9: no hostnet facts for this host (facts were not gathered)" in lines
+    assert [line for line in lines if line.startswith("[ERROR hostname-invalid] node7: the kernel's hostname Bad_Name")]
+    (shared,) = [f for f in doc["fleet"]["findings"] if len(f["hosts"]) == 299]
+    names = sorted(shared["hosts"])
+    line = "[%s %s] 299 host(s): %s and 294 more: %s" % (report.LABELS[shared["severity"]], shared["id"], ", ".join(names[:5]), shared["message"])
+    assert line in lines
+    several = [(key, found) for key, found in groups.items() if len(found) > 1]
+    assert several
+    for (rule_id, severity), found in several:
+        head = "[%s %s] %d host(s): " % (report.LABELS[severity], rule_id, len(found))
+        assert [line for line in lines if line.startswith(head) and line.endswith(": " + doc["rules"][rule_id]["title"])], (head, lines)
+    assert lines[-1].startswith("hostnet audit: 300 host(s), 0 ok,") and "; failing (fail_on=error): 3 host(s): (fleet), node7, node9" in lines[-1]
+
+
+def test_summary_console_names_hosts_without_findings_in_one_line(tmp_path):
+    doc = sample(tmp_path)
+    doc["hosts"].update({"node%d" % i: {"status": "ok", "findings": [], "skipped_rules": []} for i in range(4, 12)})
+    lines = [text for text, _color in report.console_lines(doc, verbose=False)]
+    assert "[OK] 9 host(s) with no findings: node10, node11, node2, node4, node5 and 4 more" in lines
+    assert not [line for line in lines if line.endswith(": no findings")]
+    assert "[OK] node2: no findings" in [text for text, _color in report.console_lines(doc, verbose=True)]
