@@ -99,9 +99,20 @@ def netplan(dest, gateway, interface, root="/"):
     path = os.path.join(root, "etc/netplan", "90-kubeprep-hostnet-route-%s.yaml" % slug(dest, gateway))
     to = "default" if dest == "default" else dest
     text = ("{header}\nnetwork:\n  version: 2\n  ethernets:\n    {iface}:\n      routes:\n        - to: {to}\n          via: {gw}\n").format(
-        header=HEADER, iface=check_interface(interface), to=to, gw=gateway
+        header=HEADER, iface=_yaml_key(check_interface(interface)), to=to, gw=gateway
     )
     return path, _whole_file(text), 0o600
+
+
+# YAML 1.1 reads these plain scalars as booleans or null: an interface named "on" must stay a name.
+_YAML_WORDS = ("y", "yes", "n", "no", "true", "false", "on", "off", "null")
+
+
+def _yaml_key(name):
+    """An interface name as a netplan key: plain where YAML keeps it a string (eth1), double-quoted otherwise."""
+    if name.lower() in _YAML_WORDS or not re.match(r"^[A-Za-z][A-Za-z0-9_.@-]*$", name):
+        return '"%s"' % name.replace("\\", "\\\\").replace('"', '\\"')
+    return name
 
 
 def networkd_unit(interface, root="/"):
