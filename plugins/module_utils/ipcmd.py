@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kubeprep.hostnet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The host's ``ip -json`` for the modules that change something: found once, run with the C locale.
+"""The host's ``ip -json`` for the modules that change something (found once, run with the C locale), and the
+address of the controller's SSH session they must never cut.
 Runs on the managed host: standard library only."""
 
 from __future__ import absolute_import, division, print_function
@@ -9,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 
 
 class IpCommand:
@@ -39,3 +41,23 @@ class IpCommand:
         if not isinstance(data, list):
             self.module.fail_json(msg="unexpected output of ip -json %s; nothing was changed" % " ".join(args), changed=False)
         return [item for item in data if isinstance(item, dict)]
+
+
+def ssh_client():
+    """The controller's address from SSH_CONNECTION: ours, or (sudo and su strip it) the nearest ancestor's,
+    up to the sshd session that started us. [] when not connected over SSH."""
+    value = os.environ.get("SSH_CONNECTION")
+    pid = os.getppid()
+    for _hop in range(16):
+        if value or pid <= 1:
+            break
+        try:
+            with open("/proc/%d/environ" % pid, "rb") as handle:
+                for item in handle.read(1 << 20).split(b"\0"):
+                    if item.startswith(b"SSH_CONNECTION="):
+                        value = item.split(b"=", 1)[1].decode("ascii", "replace")
+            with open("/proc/%d/stat" % pid) as handle:
+                pid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (IOError, OSError, ValueError, IndexError):
+            break
+    return (value or "").split()[:1]

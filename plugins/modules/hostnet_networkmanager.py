@@ -72,7 +72,6 @@ protected:
   sample: {eth1: [the controller's session (10.0.0.1) comes in through it, a default route leaves through it]}
 """
 
-import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
@@ -136,25 +135,6 @@ def matches(pattern, name):
     return re.match("^(?:%s)$" % to_regex(pattern), name, re.S) is not None
 
 
-def ssh_client():
-    """The controller's address from SSH_CONNECTION: ours, or (sudo and su strip it) the nearest ancestor's."""
-    value = os.environ.get("SSH_CONNECTION")
-    pid = os.getppid()
-    for _hop in range(16):
-        if value or pid <= 1:
-            break
-        try:
-            with open("/proc/%d/environ" % pid, "rb") as handle:
-                for item in handle.read(1 << 20).split(b"\0"):
-                    if item.startswith(b"SSH_CONNECTION="):
-                        value = item.split(b"=", 1)[1].decode("ascii", "replace")
-            with open("/proc/%d/stat" % pid) as handle:
-                pid = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (IOError, OSError, ValueError, IndexError):
-            break
-    return (value or "").split()[:1]
-
-
 def protected_interfaces(ip, client, node_address):
     """{interface: [why]} for the interfaces no pattern may match."""
     found = {}
@@ -196,7 +176,7 @@ def main():
         if why:
             module.fail_json(msg="refusing the interface pattern %r: %s; nothing was changed" % (pattern, why), changed=False)
     ip = ipcmd.IpCommand(module, "to find the interfaces the node needs")
-    client = ssh_client()
+    client = ipcmd.ssh_client()
     protected = protected_interfaces(ip, client[0] if client else None, (module.params["node_address"] or "").strip() or None)
     for pattern in patterns:
         for name in sorted(protected):

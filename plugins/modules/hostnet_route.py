@@ -193,26 +193,6 @@ def _path_of(route):
     return {k: route.get(k) for k in ("dev", "gateway")}
 
 
-def ssh_client():
-    """The controller's address from SSH_CONNECTION: ours, or (sudo and su strip it) the nearest ancestor's,
-    up to the sshd session that started us. [] when not connected over SSH."""
-    value = os.environ.get("SSH_CONNECTION")
-    pid = os.getppid()
-    for _hop in range(16):
-        if value or pid <= 1:
-            break
-        try:
-            with open("/proc/%d/environ" % pid, "rb") as handle:
-                for item in handle.read().split(b"\0"):
-                    if item.startswith(b"SSH_CONNECTION="):
-                        value = item.split(b"=", 1)[1].decode("ascii", "replace")
-            with open("/proc/%d/stat" % pid) as handle:
-                pid = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (IOError, OSError, ValueError, IndexError):
-            break
-    return (value or "").split()[:1]
-
-
 def check_gateway(gateway, via, addresses):
     """Why ``gateway`` cannot be a next hop (None when it can): a route via loopback, via
     the host itself, via a network or broadcast address, or off-link black-holes traffic."""
@@ -275,7 +255,7 @@ def main():
         module.fail_json(msg="gateway %s is reached through %s, not %s; nothing was changed" % (gateway, via["dev"], interface), **result)
     result["interface"] = interface
     # 2. The management connection must not be captured by the new route.
-    client = ssh_client()
+    client = ipcmd.ssh_client()
     before = None
     if client:
         before, error = ip.route_get(client[0])
