@@ -73,8 +73,9 @@ class ActionModule(ActionBase):
     def _options(self, settings, task_vars):
         """The engine's options from their declarations: each from ``settings`` (the normalised inputs) by its
         variable, else the play's variable, else its declared default; each checked as the inputs check does."""
+        declared = rules.declared_options()
         raw = {}
-        for name, option in rules.declared_options().items():
+        for name, option in declared.items():
             if option.var in settings:
                 raw[name] = settings[option.var]
             elif option.var in task_vars:
@@ -85,7 +86,7 @@ class ActionModule(ActionBase):
         options = {}
         # Site rules first: their ids are valid in hostnet_skip_rules and hostnet_warn_rules.
         for name in sorted(raw, key=lambda n: n != "site_rules"):
-            option = rules.declared_options()[name]
+            option = declared[name]
             extra_ids = {e.get("id") for e in options.get("site_rules") or () if isinstance(e, dict)}
             try:
                 options[name] = inputs.normalise(option.var, raw[name], inputs.spec_of(option.var), extra_ids)

@@ -61,27 +61,17 @@ _RANGES = {
 }
 
 
-def _declared():
-    return {option.var: option for option in rules.declared_options().values()}
-
-
-def formats():
-    """variable -> format, for every input with one."""
-    found = dict(_FORMATS)
-    found.update({var: option.format for var, option in _declared().items() if option.format})
-    return found
-
-
-def ranges():
-    """variable -> (minimum, maximum) of every number input."""
-    found = dict(_RANGES)
-    found.update({var: (o.minimum, o.maximum) for var, o in _declared().items() if o.minimum is not None or o.maximum is not None})
-    return found
+# The rule options by variable, and what their declarations add to the tables above: built once (the registry
+# does not change while the controller runs; validate() looks a variable up for every host).
+DECLARED = {option.var: option for option in rules.declared_options().values()}
+FORMATS = dict(_FORMATS, **{var: option.format for var, option in DECLARED.items() if option.format})
+RANGES = dict(_RANGES, **{var: (o.minimum, o.maximum) for var, o in DECLARED.items() if o.minimum is not None or o.maximum is not None})
+NON_EMPTY = frozenset(var for var, option in DECLARED.items() if option.non_empty)
 
 
 def spec_of(name, specs=None):
     """The argument spec of variable ``name``: a rule option's declaration, else the roles' argument specs."""
-    declared = _declared().get(name)
+    declared = DECLARED.get(name)
     if declared is not None:
         return declared.spec()
     return (specs if specs is not None else role_specs()).get(name) or {"type": "str"}
@@ -209,7 +199,7 @@ def normalise(name, value, spec, extra_ids=()):
         return None
     if kind == "list":
         items = _as_list(name, value)
-        if not items and name in {v for v, o in _declared().items() if o.non_empty}:
+        if not items and name in NON_EMPTY:
             raise InputError("%s: %r is empty, so nothing would be checked" % (name, value))
         if name == "hostnet_site_rules":
             try:
@@ -217,7 +207,7 @@ def normalise(name, value, spec, extra_ids=()):
             except siterules.SiteRuleError as exc:
                 raise InputError(str(exc)) from exc
             return items
-        fmt = formats().get(name)
+        fmt = FORMATS.get(name)
         return [_check_format(name, fmt, item, extra_ids) if fmt else item for item in items]
     if kind == "bool":
         if isinstance(value, bool):
@@ -235,7 +225,7 @@ def normalise(name, value, spec, extra_ids=()):
             raise InputError("%s: %r is not a%s number" % (name, value, "n integer" if kind == "int" else "")) from exc
         if isinstance(value, bool) or not math.isfinite(number):
             raise InputError("%s: %r is not a finite number" % (name, value))
-        low, high = ranges().get(name, (0, None))
+        low, high = RANGES.get(name, (0, None))
         if low is not None and number < low:
             raise InputError("%s: %r is less than %s" % (name, value, low))
         if high is not None and number > high:
@@ -250,7 +240,7 @@ def normalise(name, value, spec, extra_ids=()):
         choices = spec.get("choices")
         if choices and text.strip() not in [str(c) for c in choices]:
             raise InputError("%s: %r is not one of %s" % (name, value, ", ".join(str(c) for c in choices)))
-        fmt = formats().get(name)
+        fmt = FORMATS.get(name)
         return _check_format(name, fmt, text) if fmt and text.strip() else (text.strip() if choices else text)
     return value
 
@@ -267,7 +257,7 @@ def validate(values_by_host, specs=None, groups=None):
     KUBESPRAY_INPUTS); groups: the inventory's groups (GROUP_INPUTS must name one). Returns
     (normalised values by host, errors)."""
     specs = specs if specs is not None else role_specs()
-    known = set(specs) | set(FORMATS) | set(_declared())
+    known = set(specs) | set(FORMATS) | set(DECLARED)
     normalised, found = {}, {}
     for host in sorted(values_by_host):
         mine = {}
@@ -301,6 +291,3 @@ def validate(values_by_host, specs=None, groups=None):
         for message, hosts in sorted(found.items())
     ]
     return normalised, errors
-
-
-FORMATS = formats()

@@ -26,7 +26,6 @@ from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine impo
     evaluate,
     finding_sort_key,
     fix_roles,
-    option_owner,
     ordered_findings,
     registry,
     rule,

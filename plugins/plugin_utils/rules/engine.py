@@ -21,7 +21,6 @@ __metaclass__ = type
 import gc
 import importlib
 import ipaddress
-import math
 import os
 
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, siterules
@@ -107,16 +106,6 @@ class Option:
             return "at most %s" % self.maximum
         return "%s to %s" % (self.minimum, self.maximum)
 
-    def check_number(self, value):
-        """None when ``value`` is a number inside the documented range, else why not."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return "not a number"
-        if isinstance(value, float) and not math.isfinite(value):
-            return "not a finite number"
-        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
-            return "outside %s" % self.range_text()
-        return None
-
 
 class Fix:
     """How a rule's findings get fixed: by a role of this collection, or by hand.
@@ -147,18 +136,6 @@ class Fix:
         if self.manual:
             return {"kind": "manual", "reason": self.manual}
         return {"kind": "role", "role": "kubeprep.hostnet." + self.role, "inputs": list(self.inputs), "opt_in": self.opt_in}
-
-    def text(self):
-        """The fix path in a sentence (README and remediation tables, the rule page)."""
-        if self.manual:
-            return "manual: %s" % self.manual
-        text = "role `%s`" % self.role
-        extra = []
-        if self.inputs:
-            extra.append("needs `%s`" % "`, `".join(self.inputs))
-        if self.opt_in:
-            extra.append("opt-in: `%s=true`" % self.opt_in)
-        return text + (" (%s)" % "; ".join(extra) if extra else "")
 
 
 class Finding:
@@ -391,14 +368,6 @@ def declared_options():
         for option in item.options:
             found[option.name] = option
     return found
-
-
-def option_owner(name):
-    """The rule that declares option ``name`` (None for the engine's)."""
-    for item in registry().values():
-        if any(o.name == name for o in item.options):
-            return item
-    return None
 
 
 def default_options():
