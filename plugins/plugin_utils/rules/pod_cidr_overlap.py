@@ -18,8 +18,9 @@ something the host uses: an address of the host, a default gateway or a nameserv
 `/etc/resolv.conf` inside it (error), or a route of any table, other than default routes, into it (warning).
 Routes through the cluster's own interfaces (`cni0`, `flannel.1`, `cali*`, `tunl0`, `vxlan.calico`,
 `cilium_*`, `kube-ipvs0`, ...) and a route for exactly the Pod CIDR (the deliberate one) are not counted.
-Deckhouse's preflight (`host-network-cidr-intersection`), OpenShift's `non-overlapping-subnets` and
-Replicated's embedded cluster check the same; users ask for it in eks-anywhere#2086 and k3s#588.
+Deckhouse's preflight (`host-network-cidr-intersection`) and Replicated's embedded cluster check the same
+(OpenShift's `non-overlapping-subnets` does not: it compares the host's own interface networks with each
+other); users ask for it in eks-anywhere#2086 and k3s#588.
 
 ## Why it breaks Kubernetes
 The CNI routes the Pod network to pods. Hosts, gateways or nameservers inside it become unreachable from pods (DNS

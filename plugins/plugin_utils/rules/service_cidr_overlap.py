@@ -19,8 +19,9 @@ host, a default gateway or a nameserver in
 `/etc/resolv.conf` inside it (error), or a route of any table, other than default routes, into it (warning).
 Routes through the cluster's own interfaces (`cni0`, `flannel.1`, `cali*`, `tunl0`, `vxlan.calico`,
 `cilium_*`, `kube-ipvs0`, ...) and a route for exactly the Service CIDR (the deliberate one) are not counted.
-Deckhouse's preflight (`host-network-cidr-intersection`), OpenShift's `non-overlapping-subnets` and
-Replicated's embedded cluster check the same; users ask for it in eks-anywhere#2086 and k3s#588.
+Deckhouse's preflight (`host-network-cidr-intersection`) and Replicated's embedded cluster check the same
+(OpenShift's `non-overlapping-subnets` does not: it compares the host's own interface networks with each
+other); users ask for it in eks-anywhere#2086 and k3s#588.
 
 ## Why it breaks Kubernetes
 kube-proxy DNATs every Service IP. The host's own address, its gateway or a nameserver inside the Service network
