@@ -39,6 +39,8 @@ table.matrix td{text-align:center;min-width:44px}table.matrix td.none{background
 .groups td.hosts{max-width:760px}.groups details{box-shadow:none;margin:0;background:none}
 .groups summary{padding:0}.groups details>div{padding:4px 0 0;overflow-wrap:anywhere}
 .search input[type=search]{width:240px}.search select{max-width:280px}.search label{margin-right:12px}
+.failed details.names{display:inline;box-shadow:none;background:none;margin:0}.failed details.names summary{display:inline;padding:0}
+details.finding,.big{content-visibility:auto;contain-intrinsic-size:auto 44px}
 td.ok{color:#fff}td.error,td.warning{color:#fff}.legend span{display:inline-block;padding:1px 8px;margin-right:6px;border-radius:4px;color:#fff}
 """
 
@@ -224,6 +226,7 @@ def render_html(report):
         groups=groups,
         group_rules=sorted({g["id"] for g in groups}),
         tile_limit=TILE_LIMIT,
+        group_names=GROUP_NAMES,
         anchor=_anchor,
         finding_anchor=_finding_anchors(),
     )

@@ -78,6 +78,18 @@ def test_a_large_fleet_is_grouped_by_rule_not_a_tile_per_host(fleets):
     assert listed == widest["names"] == sorted(doc["hosts"])
 
 
+def test_a_large_fleets_failing_line_names_a_few_hosts_and_counts_the_rest(fleets):
+    doc, paths = fleets[5000]
+    with open(paths["html"], encoding="utf-8") as handle:
+        page = handle.read()
+    failing = doc["summary"]["failing_hosts"]
+    assert len(failing) > report_html.GROUP_NAMES
+    line = re.search(r'<p class="failed" id="failing">.*?</p>', page, re.S).group(0)
+    shown = re.search(r"<summary>(.*?)</summary>", line).group(1)
+    assert shown == "%s and %d more" % (", ".join(failing[: report_html.GROUP_NAMES]), len(failing) - report_html.GROUP_NAMES)
+    assert re.search(r"</summary><div>(.*?)</div>", line).group(1).split(", ") == failing  # every name when opened
+
+
 def test_the_5000_host_page_shows_its_rule_groups_and_search_box_in_headless_chromium(fleets, tmp_path):
     doc, paths = fleets[5000]
     proc = chromium(tmp_path, "--dump-dom", "file://" + os.path.abspath(paths["html"]))
