@@ -33,7 +33,7 @@ help:
 	@echo "make docs    - docs site with antsibull-docs and Sphinx (warnings are errors) in build/docsite"
 	@echo "make ee      - execution environment build context in build/ee (ansible-builder create)"
 	@echo "make release - changelog, tarball, install from it, smoke audit (VERSION=x.y.z)"
-	@echo "make bench   - fleet benchmark on 5, 20, 50 test hosts (root; BENCH_ARGS='--sizes 5 20 --repeat 3')"
+	@echo "make bench   - fleet benchmark on 5, 20, 50 test hosts, 50 vs 200, report writing and the 5,000-host page (root; BENCH_ARGS='--sizes 5 20 --repeat 3')"
 	@echo "make docs-rules - write docs/rules/<id>.md, README's rule table, docs/remediation.md's table from the registry"
 	@echo "make docs-check - fail when a page or table generated from the registry is stale (make test runs it)"
 	@echo "make new-rule ID=<id> SCOPE=host|fleet - write a rule module and its unit test to fill in"
@@ -155,6 +155,7 @@ release: test-venv
 bench: test-venv install system-deps
 	$(BIN)/pip install -q -r requirements-bench.txt
 	$(BIN)/python bench/fleet.py $(BENCH_ARGS)
+	$(BIN)/python bench/report_page.py
 
 clean:
 	-$(BIN)/python tests/harness/testhosts.py down --all 2>/dev/null

@@ -20,14 +20,19 @@ report writing (seconds and bytes of each artifact: JSON, Markdown, JUnit, HTML)
 synthetic fleets of 1,000, 5,000 and 10,000 hosts, with and without port probe reports
 (--report-sizes; bench/rules_engine.py N ... prints the same without root or test hosts).
 
+Then the per-host cost of the audit as the fleet grows: one fleet of max(--scale-sizes)
+test hosts (default 200) audited whole and limited to its first N (default 50), interleaved,
+with --scale-forks (default 50); per host = median wall / N (target: 200 at most 1.15x 50).
+
 Prints min and median per measure and the ratios the targets are about
-(audit / ping <= 1.5, audit with port probes / audit <= 1.5, facts on-host /
+(audit / ping <= 1.2, audit with port probes / audit <= 1.5, facts on-host /
 setup on-host <= 0.1, rules on 10,000 hosts < 2 s and linear, with and
 without port probe reports; report files linear in hosts, all four written in
 under 10 s at 5,000 hosts), writes build/bench/fleet.json and, when matplotlib is
 installed, build/bench/fleet.png (wall time against N).
 
-usage (root): bench/fleet.py [--sizes 5 20 50] [--repeat 3] [--payload-repeat 15] [--report-sizes 1000 5000 10000] [--out build/bench]
+usage (root): bench/fleet.py [--sizes 5 20 50] [--repeat 3] [--payload-repeat 15] [--report-sizes 1000 5000 10000]
+                    [--scale-sizes 50 200] [--scale-forks 50] [--out build/bench]
 """
 
 import argparse
@@ -148,6 +153,55 @@ def bench_size(size, repeat, payload_repeat, workdir):
         fleet.down()
 
 
+def bench_scale(sizes, forks, repeat, workdir):
+    """The per-host cost of the audit as the fleet grows: one fleet of max(sizes) test hosts, audited whole and
+    limited to its first N hosts (--limit @file), interleaved, with the same forks; per-host = wall / N."""
+    largest = max(sizes)
+    fleet = testhosts.Fleet(os.path.join(workdir, "scale-%d" % largest))
+    try:
+        started = time.perf_counter()
+        fleet.up(count=largest)
+        up_seconds = time.perf_counter() - started
+        env = fleet.ansible_env(COLLECTIONS, forks=forks)
+        report_dir = os.path.join(fleet.state_dir, "report")
+        names = [host["name"] for host in fleet.hosts]
+        limits = {}
+        for size in sizes:
+            limits[size] = os.path.join(fleet.state_dir, "limit-%d.txt" % size)
+            with open(limits[size], "w") as handle:
+                handle.write("\n".join(names[:size]) + "\n")
+        audit = command(fleet, "audit", report_dir)
+        for size in sizes:  # warm-up: every host's SSH control master, as a real run reuses them
+            timed(command(fleet, "ping", report_dir) + ["--limit", "@" + limits[size]], env)
+        walls = {size: [] for size in sizes}
+        for _attempt in range(repeat):
+            for size in sizes:
+                walls[size].append(timed(audit[:1] + ["--limit", "@" + limits[size]] + audit[1:], env)[0])
+        rows = []
+        for size in sizes:
+            median = statistics.median(walls[size])
+            rows.append({"hosts": size, "forks": forks, "wall": summary(walls[size]), "per_host_ms": round(1000 * median / size, 1)})
+        smallest = min(sizes)
+        base = [row for row in rows if row["hosts"] == smallest][0]["per_host_ms"]
+        for row in rows:
+            row["per_host_over_smallest"] = round(row["per_host_ms"] / base, 2)
+        return {"fleet_up_seconds": round(up_seconds, 1), "rows": rows}
+    finally:
+        fleet.down()
+
+
+def print_scale(scale):
+    print(
+        "\n== audit per host as the fleet grows (one fleet of test hosts, --limit to the first N, forks %d; up in %.1f s)"
+        % (scale["rows"][0]["forks"], scale["fleet_up_seconds"])
+    )
+    for row in scale["rows"]:
+        print(
+            "  %4d hosts: median %6.2f s, %6.1f ms per host, per host / smallest fleet's %.2f (target <= 1.15)"
+            % (row["hosts"], row["wall"]["median"], row["per_host_ms"], row["per_host_over_smallest"])
+        )
+
+
 def print_row(row):
     print("\n== %d hosts (fleet up in %.1f s)" % (row["hosts"], row["fleet_up_seconds"]))
     print("  %-10s %8s %8s   (seconds, wall)" % ("measure", "min", "median"))
@@ -201,6 +255,8 @@ def main(argv=None):
     parser.add_argument("--payload-repeat", type=int, default=15, help="runs of each payload on one host (cheap: no SSH)")
     parser.add_argument("--rules-sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--report-sizes", type=int, nargs="+", default=[1000, 5000, 10000])
+    parser.add_argument("--scale-sizes", type=int, nargs="*", default=[50, 200], help="audit per host, one fleet limited to N (none: skip)")
+    parser.add_argument("--scale-forks", type=int, default=50)
     parser.add_argument("--out", default=os.path.join(ROOT, "build", "bench"))
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
@@ -219,6 +275,9 @@ def main(argv=None):
             row = bench_size(size, args.repeat, args.payload_repeat, workdir)
             result["fleet"].append(row)
             print_row(row)
+        if args.scale_sizes:
+            result["scale"] = bench_scale(args.scale_sizes, args.scale_forks, args.repeat, workdir)
+            print_scale(result["scale"])
 
     import rules_engine
 

@@ -1,9 +1,10 @@
 """Open the HTML report of a synthetic 5,000-host fleet (with port probes) in headless Chromium.
 
-Times what a person waits for: Chromium loading the page and running its script to the end
-(``--dump-dom`` returns after the load event), next to the same browser loading an empty page,
-R times each, interleaved; the difference is the page's own cost (issue 22: under 2 s at 5,000
-hosts). Writes a screenshot of the page (build/bench/report-5000.png) and prints the page's size.
+Times what a person waits for: the page's own clock from navigation start to the end of its script
+(the page parsed, laid out and its filters applied; it writes ``data-ready-ms`` on its body), read
+from Chromium's ``--dump-dom``, R times (issue 22: under 2 s at 5,000 hosts); and, for scale, the
+whole Chromium run next to the same browser loading an empty page, interleaved. Writes a
+screenshot of the page (build/bench/report-5000.png) and prints the page's size.
 Not part of `make test`: speed is measured here, never asserted.
 
 usage: bench/report_page.py [--hosts 5000] [--repeat 5] [--out build/bench]
@@ -12,6 +13,7 @@ usage: bench/report_page.py [--hosts 5000] [--repeat 5] [--out build/bench]
 import argparse
 import copy
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -72,11 +74,14 @@ def main(argv=None):
         profile = os.path.join(workdir, "profile")
         browser(profile, "--dump-dom", "file://" + empty)  # warm-up: the profile and the binary's pages
         times = {"empty": [], "report": []}
+        ready = []
         dom = ""
         for _attempt in range(args.repeat):
             times["empty"].append(browser(profile, "--dump-dom", "file://" + empty)[0])
             seconds, dom = browser(profile, "--dump-dom", "file://" + page)
             times["report"].append(seconds)
+            found = re.search(r'data-ready-ms="(\d+)"', dom)
+            ready.append(int(found.group(1)) / 1000.0 if found else float("nan"))
         shot = os.path.join(args.out, "report-%d.png" % args.hosts)
         browser(profile, "--screenshot=%s" % shot, "--window-size=1400,1800", "file://" + page)
         median = {kind: statistics.median(values) for kind, values in times.items()}
@@ -91,7 +96,9 @@ def main(argv=None):
         )
         print("  empty page   median %.2f s  (browser start)" % median["empty"])
         print("  report page  median %.2f s" % median["report"])
-        print("  the page's own load and script: %.2f s (target < 2 s)" % (median["report"] - median["empty"]))
+        print("  report page - empty page: %.2f s (Chromium's whole run, the 9 MB --dump-dom included)" % (median["report"] - median["empty"]))
+        print("  in the page: navigation start to the end of its script (parsed, laid out, filters applied):")
+        print("    median %.2f s, runs %s (target < 2 s)" % (statistics.median(ready), ", ".join("%.2f" % r for r in ready)))
         print("  screenshot: %s" % shot)
 
 

@@ -78,6 +78,7 @@ SCRIPT = """
   apply();
   document.body.dataset.rendered=String(findings.length);
   document.body.dataset.searchShown=String(shown(text));
+  document.body.dataset.readyMs=String(Math.round(performance.now()));
 })();
 """
 
