@@ -191,6 +191,12 @@ def _nft_rule(expr):
     return rule
 
 
+def _key(item, name):
+    """(family, table, chain) of a chain or rule object, or None when one of them is not a string."""
+    key = (item.get("family"), item.get("table"), item.get(name))
+    return key if all(isinstance(part, str) for part in key) else None
+
+
 def parse_nft_json(text):
     """``nft -j list ruleset`` -> {"forward_chains": [...], "tables": n, "cut": bool}: each base chain on the
     forward hook with its family, table, name, priority, policy, rule count and accept (or jump) rules."""
@@ -206,7 +212,9 @@ def parse_nft_json(text):
             tables += 1
         chain = item.get("chain")
         if isinstance(chain, dict) and chain.get("hook") == "forward":
-            key = (chain.get("family"), chain.get("table"), chain.get("name"))
+            key = _key(chain, "name")
+            if key is None or key in chains:
+                continue
             if len(order) >= MAX_CHAINS:
                 cut = True
                 continue
@@ -223,7 +231,7 @@ def parse_nft_json(text):
             }
         rule = item.get("rule")
         if isinstance(rule, dict):
-            key = (rule.get("family"), rule.get("table"), rule.get("chain"))
+            key = _key(rule, "chain")
             if key in chains:
                 entry = chains[key]
                 entry["rules"] += 1
@@ -247,7 +255,7 @@ def nftables(run_command, which):
         return {"status": "unknown", "tool": path, "reason": "nft's ruleset is larger than %d characters; not read" % MAX_OUTPUT_CHARS}
     try:
         parsed = parse_nft_json(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # not JSON, or nested past Python's limit
         return {"status": "unknown", "tool": path, "reason": "nft -j list ruleset did not print JSON: %s" % _short(exc)}
     return dict(parsed, status="partial" if parsed["cut"] else "ok", tool=path)
 

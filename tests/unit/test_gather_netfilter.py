@@ -5,6 +5,9 @@ every command is bounded in time and bytes."""
 import json
 import os
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ansible_collections.kubeprep.hostnet.plugins.module_utils import gather, netfilter
 
 
@@ -152,3 +155,40 @@ def test_gather_has_the_fact_live_and_not_for_an_image_root(tmp_path):
     run, which = tools({"iptables-nft-save": "*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -j ACCEPT\nCOMMIT\n"})
     facts = gather.gather(run_command=run, which=which)
     assert facts["netfilter"]["iptables"]["nft"]["rules"] == 1
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.sampled_from(["forward", "drop", "ip", "saddr", "accept", "inet"]),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["chain", "rule", "table", "hook", "family", "name", "expr", "match", "prefix", "set", "policy", "payload"]), children, max_size=5
+        )
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_nft_json_of_any_shape_is_parsed_or_refused_with_valueerror(value):
+    try:
+        parsed = netfilter.parse_nft_json(json.dumps({"nftables": value if isinstance(value, list) else [value]}))
+    except ValueError:
+        return
+    for chain in parsed["forward_chains"]:
+        assert isinstance(chain["accepts"], list) and isinstance(chain["rules"], int)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("*:-AFORWDCP !\"'\n\t\x00\ufffdsdj/.0123456789filter")), max_size=300))
+def test_save_and_zone_text_of_any_shape_never_raises(text):
+    parsed = netfilter.parse_iptables_save(text)
+    assert parsed["rules"] == sum(parsed["tables"].values())
+    assert isinstance(netfilter.parse_active_zones(text), dict)
+
+
+def test_nft_json_nested_past_the_recursion_limit_is_unknown_not_a_crash():
+    run, which = tools({"nft": "[" * 100000 + "]" * 100000})
+    fact = netfilter.nftables(run, which)
+    assert fact["status"] == "unknown" and fact["reason"].startswith("nft -j list ruleset did not print JSON")
