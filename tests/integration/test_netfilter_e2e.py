@@ -5,6 +5,9 @@ network namespace's).
   through gw, and gw's FORWARD policy is DROP (iptables-nft, as Docker leaves it). A TCP connect from the pod to a
   listener on ``peer`` times out; the audit names forward-blocked on gw with the chain, its policy and its rule set.
   The commands the finding prints, run on gw, let the connect through, and the next audit has no finding.
+- ``nftgw`` has its own pod behind a native nftables forward chain with policy drop (``table inet fw``, as an
+  nftables.conf firewall has it) that accepts only established connections: the same symptom, forward-blocked names
+  the nft chain, and the ``nft insert rule`` commands it prints let the pod through.
 - ``mixed`` has a kube-proxy-like chain in the iptables-nft tables and a legacy rule dropping its connects to the
   peer: ``iptables-nft -S`` shows no drop, the connect times out, the audit names netfilter-backend-mixed with the
   counts; with the legacy tables flushed (the fix's flush) the connect works and the finding is gone.
@@ -31,17 +34,24 @@ except socket.timeout:
 except OSError as exc:
     print("ERROR %s" % exc)
 """
-POD = "10.244.1.2"
+NFT_FIREWALL = """table inet fw {
+  chain forward {
+    type filter hook forward priority 0; policy drop;
+    ct state established,related accept
+  }
+}
+"""
 
 
-def pod_namespace(fleet, host):
+def pod_namespace(fleet, host, subnet):
     """A network namespace behind ``host`` like a pod behind its node: veth, an address in the Pod CIDR, default route
     through the host. Named like the harness's namespaces (``testhosts.py down --all`` removes a leftover)."""
     name = "%s%dn%d" % (testhosts.PREFIX, fleet.state["slot"], 90 + fleet.hosts.index(host))
     testhosts.run(["ip", "netns", "add", name])
     testhosts.run(["ip", "-n", name, "link", "add", "eth0", "type", "veth", "peer", "name", "vpod0", "netns", host["ns"]])
-    testhosts.ns_sh(name, "ip link set lo up; ip addr add %s/24 dev eth0; ip link set eth0 up; ip route add default via 10.244.1.1" % POD)
-    testhosts.ns_sh(host["ns"], "ip addr add 10.244.1.1/24 dev vpod0; ip link set vpod0 up")
+    script = "ip link set lo up; ip addr add {s}.2/24 dev eth0; ip link set eth0 up; ip route add default via {s}.1"
+    testhosts.ns_sh(name, script.format(s=subnet))
+    testhosts.ns_sh(host["ns"], "ip addr add %s.1/24 dev vpod0; ip link set vpod0 up" % subnet)
     return name
 
 
@@ -61,13 +71,21 @@ def found(report, host, rule_id):
 
 @pytest.fixture(scope="module")
 def seen(make_fleet, tmp_path_factory):
-    fleet = make_fleet(["gw", "peer", "mixed"])
-    gw, peer = fleet.host("gw"), fleet.host("peer")
+    fleet = make_fleet(["gw", "peer", "mixed", "nftgw"])
+    gw, peer, nftgw = fleet.host("gw"), fleet.host("peer"), fleet.host("nftgw")
     fleet.exec("peer", ["python3", "-c", LISTENER])
     fleet.exec("peer", ["ip", "route", "add", "10.244.1.0/24", "via", gw["address"]])
-    pod_ns = pod_namespace(fleet, gw)
+    fleet.exec("peer", ["ip", "route", "add", "10.244.2.0/24", "via", nftgw["address"]])
+    made = []
     state = {"gw": gw, "peer": peer}
     try:
+        pod_ns = pod_namespace(fleet, gw, "10.244.1")
+        made.append(pod_ns)
+        nft_pod_ns = pod_namespace(fleet, nftgw, "10.244.2")
+        made.append(nft_pod_ns)
+        state["nft_pod_before_drop"] = pod_connect(nft_pod_ns, peer["address"])
+        fleet.exec("nftgw", ["nft", "-f", "-"], input_text=NFT_FIREWALL)
+        state["nft_pod_before"] = pod_connect(nft_pod_ns, peer["address"])
         state["pod_before_drop"] = pod_connect(pod_ns, peer["address"])
         fleet.exec("gw", ["iptables-nft", "-P", "FORWARD", "DROP"])
         state["pod_before"] = pod_connect(pod_ns, peer["address"])
@@ -81,12 +99,17 @@ def seen(make_fleet, tmp_path_factory):
         (finding,) = found(state["report"], "gw", "forward-blocked")
         for command in re.findall(r"`(iptables-nft -I FORWARD [^`]*)`", finding["fix"]):
             fleet.exec("gw", command.split())
+        (finding,) = found(state["report"], "nftgw", "forward-blocked")
+        for command in re.findall(r"`(nft insert rule [^`]*)`", finding["fix"]):
+            fleet.exec("nftgw", command.split())
         fleet.exec("mixed", ["sh", "-ec", "iptables-legacy -F; iptables-legacy -X"])
         state["pod_after"] = pod_connect(pod_ns, peer["address"])
+        state["nft_pod_after"] = pod_connect(nft_pod_ns, peer["address"])
         state["mixed_after"] = fleet.exec("mixed", ["python3", "-c", CONNECT, peer["address"]]).stdout.strip()
         state["proc_after"], state["report_after"] = audit(fleet, str(tmp_path_factory.mktemp("netfilter-after")))
     finally:
-        subprocess.run(["ip", "netns", "del", pod_ns], check=False)
+        for name in made:
+            subprocess.run(["ip", "netns", "del", name], check=False)
     return state
 
 
@@ -101,6 +124,18 @@ def test_forward_drop_drops_the_pods_packets_and_the_audit_names_it(seen):
     assert "`iptables-nft -I FORWARD -s 10.244.0.0/16 -j ACCEPT` and `iptables-nft -I FORWARD -d 10.244.0.0/16 -j ACCEPT`" in finding["fix"]
     assert "[ERROR forward-blocked] gw: forwarded traffic from the Pod network 10.244.0.0/16 is dropped" in seen["proc"].stdout
     assert not found(seen["report"], "peer", "forward-blocked") and not found(seen["report"], "mixed", "forward-blocked")
+
+
+def test_a_native_nftables_forward_drop_is_named_with_its_chain_and_the_printed_rules_fix_it(seen):
+    assert (seen["nft_pod_before_drop"], seen["nft_pod_before"], seen["nft_pod_after"]) == ("CONNECTED", "TIMEOUT", "CONNECTED")
+    (finding,) = found(seen["report"], "nftgw", "forward-blocked")
+    (line,) = finding["evidence"]
+    assert line.startswith("nftables (nft list ruleset), hook forward priority 0: chain inet fw forward policy drop, 1 rule; accepts: "), line
+    assert "established" in line
+    assert (
+        "`nft insert rule inet fw forward ip saddr 10.244.0.0/16 accept` and `nft insert rule inet fw forward ip daddr 10.244.0.0/16 accept`" in finding["fix"]
+    )
+    assert not found(seen["report_after"], "nftgw", "forward-blocked")
 
 
 def test_the_printed_accepts_let_the_pod_through_and_the_finding_is_gone(seen):
