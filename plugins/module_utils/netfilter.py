@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shlex
+import time
 
 COMMAND_TIMEOUT = 5.0  # seconds per command (nft, iptables-*-save, firewall-cmd)
 MAX_OUTPUT_CHARS = 4 * 1024 * 1024  # a ruleset past this is read up to here and said to be cut
@@ -29,6 +30,7 @@ MAX_ZONES = 64
 MAX_ZONE_ITEMS = 64
 MAX_ZONE_FILE_BYTES = 256 * 1024
 MAX_PROC_ENTRIES = 100000
+MAX_PROC_SECONDS = 2.0  # the /proc scan for a firewalld process (without firewall-cmd) stops after this long
 IPTABLES_BACKENDS = (("nft", "iptables-nft-save"), ("legacy", "iptables-legacy-save"))
 
 
@@ -315,21 +317,34 @@ def zone_files(root):
     return zones, default
 
 
-def process_running(comm, proc="/proc"):
-    """Whether a process named ``comm`` runs (firewalld is a Python script: its comm is its file name)."""
+def process_running(comm, proc="/proc", budget=MAX_PROC_SECONDS, clock=time.monotonic):
+    """Whether a process named ``comm`` runs in this network namespace (firewalld is a Python script: its comm is
+    its file name; one in another network namespace, a container's, governs not this host's forwarding). None when
+    /proc cannot be listed; a process whose namespace cannot be read counts."""
     try:
         names = os.listdir(proc)
     except (IOError, OSError):
         return None
+    try:
+        own = os.readlink(os.path.join(proc, "self", "ns", "net"))
+    except (IOError, OSError):
+        own = None
+    deadline = clock() + budget
     for name in names[:MAX_PROC_ENTRIES]:
-        if not name.isdigit():
+        if not name.isdigit() or clock() > deadline:
             continue
         try:
             with open(os.path.join(proc, name, "comm"), "rb") as handle:
-                if handle.read(64).strip() == comm.encode():
-                    return True
+                if handle.read(64).strip() != comm.encode():
+                    continue
         except (IOError, OSError):
             continue
+        try:
+            if own is not None and os.readlink(os.path.join(proc, name, "ns", "net")) != own:
+                continue
+        except (IOError, OSError):
+            pass
+        return True
     return False
 
 

@@ -141,6 +141,20 @@ def test_firewalld_from_its_files_when_firewall_cmd_is_missing(tmp_path):
     assert fact["active"] is False
 
 
+def test_a_firewalld_in_another_network_namespace_does_not_count(tmp_path):
+    proc = tmp_path / "proc"
+    for pid, comm, net in (("self", "python3", "net:[4026531840]"), ("812", "firewalld", "net:[4026532999]")):
+        (proc / pid / "ns").mkdir(parents=True)
+        (proc / pid / "comm").write_text(comm + "\n")
+        os.symlink(net, str(proc / pid / "ns" / "net"))
+    assert netfilter.process_running("firewalld", str(proc)) is False  # a container's firewalld
+    os.unlink(str(proc / "812" / "ns" / "net"))
+    os.symlink("net:[4026531840]", str(proc / "812" / "ns" / "net"))
+    assert netfilter.process_running("firewalld", str(proc)) is True
+    # The scan is bounded in time: past its budget no process is read.
+    assert netfilter.process_running("firewalld", str(proc), budget=-1) is False
+
+
 def test_firewall_cmd_active_zones_old_and_new_format():
     text = "public (default)\n  interfaces: eth0 eth1\ntrusted\n  sources: 10.244.0.0/16 10.96.0.0/12\n  interfaces: \n"
     assert netfilter.parse_active_zones(text) == {
