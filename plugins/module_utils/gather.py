@@ -43,6 +43,7 @@ from ansible_collections.kubeprep.hostnet.plugins.module_utils.factbounds import
     escaped,
 )
 from ansible_collections.kubeprep.hostnet.plugins.module_utils.hostprocs import port_holders, tools_in_path
+from ansible_collections.kubeprep.hostnet.plugins.module_utils.netfilter import netfilter_facts
 
 SCHEMA_VERSION = 1
 DEFAULT_SERVICE_IPS = ("10.96.0.1",)
@@ -593,6 +594,7 @@ def gather(
         if facts["port_holders"]["status"] != "ok":
             collector.problem("port_holders", facts["port_holders"]["error"])
         facts["interfaces"] = collector.interfaces()
+        facts["netfilter"] = netfilter_facts(collector.run_command, collector.which, collector.problem)
         facts["routes"] = collector.routes()
         lookups = []
         for item in service_ips:
@@ -624,7 +626,7 @@ def gather(
         facts["localhost_resolution"] = resolution
     else:
         na = {"status": "not_applicable", "reason": "root is %s, not the running system" % collector.root}
-        for key in ("sysctl", "port_holders", "interfaces", "routes", "service_route_lookups", "localhost_resolution", "search_domains"):
+        for key in ("sysctl", "port_holders", "interfaces", "routes", "service_route_lookups", "localhost_resolution", "search_domains", "netfilter"):
             facts[key] = dict(na)
     facts["problems"] = collector.problems
     odd = []

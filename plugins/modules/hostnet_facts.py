@@ -257,6 +257,25 @@ ansible_facts:
           type: dict
           sample: {status: ok, ports: [tcp/6443], list: [{proto: tcp, port: 6443, address: "0.0.0.0:6443", inode: 4242,
                    processes: [{pid: 812, comm: haproxy, command: "/usr/sbin/haproxy -f /etc/haproxy/haproxy.cfg"}]}]}
+        netfilter:
+          description:
+            - How the host's firewall judges forwarded traffic. C(nftables) - from C(nft -j list ruleset) - C(forward_chains),
+              each base chain on the forward hook with C(family), C(table), C(chain), C(priority), C(policy), C(rules) (its
+              rule count) and C(accepts) (its accept, jump and goto rules, at most 32, C(accepts_cut) past them).
+            - C(iptables) - C(nft) from C(iptables-nft-save), C(legacy) from C(iptables-legacy-save) - C(rules) (the C(-A)
+              rules of every table), C(tables) (the count per table) and C(forward) (the filter table's FORWARD chain,
+              C(policy), C(rules), C(accepts)). An accept is C(verdict), C(target), C(sources), C(destinations),
+              C(conditions) (every other match) and C(text), at most 300 characters.
+            - C(firewalld) - C(active) (true, false, or null when unknown), C(source) (C(firewall-cmd), or C(files) -
+              a firewalld process and C(/etc/firewalld) when firewall-cmd is missing), C(default_zone), C(zones) (each
+              with C(interfaces), C(sources), and C(target) when read from the files).
+            - Each part has C(status) C(ok), C(partial) (output cut at 4 MiB or 200000 lines) or C(unknown) with C(reason)
+              (the tool is not installed, failed or ran past 5 s; an installed tool that fails is also in C(problems)).
+              Running system only.
+          type: dict
+          sample: {nftables: {status: unknown, reason: nft (nftables) is not installed}, iptables: {legacy: {status: ok,
+                   rules: 1, tables: {filter: 1}, forward: {policy: drop, rules: 1, accepts: []}}}, firewalld: {status: ok,
+                   source: files, active: false}}
         tools:
           description:
             - C(ip), the path of the iproute2 command used (null when missing; C(/sbin) and C(/usr/sbin) are searched too).
