@@ -10,7 +10,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import gzip
 import os
+import zlib
 
 # The modules a Kubernetes node may need (kube-proxy, the container runtime, the CNIs, NodeLocal DNSCache):
 # each is reported on its own; the full lists are only counted.
@@ -22,6 +24,23 @@ SIGNS = {
     "nf_conntrack": "/proc/sys/net/netfilter/nf_conntrack_max",
     "ip_vs": "/proc/net/ip_vs",
 }
+# The kernel's own build options (kubeadm's SystemVerification reads the same): y is built in, m a module, absent
+# (``# CONFIG_X is not set``) not in this kernel at all. The one source that sees a built-in module where /sys/module
+# is not mounted (systemd-nspawn, some containers).
+CONFIGS = {
+    "br_netfilter": "CONFIG_BRIDGE_NETFILTER",
+    "overlay": "CONFIG_OVERLAY_FS",
+    "nf_conntrack": "CONFIG_NF_CONNTRACK",
+    "nf_tables": "CONFIG_NF_TABLES",
+    "vxlan": "CONFIG_VXLAN",
+    "ipip": "CONFIG_NET_IPIP",
+    "dummy": "CONFIG_DUMMY",
+    "ip_vs": "CONFIG_IP_VS",
+    "ip_vs_rr": "CONFIG_IP_VS_RR",
+    "ip_vs_wrr": "CONFIG_IP_VS_WRR",
+    "ip_vs_sh": "CONFIG_IP_VS_SH",
+}
+MAX_CONFIG_BYTES = 4 * 1024 * 1024  # a distribution kernel's config is about 300 KiB
 MAX_BYTES = 16 * 1024 * 1024  # modules.dep of a distribution kernel is about 1 MiB
 MAX_LINES = 200000
 MAX_LOADED = 4096
@@ -55,6 +74,31 @@ def _lines(path, max_bytes=None, max_lines=None):
     if len(lines) > max_lines:
         lines, truncated = lines[:max_lines], True
     return "ok", lines, truncated, None
+
+
+def kernel_config(root, release):
+    """(source, {option: value}, error): the running kernel's build options from /proc/config.gz (CONFIG_IKCONFIG_PROC)
+    or /boot/config-<release>; at most MAX_CONFIG_BYTES of text. source None: neither exists."""
+    for source in ("/proc/config.gz", "/boot/config-%s" % release):
+        path = _in(root, source)
+        if not os.path.exists(path):
+            continue
+        try:
+            if source.endswith(".gz"):
+                with gzip.open(path, "rb") as handle:
+                    data = handle.read(MAX_CONFIG_BYTES)
+            else:
+                with open(path, "rb") as handle:
+                    data = handle.read(MAX_CONFIG_BYTES)
+        except (IOError, OSError, EOFError, zlib.error) as exc:
+            return source, {}, "%s: %s" % (source, getattr(exc, "strerror", None) or exc)
+        options = {}
+        for line in data.decode("utf-8", "replace").splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key.startswith("CONFIG_"):
+                options[key.strip()] = value.strip()[:64]
+        return source, options, None
+    return None, {}, None
 
 
 def _in(root, path):
@@ -108,6 +152,10 @@ def kernel_modules(root="/", release=None, wanted=WANTED):
     except (IOError, OSError):
         in_sys = set()
     filesystems = _lines(_in(root, "/proc/filesystems"), 65536, 1000)[1]
+    source, config, error = kernel_config(root, release)
+    facts["config"] = {"source": source, "status": "error" if error else ("ok" if source else "missing")}
+    if error:
+        facts["errors"].append(error)
     loaded_set = set(facts["loaded"]["names"])
     report = {}
     for name in wanted:
@@ -122,7 +170,10 @@ def kernel_modules(root="/", release=None, wanted=WANTED):
             "loadable": loadable.get(name),
             "sysfs": name in in_sys,
             "sign": sign,
+            # y, m, or null: not set in a config that was read; absent when no config was read
         }
+        if source and not error and name in CONFIGS:
+            report[name]["config"] = config.get(CONFIGS[name])
     facts["modules"] = report
     if not facts["errors"]:
         del facts["errors"]

@@ -257,8 +257,10 @@ ansible_facts:
             - C(modules) - for each module a node may need (C(br_netfilter), C(overlay), C(nf_conntrack), C(nf_tables),
               C(vxlan), C(ipip), C(dummy), C(ip_vs), C(ip_vs_rr), C(ip_vs_wrr), C(ip_vs_sh)) - C(loaded), C(builtin),
               C(loadable) (its file in C(modules.dep), plain or compressed, C(-) and C(_) alike, or null), C(sysfs)
-              (C(/sys/module/<name>) exists), C(sign) (a file only the module makes, or null). C(errors) - sources that
-              could not be read (also in C(problems)).
+              (C(/sys/module/<name>) exists), C(sign) (a file only the module makes, or null), C(config) (its option in the
+              kernel's config - C(y), C(m), or null when not set; absent when no config was read).
+            - C(config) - C(source) (C(/proc/config.gz) or C(/boot/config-<release>), at most 4 MiB, or null) and C(status)
+              (ok, missing, error). C(errors) - sources that could not be read (also in C(problems)).
           type: dict
           sample: {status: ok, release: 6.1.0-28-amd64, module_support: true, module_dir: /lib/modules/6.1.0-28-amd64,
                    module_dir_exists: true, modules: {vxlan: {loaded: false, builtin: false,

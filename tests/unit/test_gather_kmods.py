@@ -118,3 +118,34 @@ def test_live_gather_has_kernel_modules_and_an_image_root_does_not(tmp_path):
     image = tmp_path / "image"
     image.mkdir()
     assert gather.gather(root=str(image))["kernel_modules"]["status"] == "not_applicable"
+
+
+def test_kernel_config_from_proc_config_gz_or_boot(tmp_path):
+    import gzip
+
+    config = "CONFIG_VXLAN=y\nCONFIG_DUMMY=m\n# CONFIG_NET_IPIP is not set\nCONFIG_IP_VS=m\n"
+    root = tree(tmp_path / "a", None)
+    with gzip.open(os.path.join(root, "proc/config.gz"), "wb") as handle:
+        handle.write(config.encode())
+    facts = kmods.kernel_modules(root, release=RELEASE)
+    assert facts["config"] == {"source": "/proc/config.gz", "status": "ok"}
+    mods = facts["modules"]
+    assert (mods["vxlan"]["config"], mods["dummy"]["config"], mods["ipip"]["config"], mods["ip_vs"]["config"]) == ("y", "m", None, "m")
+    # No /proc/config.gz: the distribution's /boot/config-<release>.
+    root = tree(tmp_path / "b", PROC_MODULES, files=("/boot/config-%s" % RELEASE,))
+    with open(os.path.join(root, "boot/config-" + RELEASE), "w") as handle:
+        handle.write(config)
+    facts = kmods.kernel_modules(root, release=RELEASE)
+    assert facts["config"]["source"] == "/boot/config-" + RELEASE and facts["modules"]["vxlan"]["config"] == "y"
+    # Neither: the key is absent (unknown), never null (not set).
+    facts = kmods.kernel_modules(tree(tmp_path / "c", PROC_MODULES), release=RELEASE)
+    assert facts["config"] == {"source": None, "status": "missing"} and "config" not in facts["modules"]["vxlan"]
+
+
+def test_a_corrupt_config_gz_is_an_error_not_an_exception(tmp_path):
+    root = tree(tmp_path, PROC_MODULES)
+    with open(os.path.join(root, "proc/config.gz"), "wb") as handle:
+        handle.write(b"\x1f\x8b\x08\x00garbage-not-deflate")
+    facts = kmods.kernel_modules(root, release=RELEASE)
+    assert facts["config"] == {"source": "/proc/config.gz", "status": "error"}
+    assert facts["errors"][0].startswith("/proc/config.gz: ") and "config" not in facts["modules"]["vxlan"]

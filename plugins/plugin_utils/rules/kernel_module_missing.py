@@ -7,14 +7,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.kubeprep.hostnet.plugins.module_utils.kmods import CONFIGS
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules._facts import kernel_facts
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine import Finding, Fix, Option, rule
 
 DOC = """\
 Severity: error.
 
-A kernel module the cluster will need is neither loaded (`/proc/modules`), built in (`modules.builtin`, or seen in
-`/sys/module/<name>` or a file only the module makes), nor loadable (`modules.dep` of `/lib/modules/$(uname -r)`,
+A kernel module the cluster will need is neither loaded (`/proc/modules`), built in (`modules.builtin`, `=y` in the
+kernel's config `/proc/config.gz` or `/boot/config-$(uname -r)`, or seen in `/sys/module/<name>` or a file only the
+module makes), nor loadable (`modules.dep` of `/lib/modules/$(uname -r)`,
 plain or compressed `.ko` files, `-` and `_` alike): `modprobe` of it fails. Which modules:
 
 - always: `br_netfilter` (kube-proxy and bridge CNIs; kubespray loads it), `overlay` (containerd's overlayfs
@@ -34,7 +36,9 @@ kubeadm's SystemVerification (`k8s.io/system-validators`, `validators/types_unix
 `ip_vs_lc`, which kube-proxy does not need for its default scheduler; this rule does not check them.
 
 A kernel without `/proc/modules` has no loadable module support: only what is built in is there, and the rule
-judges from `/sys/module` and the modules' own files. A missing `/lib/modules/<release>` is named in the evidence:
+judges from the kernel's config, `/sys/module` and the modules' own files (systemd-nspawn does not mount
+`/sys/module`; the config is what sees a built-in `vxlan` there). A failing `modprobe` alone is no finding: `modprobe`
+of a built-in module fails too where `/lib/modules/<release>` is missing. A missing `/lib/modules/<release>` is named in the evidence:
 in a container it is normal (the modules are the host's), on a host it means the kernel's modules are not installed.
 
 ## Why it breaks Kubernetes
@@ -90,7 +94,7 @@ def present(entry):
     """Where the kernel has the module, or None."""
     if entry.get("loaded"):
         return "loaded"
-    if entry.get("builtin"):
+    if entry.get("builtin") or entry.get("config") == "y":
         return "built in"
     if entry.get("sysfs"):
         return "in /sys/module"
@@ -101,9 +105,30 @@ def present(entry):
     return None
 
 
+def _config_text(kmods, name):
+    """What the kernel's build options say of a module: '' when no config was read."""
+    entry = kmods["modules"].get(name) or {}
+    source = (kmods.get("config") or {}).get("source")
+    if not source or "config" not in entry:
+        return ""
+    option = CONFIGS.get(name, name)
+    if entry["config"] is None:
+        return "; %s is not set in %s: this kernel was built without it" % (option, source)
+    return "; %s=%s in %s" % (option, entry["config"], source)
+
+
 def _fix(kmods, names):
     release = kmods.get("release") or "$(uname -r)"
     load = "`modprobe %s` and list %s in /etc/modules-load.d/k8s.conf" % (" ".join(names), "it" if len(names) == 1 else "them")
+    unbuilt = [name for name in names if (kmods["modules"].get(name) or {}).get("config", "unknown") is None and (kmods.get("config") or {}).get("source")]
+    if unbuilt and len(unbuilt) == len(names):
+        return "This kernel (%s) was built without %s (%s): boot a kernel built with %s (=y, or =m with its modules installed), then %s." % (
+            release,
+            ", ".join(names),
+            ", ".join(CONFIGS.get(name, name) for name in names),
+            "them" if len(names) > 1 else "it",
+            load,
+        )
     if kmods.get("module_support") is False:
         return (
             "This kernel (%s) has no loadable module support: boot a kernel with %s built in (CONFIG_...=y), "
@@ -172,11 +197,8 @@ def check(host, facts, ctx):
     if not kmods.get("module_dir_exists"):
         evidence.append("%s does not exist: no module of the running kernel can be loaded (normal in a container)" % kmods.get("module_dir"))
     for name, why in missing:
-        evidence.append(
-            "%s: not in /proc/modules, modules.builtin, modules.dep or /sys/module (needed for %s)" % (name, why)
-            if kmods.get("module_dir_exists")
-            else "%s: not loaded, not in /sys/module (needed for %s)" % (name, why)
-        )
+        where = "not in /proc/modules, modules.builtin, modules.dep or /sys/module" if kmods.get("module_dir_exists") else "not loaded, not in /sys/module"
+        evidence.append("%s: %s%s (needed for %s)" % (name, where, _config_text(kmods, name), why))
     for key in ("loaded", "builtin", "loadable"):
         if (kmods.get(key) or {}).get("truncated"):
             evidence.append("%s was cut at its read limit: a module listed beyond it was not seen" % ((kmods.get(key) or {}).get("path") or "/proc/modules"))

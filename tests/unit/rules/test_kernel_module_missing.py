@@ -123,3 +123,23 @@ def test_cut_lists_are_said_and_older_or_image_facts_judge_nothing(tmp_path):
     facts = host_facts(tmp_path / "d", "debian12")
     facts.pop("kernel_modules", None)
     assert [f for f in judge(facts, cni="flannel") if f["id"] == "kernel-module-missing"] == []
+
+
+def test_the_kernels_config_sees_a_builtin_module_and_one_it_was_built_without(tmp_path):
+    # systemd-nspawn: no /sys/module, no /lib/modules; /proc/config.gz says vxlan is built in and dummy is not set.
+    kernel = tree(tmp_path, proc_modules=None, no_module_dir=True)
+    kernel["config"] = {"source": "/proc/config.gz", "status": "ok"}
+    for name in ("br_netfilter", "overlay", "nf_conntrack", "vxlan"):
+        kernel["modules"][name]["config"] = "y"
+    kernel["modules"]["dummy"]["config"] = None
+    (finding,) = found(tmp_path, kernel, cni="flannel", nodelocaldns=True)
+    assert finding["data"]["missing"] == ["dummy"]
+    assert finding["evidence"][-1] == (
+        "dummy: not loaded, not in /sys/module; CONFIG_DUMMY is not set in /proc/config.gz: this kernel was built without it"
+        " (needed for NodeLocal DNSCache's nodelocaldns interface (hostnet_nodelocaldns=true))"
+    )
+    assert finding["fix"].startswith("This kernel (%s) was built without dummy (CONFIG_DUMMY): boot a kernel built with it" % RELEASE)
+    kernel["modules"]["dummy"]["config"] = "m"  # a module of this kernel, not installed: the modules package fix
+    (finding,) = found(tmp_path / "m", kernel, cni="flannel", nodelocaldns=True)
+    assert "; CONFIG_DUMMY=m in /proc/config.gz (needed for" in finding["evidence"][-1]
+    assert finding["fix"].startswith("This kernel (%s) has no loadable module support" % RELEASE)
