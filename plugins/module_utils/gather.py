@@ -29,6 +29,7 @@ from ansible_collections.kubeprep.hostnet.plugins.module_utils import (
     dnsquery,
     hostsfile,
     iproute,
+    kmods,
     libc,
     nmconf,
     nmdetect,
@@ -591,6 +592,9 @@ def gather(
             collector.problem("ip", "the ip command (iproute2) is not installed; interfaces unknown, IPv4 routes read from /proc")
         facts["sysctl"] = collector.sysctls()
         facts["port_holders"] = port_holders()
+        facts["kernel_modules"] = kmods.kernel_modules()
+        for error in facts["kernel_modules"].get("errors", ()):
+            collector.problem("kernel_modules", error)
         if facts["port_holders"]["status"] != "ok":
             collector.problem("port_holders", facts["port_holders"]["error"])
         facts["interfaces"] = collector.interfaces()
@@ -626,7 +630,7 @@ def gather(
         facts["localhost_resolution"] = resolution
     else:
         na = {"status": "not_applicable", "reason": "root is %s, not the running system" % collector.root}
-        for key in ("sysctl", "port_holders", "interfaces", "routes", "service_route_lookups", "localhost_resolution", "search_domains", "netfilter"):
+        for key in ("sysctl", "port_holders", "kernel_modules", "interfaces", "routes", "service_route_lookups", "localhost_resolution", "search_domains", "netfilter"):
             facts[key] = dict(na)
     facts["problems"] = collector.problems
     odd = []

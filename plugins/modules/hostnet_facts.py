@@ -246,6 +246,25 @@ ansible_facts:
           description: What pins the node's interface today, C(kubelet_file) and C(kubelet_node_ip) (C(--node-ip) in
             C(KUBELET_EXTRA_ARGS)), C(flannel_iface) (C(-iface) in C(FLANNEL_OPTIONS)); null where unset.
           type: dict
+        kernel_modules:
+          description:
+            - The running kernel's modules (running system only). C(release) (C(uname -r)); C(loaded) - C(status) (ok,
+              missing), C(names) from C(/proc/modules) (at most 4096), C(truncated); C(module_support) - false when
+              C(/proc/modules) does not exist (a kernel without loadable modules).
+            - C(module_dir) (C(/lib/modules/<release>) or C(/usr/lib/modules/<release>)) and C(module_dir_exists) (false in
+              most containers); C(builtin) and C(loadable) - C(status), C(path), C(count), C(truncated) of
+              C(modules.builtin) and C(modules.dep) (16 MiB and 200000 lines at most, decoded with replacement).
+            - C(modules) - for each module a node may need (C(br_netfilter), C(overlay), C(nf_conntrack), C(nf_tables),
+              C(vxlan), C(ipip), C(dummy), C(ip_vs), C(ip_vs_rr), C(ip_vs_wrr), C(ip_vs_sh)) - C(loaded), C(builtin),
+              C(loadable) (its file in C(modules.dep), plain or compressed, C(-) and C(_) alike, or null), C(sysfs)
+              (C(/sys/module/<name>) exists), C(sign) (a file only the module makes, or null), C(config) (its option in the
+              kernel's config - C(y), C(m), or null when not set; absent when no config was read).
+            - C(config) - C(source) (C(/proc/config.gz) or C(/boot/config-<release>), at most 4 MiB, or null) and C(status)
+              (ok, missing, error). C(errors) - sources that could not be read (also in C(problems)).
+          type: dict
+          sample: {status: ok, release: 6.1.0-28-amd64, module_support: true, module_dir: /lib/modules/6.1.0-28-amd64,
+                   module_dir_exists: true, modules: {vxlan: {loaded: false, builtin: false,
+                   loadable: kernel/drivers/net/vxlan/vxlan.ko, sysfs: false, sign: null}}}
         port_holders:
           description:
             - The sockets on the ports Kubernetes' own processes and every known CNI use (C(ports), as C(tcp/6443)) - TCP

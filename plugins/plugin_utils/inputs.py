@@ -143,6 +143,10 @@ def _check_format(name, kind, value, extra_ids=()):
             if text not in rules.RULES and text not in extra_ids:
                 raise ValueError("not a rule id (known: %s%s)" % (", ".join(sorted(rules.RULES)), ", all" if kind == "rule_or_all" else ""))
             return text
+        if kind == "k8s_version":
+            if not re.match(r"^v?[0-9]{1,3}\.[0-9]{1,4}(\.[0-9]{1,6})?([-+][0-9A-Za-z.+-]{1,64})?$", text):
+                raise ValueError("not a Kubernetes version (1.31, v1.31.2)")
+            return text
         if kind == "report_dir":
             return _check_report_dir(text)
         if kind == "endpoint":

@@ -7,24 +7,27 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules._facts import kernel_facts
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine import Finding, Fix, rule
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine import Finding, Fix, Option, rule
 
 DOC = """\
-Severity: error when `ip`, `iptables`, `mount` or `nsenter` is not in PATH; warning when `conntrack`, `ethtool`,
-`socat` or `tc` is not.
+Severity: error when `ip`, `iptables`, `mount` or `nsenter` is not in PATH, and `conntrack` when
+`hostnet_kubernetes_version` is below 1.32; warning when `ethtool`, `socat` or `tc` is not.
 
 The commands kubeadm's preflight looks up in PATH (`InPathCheck` in `cmd/kubeadm/app/preflight/checks_linux.go`),
 looked up the same way (the first executable file of that name in a PATH directory) in the PATH the facts module
 runs with: as root sees it when the audit runs with become, which is what `sudo kubeadm init` gets (sudo's
 `secure_path`). A tool that is installed but in a directory PATH lacks (`/usr/sbin` missing from `secure_path`) is
 named with where it is. kubeadm below Kubernetes 1.32 makes a missing `conntrack` an error, and from 1.32 does not
-check it (kube-proxy no longer runs it); the audit has no Kubernetes version to tell, so `conntrack` is a warning.
-kubeadm also warns for `ebtables` and `touch`, which this rule does not check.
+check it (kube-proxy no longer runs it, kubernetes#126952; kubeadm's `addExecChecks`): so does this rule, from
+`hostnet_kubernetes_version` (empty: the latest release, `conntrack` unchecked). kubeadm also warns for `ebtables`
+and `touch`, which this rule does not check.
 
 ## Why it breaks Kubernetes
 kubeadm's preflight stops with `[ERROR FileExisting-ip]: ip not found in system path` (`iptables`, `mount`,
-`nsenter` alike) and warns `[WARNING FileExisting-socat]: socat not found in system path`. The components run
+`nsenter` alike; `conntrack` below 1.32) and warns `[WARNING FileExisting-socat]: socat not found in system path`. The components run
 these commands too: without `iptables` kube-proxy (iptables mode) programs no Service rules; without `mount`
 kubelet mounts no volume; without `socat` `kubectl port-forward` fails on runtimes that use it; below Kubernetes
 1.32 kube-proxy runs `conntrack` to clear stale UDP Service entries (DNS through a restarted CoreDNS); CNI plugins
@@ -40,7 +43,8 @@ tool outside PATH, add its directory to root's PATH (`Defaults secure_path=...` 
 """
 
 ERRORS = ("ip", "iptables", "mount", "nsenter")
-WARNINGS = ("conntrack", "ethtool", "socat", "tc")
+WARNINGS = ("ethtool", "socat", "tc")
+CONNTRACK_UNTIL = (1, 32)  # kubeadm checks conntrack (an error) for Kubernetes below 1.32 only
 PACKAGES = {
     "ip": ("iproute2", "iproute"),
     "iptables": ("iptables", "iptables-nft"),
@@ -53,11 +57,17 @@ PACKAGES = {
 }
 WHY = {
     "error": "kubeadm's preflight stops with `[ERROR FileExisting-%s]: %s not found in system path`; the components run these "
-    "commands (without iptables kube-proxy's iptables mode programs no Service, without mount kubelet mounts no volume).",
-    "warning": "kubeadm's preflight warns `[WARNING FileExisting-%s]: %s not found in system path` (below Kubernetes 1.32 a missing "
-    "conntrack is an error); kubectl port-forward needs socat on some runtimes, kube-proxy below 1.32 conntrack to clear stale UDP "
-    "entries, CNI plugins and traffic shaping ethtool and tc.",
+    "commands (without iptables kube-proxy's iptables mode programs no Service, without mount kubelet mounts no volume, below "
+    "Kubernetes 1.32 kube-proxy runs conntrack to clear stale UDP entries).",
+    "warning": "kubeadm's preflight warns `[WARNING FileExisting-%s]: %s not found in system path`; kubectl port-forward needs socat "
+    "on some runtimes, CNI plugins and traffic shaping ethtool and tc.",
 }
+
+
+def _below(version, limit):
+    """Whether a Kubernetes version (1.31, v1.31.2) is below ``limit`` (major, minor); empty or unknown: the latest."""
+    match = re.match(r"^v?([0-9]+)\.([0-9]+)", str(version or "").strip())
+    return bool(match) and (int(match.group(1)), int(match.group(2))) < limit
 
 
 def _fix(missing, elsewhere):
@@ -84,8 +94,18 @@ def _fix(missing, elsewhere):
     severities=("error", "warning"),
     fix=Fix(manual="which package provides a tool, and root's PATH, are the host's owner's choice: install or add the directory by hand"),
     reads=("tools",),
+    options=(
+        Option(
+            "kubernetes_version",
+            "hostnet_kubernetes_version",
+            "str",
+            "The Kubernetes version to install (1.31, v1.31.2); empty: the latest. Below 1.32 a missing conntrack is an error.",
+            "",
+            format="k8s_version",
+        ),
+    ),
     doc=DOC,
-    fault="`ip`, `iptables`, `mount`, `nsenter` (error) or `conntrack`, `ethtool`, `socat`, `tc` (warning) not in root's PATH",
+    fault="`ip`, `iptables`, `mount`, `nsenter`, `conntrack` below 1.32 (error) or `ethtool`, `socat`, `tc` (warning) not in root's PATH",
     breaks="kubeadm preflight `FileExisting-<tool>`; kube-proxy, kubelet or port-forward fail",
 )
 def check(host, facts, ctx):
@@ -95,7 +115,8 @@ def check(host, facts, ctx):
         return []  # gathered by an older facts module: nothing to judge
     elsewhere = tools.get("elsewhere") or {}
     findings = []
-    for severity, names in (("error", ERRORS), ("warning", WARNINGS)):
+    errors = ERRORS + (("conntrack",) if _below(ctx.get("kubernetes_version"), CONNTRACK_UNTIL) else ())
+    for severity, names in (("error", errors), ("warning", WARNINGS)):
         missing = [name for name in names if name in in_path and not in_path[name]]
         if not missing:
             continue
