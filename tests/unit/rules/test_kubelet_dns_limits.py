@@ -144,9 +144,7 @@ def test_the_file_judged_is_kubelets_own(tmp_path):
     )
     assert [f for f in judge(facts) if f["id"] == RULE] == []
 
-
-def test_facts_without_kubelet_resolv_conf_judge_etc_resolv_conf(tmp_path):
-    facts = host_facts(tmp_path, "debian12", overrides={"etc/resolv.conf": resolv(["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"])})
+    # Facts of an older module (no kubelet_resolv_conf): /etc/resolv.conf is judged, as before.
     del facts["kubelet_resolv_conf"]
     (finding,) = [f for f in judge(facts) if f["id"] == RULE]
     assert finding["message"].startswith("/etc/resolv.conf lists 4 nameservers") and not any("is kubelet's" in e for e in finding["evidence"])

@@ -84,27 +84,34 @@ def test_the_option_names_the_file_judged(tmp_path):
     assert finding["data"]["source"] == "option"
 
 
+CONFIG_POINTS_ELSEWHERE = {"var/lib/kubelet/config.yaml": KUBEADM_CONFIG % "/etc/k8s-resolv.conf", "etc/resolv.conf": "nameserver 127.0.0.53\n"}
+FLAG_POINTS_ELSEWHERE = {"etc/default/kubelet": "KUBELET_EXTRA_ARGS=--resolv-conf=/etc/k8s-resolv.conf\n", "etc/resolv.conf": "nameserver 127.0.0.53\n"}
+ODD = "nameserver 128.0.0.1\nnameserver ::2\nnameserver fe80::1%eth0\nnameserver not-an-ip\n"
+
+
 @pytest.mark.parametrize(
-    "overrides",
+    "clean, faulty",
     [
-        {},  # debian12: nameserver 192.0.2.53
-        {
-            "etc/resolv.conf": "nameserver 127.0.0.53\n",
-            "var/lib/kubelet/config.yaml": KUBEADM_CONFIG % "/etc/k8s-resolv.conf",
-            "etc/k8s-resolv.conf": "nameserver 10.0.0.2\n",
-        },
-        {
-            "etc/resolv.conf": "nameserver 127.0.0.53\n",
-            "etc/default/kubelet": "KUBELET_EXTRA_ARGS=--resolv-conf=/etc/k8s-resolv.conf\n",
-            "etc/k8s-resolv.conf": "nameserver 10.0.0.2\n",
-        },
-        {"etc/resolv.conf": "nameserver 128.0.0.1\nnameserver ::2\nnameserver fe80::1%eth0\nnameserver not-an-ip\n"},  # near misses
-        {"var/lib/kubelet/config.yaml": 'resolvConf: ""\n', "etc/resolv.conf": "nameserver 127.0.0.53\n"},  # disabled: no host DNS in pods
+        ({}, {"etc/resolv.conf": "nameserver 127.0.0.1\n"}),  # debian12: nameserver 192.0.2.53
+        # The host's stub in /etc/resolv.conf, while kubelet reads another file (config, or flag).
+        (
+            dict(CONFIG_POINTS_ELSEWHERE, **{"etc/k8s-resolv.conf": "nameserver 10.0.0.2\n"}),
+            dict(CONFIG_POINTS_ELSEWHERE, **{"etc/k8s-resolv.conf": "nameserver 127.0.0.1\n"}),
+        ),
+        (
+            dict(FLAG_POINTS_ELSEWHERE, **{"etc/k8s-resolv.conf": "nameserver 10.0.0.2\n"}),
+            dict(FLAG_POINTS_ELSEWHERE, **{"etc/k8s-resolv.conf": "nameserver ::1\n"}),
+        ),
+        ({"etc/resolv.conf": ODD}, {"etc/resolv.conf": ODD + "nameserver 127.255.255.254\n"}),  # near-loopback addresses
+        # resolvConf "" hands pods no host DNS: not judged.
+        ({"var/lib/kubelet/config.yaml": 'resolvConf: ""\n', "etc/resolv.conf": "nameserver 127.0.0.53\n"}, {"etc/resolv.conf": "nameserver 127.0.0.53\n"}),
     ],
 )
-def test_near_misses_are_clean(tmp_path, overrides):
-    findings, _facts = found(tmp_path, overrides)
+def test_near_misses_are_clean(tmp_path, clean, faulty):
+    findings, _facts = found(tmp_path / "clean", clean)
     assert findings == []
+    findings, _facts = found(tmp_path / "faulty", faulty)  # its faulty twin does fire
+    assert [f["severity"] for f in findings] == ["error"]
 
 
 def test_image_root_and_unreadable_are_not_judged(tmp_path):
