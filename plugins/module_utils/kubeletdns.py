@@ -180,22 +180,24 @@ def choose(collector, override=None, resolved=None):
         if text is not None:
             texts.append((path, text))
             fact["flag_files"].append(path)
-    flags = {"resolv-conf": None, "config": None}
+    flag_resolv, flag_config = (), ()  # (file, line, value) of the last --resolv-conf and --config found
     for path, text in texts:
-        for name in flags:
-            found = find_flags(text, name)
-            if found:
-                flags[name] = (path, found[-1][0], found[-1][1])
-    config_path = flags["config"][2] if flags["config"] else DEFAULT_CONFIG
+        found = find_flags(text, "resolv-conf")
+        if found:
+            flag_resolv = (path, found[-1][0], found[-1][1])
+        found = find_flags(text, "config")
+        if found:
+            flag_config = (path, found[-1][0], found[-1][1])
+    config_path = flag_config[2] if flag_config else DEFAULT_CONFIG
     fact["config_path"] = config_path
-    fact["config_from"] = ("--config in %s:%d" % flags["config"][:2]) if flags["config"] else "kubeadm's default"
+    fact["config_from"] = ("--config in %s:%d" % flag_config[:2]) if flag_config else "kubeadm's default"
     config_info, config_text = collector.read_file(config_path) if config_path else ({"status": "missing"}, None)
     fact["config_status"] = config_info["status"]
     setting = config_resolv_conf(config_text) if config_text is not None else None
     if override:
         path, source, origin = _cut(override), "option", "given to the audit (hostnet_kubelet_resolv_conf)"
-    elif flags["resolv-conf"]:
-        where, line, path = flags["resolv-conf"]
+    elif flag_resolv:
+        where, line, path = flag_resolv
         source, origin = "flag", "kubelet's --resolv-conf in %s:%d" % (where, line)
     elif setting is not None:
         path, source, origin = setting[1], "config", "resolvConf in kubelet's config %s:%d" % (config_path, setting[0])
