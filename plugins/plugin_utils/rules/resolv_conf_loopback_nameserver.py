@@ -41,9 +41,10 @@ a local stub are fine: only pods are in another network namespace.
 kubelet copies this file's nameservers into the `resolv.conf` of every pod with `dnsPolicy: Default`, which
 is what CoreDNS itself runs with, and CoreDNS's default Corefile forwards every name outside the cluster
 with `forward . /etc/resolv.conf`. In the pod's own network namespace `127.0.0.53` is the pod's loopback,
-where nothing listens (or, for a node-local CoreDNS on `127.0.0.1`, CoreDNS itself): external names fail
-with timeouts or SERVFAIL in every pod, and CoreDNS's `loop` plugin, seeing its own query come back, stops
-it with `Loop (127.0.0.1:... -> :53) detected for zone "."` and CrashLoopBackOff (kubeadm#1081, #1162,
+not the host's stub: CoreDNS, listening on port 53 of every address of its pod, gets its own forwarded query
+back, and its `loop` plugin stops it with `Loop (127.0.0.1:... -> :53) detected for zone "."` and
+CrashLoopBackOff; a forwarder bound to the pod's address alone (the end-to-end test's) gets no answer at all,
+and every name outside the cluster times out in every pod (kubeadm#1081, #1162,
 #1292, coredns#2087, kubespray#3979, #11810). A file that does not exist fails every pod kubelet starts with
 that DNS: `Failed to generate sandbox config for pod ...: open <file>: no such file or directory`.
 
@@ -170,9 +171,9 @@ def check(host, facts, ctx):
             "%s, the resolv.conf kubelet hands to pods, lists the loopback nameserver %s" % (path, ", ".join(addresses[:4])),
             evidence,
             "kubelet copies these nameservers into every pod with dnsPolicy Default, CoreDNS's own: in a pod's network namespace "
-            "%s is the pod's loopback, where nothing answers (or CoreDNS itself), so CoreDNS's `forward . /etc/resolv.conf` never "
-            'gets an answer for a name outside the cluster, and its `loop` plugin crash-loops it with `Loop ... detected for zone "."` '
-            "(kubeadm#1081, #1162, #1292, coredns#2087, kubespray#3979, #11810)." % addresses[0],
+            "%s is the pod's loopback, not the host's resolver, so CoreDNS's `forward . /etc/resolv.conf` sends names outside the "
+            'cluster to itself (its `loop` plugin crash-loops it: `Loop ... detected for zone "."`) or to nothing that answers, '
+            "and lookups of those names time out in every pod (kubeadm#1081, #1162, #1292, coredns#2087, kubespray#3979, #11810)." % addresses[0],
             _fix(fact, path),
             data=dict(data, loopback_nameservers=addresses),
         )
