@@ -30,6 +30,7 @@ from ansible_collections.kubeprep.hostnet.plugins.module_utils import (
     hostsfile,
     iproute,
     kmods,
+    kubeletdns,
     libc,
     nmconf,
     nmdetect,
@@ -546,6 +547,7 @@ def gather(
     go_binaries="auto",
     go_patterns=None,
     search_timeout=1.0,
+    kubelet_resolv_conf=None,
 ):
     """Gather everything; returns the dict published as ansible_facts['hostnet']."""
     started = time.monotonic()
@@ -574,6 +576,7 @@ def gather(
         network_managers=collector.network_managers(),
         networkmanager=collector.networkmanager(),
         identity=collector.identity(hosts_info),
+        kubelet_resolv_conf=kubeletdns.choose(collector, kubelet_resolv_conf, kubeletdns.resolved_running() if collector.live else None),
     )
     hostname = facts["identity"].get("hostname") or ""
     bound_hosts_entries(hosts_info, keep=(hostname, hostname.split(".")[0], facts["identity"].get("fqdn")))

@@ -89,6 +89,16 @@ options:
         C(opt/cni/bin/*), C(containerd), C(crictl), C(flanneld) and the files at the top of O(root).
     type: list
     elements: str
+  kubelet_resolv_conf:
+    description:
+      - The resolv.conf kubelet hands to pods and CoreDNS, as an installer or the user knows it (kubeadm's
+        C(KubeletConfiguration.resolvConf), kubespray's C(kube_resolv_conf), k3s and rke2's C(resolv-conf)). The module
+        reads that file instead of finding kubelet's own setting (fact C(kubelet_resolv_conf)).
+      - Empty or omitted, the module finds it - C(--resolv-conf) in the kubelet unit, its drop-ins and environment files,
+        else C(resolvConf) in kubelet's config file, else C(/run/systemd/resolve/resolv.conf) where kubeadm would choose it
+        because systemd-resolved runs, else C(/etc/resolv.conf).
+      - An absolute path; anything else fails the module.
+    type: str
   port_probe_listen:
     description:
       - "After gathering, start the short-lived listener of the port probes (M(kubeprep.hostnet.hostnet_port_probe),
@@ -210,6 +220,12 @@ ansible_facts:
         resolv_conf:
           description: C(nameservers), C(search), C(options), C(timeout), C(attempts), C(ndots), C(rotate),
             C(managed_by) and C(worst_case_lookup_s) per resolver model (glibc, musl, go).
+          type: dict
+        kubelet_resolv_conf:
+          description: The resolv.conf kubelet hands to pods and CoreDNS - C(path), C(source) (option, flag, config, kubelet-default,
+            kubeadm-systemd-resolved, default), C(origin) (why, with the file and line), C(status) (ok, missing, unreadable, not_a_file,
+            disabled for an empty C(resolvConf)), C(nameservers), C(search), C(config_path), C(config_status), C(resolved_active),
+            C(flag_files).
           type: dict
         identity:
           description: hostname (the kernel's; C(/etc/hostname)'s for an image root), etc_hostname (the name C(/etc/hostname) gives the next boot)
@@ -343,6 +359,7 @@ def main():
             rtt_budget=dict(type="float", default=20.0),
             go_binaries=dict(type="str", default="auto", choices=["auto", "always", "never"]),
             go_binary_paths=dict(type="list", elements="str"),
+            kubelet_resolv_conf=dict(type="str"),
             port_probe_listen=dict(type="dict"),  # {ports, lifetime, token}, from the action plugin's {cni, etcd_group}
             port_probe_key=dict(type="str", no_log=True),  # the listener's secret, set by the action plugin
         ),
@@ -352,6 +369,10 @@ def main():
         module.fail_json(msg="resolver_timeout must be greater than 0")
     if not 1 <= module.params["rtt_samples"] <= 100 or module.params["rtt_timeout"] <= 0 or module.params["rtt_budget"] <= 0:
         module.fail_json(msg="rtt_samples must be 1-100, rtt_timeout and rtt_budget greater than 0")
+
+    resolv_override = module.params["kubelet_resolv_conf"] or None
+    if resolv_override and (not resolv_override.startswith("/") or any(ord(c) < 32 for c in resolv_override)):
+        module.fail_json(msg="kubelet_resolv_conf must be an absolute path without control characters, not %r" % resolv_override)
 
     def which(name):
         return module.get_bin_path(name, opt_dirs=["/sbin", "/usr/sbin"])
@@ -366,6 +387,7 @@ def main():
         rtt_options={"samples": module.params["rtt_samples"], "timeout": module.params["rtt_timeout"], "budget": module.params["rtt_budget"]},
         go_binaries=module.params["go_binaries"],
         go_patterns=[p.lstrip("/") for p in module.params["go_binary_paths"] or []] or None,
+        kubelet_resolv_conf=resolv_override,
     )
     published = {"hostnet": facts}
     listen = module.params["port_probe_listen"] or {}

@@ -135,6 +135,10 @@ def _check_format(name, kind, value, extra_ids=()):
             else:
                 ipaddress.ip_address(text)
             return text
+        if kind == "abs_path":
+            if not text.startswith("/") or any(ord(c) < 32 or ord(c) == 127 for c in text):
+                raise ValueError("not an absolute path (one starting with /, without control characters)")
+            return text
         if kind == "interface":
             return netpersist.check_interface(text)  # the rule hostnet_route applies on the host
         if kind in ("rule", "rule_or_all"):

@@ -7,7 +7,7 @@ import hashlib
 import os
 import shutil
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import gather, iproute
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import gather, iproute, kubeletdns
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import probeplan, rules
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
@@ -84,8 +84,12 @@ def healthy_kernel():
 
 def host_facts(tmp_path, distro, libc=("glibc", "2.36"), overrides=None, kernel=None):
     """File facts gathered from a distro root by the real collector, plus kernel facts."""
-    facts = gather.gather(root=make_root(tmp_path, distro, libc, overrides))
+    root = make_root(tmp_path, distro, libc, overrides)
+    facts = gather.gather(root=root)
     facts["live"] = True
+    if os.path.exists(os.path.join(root, "run/systemd/resolve/resolv.conf")):
+        # A captured host where systemd-resolved ran (its upstream file is there): the live module sees it running.
+        facts["kubelet_resolv_conf"] = kubeletdns.choose(gather.Collector(root=root), None, True)
     facts.update(copy.deepcopy(kernel if kernel is not None else healthy_kernel()))
     return facts
 

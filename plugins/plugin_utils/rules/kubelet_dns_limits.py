@@ -23,13 +23,15 @@ resolvers (Kubernetes' `MaxDNSNameservers`, `MaxDNSSearchPaths`, `MaxDNSSearchLi
 - no nameserver at all: pods with `dnsPolicy: Default` and CoreDNS's `forward . /etc/resolv.conf` get no
   nameserver (an error).
 
-The file judged is the one kubelet reads by default, `/etc/resolv.conf`, from the `resolv_conf` facts: its
-nameservers and its search list (the facts' last `search` or `domain` line; as kubelet does, a trailing dot
-is dropped and a lone `.` skipped before counting).
-Reading kubelet's own `resolvConf` setting (kubeadm points it at `/run/systemd/resolve/resolv.conf` where
-systemd-resolved runs) is a later change: until then, on such hosts this rule judges `/etc/resolv.conf`, not
-the file kubelet reads. A missing or unreadable `resolv.conf` is not this rule's (`facts-incomplete` and the
-resolver rules say so); an image root is not judged (kubelet writes a pod's `resolv.conf` from the node's).
+The file judged is the one kubelet hands to pods, from the `kubelet_resolv_conf` facts (the rule
+`resolv-conf-loopback-nameserver` says how it is found: `hostnet_kubelet_resolv_conf`, kubelet's
+`--resolv-conf`, its config's `resolvConf`, or `/run/systemd/resolve/resolv.conf` where kubeadm would choose it
+because systemd-resolved runs, else `/etc/resolv.conf`); facts without it (an older facts module) fall back to
+`/etc/resolv.conf`'s `resolv_conf` facts. The evidence names the file and why it was chosen. Its nameservers and
+its search list (the last `search` or `domain` line; as kubelet does, a trailing dot is dropped and a lone `.`
+skipped before counting) are judged. A missing file is `resolv-conf-loopback-nameserver`'s; an unreadable one
+is not this rule's (`facts-incomplete` names it); an empty `resolvConf` hands pods no host DNS and is not judged;
+an image root is not judged (kubelet writes a pod's `resolv.conf` from the node's).
 `ClusterFirst` pods get 3 cluster domains in front of the node's search list, so there the node's 30th
 domain is already cut: this rule judges the node's own list against kubelet's limits.
 
@@ -127,16 +129,21 @@ def _why(limits):
         manual="the nameservers and search domains come from whatever manages resolv.conf (DHCP, NetworkManager, systemd-resolved) "
         "or from kubelet's own resolvConf setting"
     ),
-    reads=("resolv_conf", "live"),
+    reads=("kubelet_resolv_conf", "resolv_conf", "live"),
     doc=DOC,
-    fault="`/etc/resolv.conf` has more than 3 nameservers, more than 32 search domains (or 2,048 characters, or one over 253), or no nameserver",
+    fault="kubelet's resolv.conf has more than 3 nameservers, more than 32 search domains (or 2,048 characters, or one over 253), or no nameserver",
     breaks="kubelet drops the rest in every pod (`Nameserver limits were exceeded`); no nameserver: no DNS in pods",
 )
 def check(host, facts, ctx):
     """The node's resolv.conf against the limits kubelet holds a pod's resolv.conf to."""
-    conf = facts.get("resolv_conf") or {}
+    conf = facts.get("kubelet_resolv_conf")
+    chosen = None
+    if isinstance(conf, dict):
+        chosen = conf.get("origin")
+    else:
+        conf = facts.get("resolv_conf") or {}  # facts of an older module: the default file
     if conf.get("status") != "ok" or facts.get("live") is False:
-        return []  # missing or unreadable: facts-incomplete's; an image root: kubelet never hands it to pods
+        return []  # missing, unreadable or disabled: other rules'; an image root: kubelet never hands it to pods
     path = conf.get("path") or "/etc/resolv.conf"
     where = path + (" (-> %s)" % conf["symlink_target"] if conf.get("symlink_target") else "")
     servers = [str(n.get("address")) for n in conf.get("nameservers") or []]
@@ -181,7 +188,10 @@ def check(host, facts, ctx):
         )
     if not limits:
         return []
-    owner = conf.get("managed_by")
+    if chosen:
+        evidence.append("%s is kubelet's: %s" % (path, chosen))
+    etc = facts.get("resolv_conf") or {}
+    owner = conf.get("managed_by") or (etc.get("managed_by") if etc.get("path") == path else None) or conf.get("generated_by")
     return [
         Finding(
             "kubelet-dns-limits",

@@ -46,7 +46,11 @@ def test_more_than_three_nameservers_warns_naming_the_omitted(tmp_path):
 def test_no_nameserver_is_an_error(tmp_path):
     (finding,) = found(tmp_path, "search corp.example\noptions timeout:1\n")
     assert finding["severity"] == "error" and finding["message"] == "/etc/resolv.conf lists no nameserver"
-    assert finding["evidence"] == ["/etc/resolv.conf lists no nameserver: pods with dnsPolicy Default and CoreDNS get none"]
+    assert finding["evidence"] == [
+        "/etc/resolv.conf lists no nameserver: pods with dnsPolicy Default and CoreDNS get none",
+        "/etc/resolv.conf is kubelet's: no kubelet config yet (/var/lib/kubelet/config.yaml missing) and systemd-resolved unknown: "
+        "kubelet's and kubeadm's default",
+    ]
     assert finding["data"]["limits"] == ["no-nameserver"]
 
 
@@ -55,7 +59,8 @@ def test_more_than_32_search_domains(tmp_path):
     (finding,) = found(tmp_path, resolv(search=domains))
     assert finding["severity"] == "warning" and finding["message"] == "/etc/resolv.conf has 33 search domains (at most 32)"
     assert finding["evidence"][0].startswith("/etc/resolv.conf search line has 33 domains (at most 32): d00.example, d01.example")
-    assert finding["evidence"][-1] == "kubelet omits d32.example (Search Line limits were exceeded, some search paths have been omitted), keeping 32 domains"
+    assert finding["evidence"][-1].startswith("/etc/resolv.conf is kubelet's: no kubelet config yet")
+    assert finding["evidence"][-2] == "kubelet omits d32.example (Search Line limits were exceeded, some search paths have been omitted), keeping 32 domains"
     assert finding["data"] == {"limits": ["search-domains"], "omitted_nameservers": [], "omitted_search": ["d32.example"]}
 
 
@@ -113,3 +118,33 @@ def test_an_image_root_is_not_judged(tmp_path):
     facts = gather.gather(root=make_root(tmp_path, "alpine318", libc=("musl", "1.2.4")))  # 4 nameservers, not live
     assert len(facts["resolv_conf"]["nameservers"]) == 4 and facts["live"] is False
     assert [f for f in judge(facts) if f["id"] == RULE] == []
+
+
+def test_the_file_judged_is_kubelets_own(tmp_path):
+    """kubelet's config points at another file: that file is judged, /etc/resolv.conf is not."""
+    four = resolv(["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"])
+    facts = host_facts(
+        tmp_path / "a",
+        "debian12",
+        overrides={"var/lib/kubelet/config.yaml": "kind: KubeletConfiguration\nresolvConf: /etc/kubernetes/resolv.conf\n", "etc/kubernetes/resolv.conf": four},
+    )
+    (finding,) = [f for f in judge(facts) if f["id"] == RULE]
+    assert finding["message"] == "/etc/kubernetes/resolv.conf lists 4 nameservers (at most 3): kubelet omits 10.0.0.5"
+    assert "/etc/kubernetes/resolv.conf is kubelet's: resolvConf in kubelet's config /var/lib/kubelet/config.yaml:2" in finding["evidence"]
+    assert "through whatever manages /etc/kubernetes/resolv.conf" in finding["fix"]
+    # Four nameservers in /etc/resolv.conf, which kubelet does not read: no finding.
+    facts = host_facts(
+        tmp_path / "b",
+        "debian12",
+        overrides={
+            "var/lib/kubelet/config.yaml": "resolvConf: /etc/kubernetes/resolv.conf\n",
+            "etc/kubernetes/resolv.conf": resolv(),
+            "etc/resolv.conf": four,
+        },
+    )
+    assert [f for f in judge(facts) if f["id"] == RULE] == []
+
+    # Facts of an older module (no kubelet_resolv_conf): /etc/resolv.conf is judged, as before.
+    del facts["kubelet_resolv_conf"]
+    (finding,) = [f for f in judge(facts) if f["id"] == RULE]
+    assert finding["message"].startswith("/etc/resolv.conf lists 4 nameservers") and not any("is kubelet's" in e for e in finding["evidence"])
