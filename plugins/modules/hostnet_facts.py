@@ -320,7 +320,8 @@ def main():
 
     facts = gather(
         root=module.params["root"],
-        service_ips=module.params["service_ips"],
+        # kubeadm's dual-stack serviceSubnet ("IPv4,IPv6") as one item: a lookup for each family's first Service IP.
+        service_ips=[part.strip() for item in module.params["service_ips"] for part in item.split(",") if part.strip()],
         resolver_timeout=module.params["resolver_timeout"],
         run_command=run_readonly,
         which=which,
