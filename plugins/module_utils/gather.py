@@ -29,6 +29,7 @@ from ansible_collections.kubeprep.hostnet.plugins.module_utils import (
     dnsquery,
     hostsfile,
     iproute,
+    ipv6ra,
     libc,
     nmconf,
     nmdetect,
@@ -594,6 +595,9 @@ def gather(
             collector.problem("port_holders", facts["port_holders"]["error"])
         facts["interfaces"] = collector.interfaces()
         facts["routes"] = collector.routes()
+        facts["ipv6"], ipv6_problems = ipv6ra.gather(facts["routes"], facts["interfaces"])
+        for source, message in ipv6_problems:
+            collector.problem(source, message)
         lookups = []
         for item in service_ips:
             address = first_service_ip(item)
@@ -624,7 +628,7 @@ def gather(
         facts["localhost_resolution"] = resolution
     else:
         na = {"status": "not_applicable", "reason": "root is %s, not the running system" % collector.root}
-        for key in ("sysctl", "port_holders", "interfaces", "routes", "service_route_lookups", "localhost_resolution", "search_domains"):
+        for key in ("sysctl", "port_holders", "interfaces", "routes", "ipv6", "service_route_lookups", "localhost_resolution", "search_domains"):
             facts[key] = dict(na)
     facts["problems"] = collector.problems
     odd = []

@@ -190,6 +190,11 @@ ansible_facts:
           description: C(ipv4) and C(ipv6) routes of table main, C(default_ipv4) and C(default_ipv6), and C(other_tables_ipv4)
             (IPv4 routes of every other table but local).
           type: dict
+        ipv6:
+          description: C(status) (C(absent) where IPv6 is disabled in the kernel); C(forwarding) (C(all), C(default)); C(interfaces),
+            each interface with an IPv6 default route with its C(accept_ra), C(accept_ra_defrtr), C(forwarding) and C(networkd)
+            (whether systemd-networkd configures the link).
+          type: dict
         service_route_lookups:
           description: For each Service IP, whether the kernel has a route (C(reachable)), the error a client
             gets (for example C(ENETUNREACH)), and C(dev), C(gateway), C(prefsrc) from C(ip route get).
