@@ -42,6 +42,7 @@ _FORMATS = {
     "hostnet_service_route_gateway": "ip",
     "hostnet_service_route_cidr": "cidr",
     "hostnet_service_route_interface": "interface",
+    "hostnet_sysctl_accept_ra_interfaces": "interface",
     "hostnet_localhost_address": "loopback",
     "hostnet_datastore_endpoints": "endpoint",
     "kube_service_addresses": "cidrs",
