@@ -16,9 +16,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import ipaddress
 import os
 
 MAX_INTERFACES = 16  # interfaces with an IPv6 default route: a host has one or two
+MAX_ADDRESS_LINES = 4096  # /proc/net/if_inet6 lines read
+IFA_F_PERMANENT = 0x80  # an address configured by hand; without it the kernel or a client got it with a lifetime
 _SETTINGS = ("accept_ra", "accept_ra_defrtr", "forwarding")
 
 
@@ -52,7 +55,35 @@ def _networkd_manages(index, links_dir):
     return False
 
 
-def gather(routes, interfaces, proc="/proc/sys/net/ipv6/conf", links_dir="/run/systemd/netif/links"):
+def dynamic_addresses(text):
+    """/proc/net/if_inet6 -> {interface: first global address it holds with a lifetime (not IFA_F_PERMANENT)}: an
+    address learnt from router advertisements (SLAAC) or DHCPv6, which outlives a lost default route."""
+    found = {}
+    for line in text.splitlines()[:MAX_ADDRESS_LINES]:
+        fields = line.split()
+        if len(fields) != 6 or len(fields[0]) != 32:
+            continue
+        try:
+            scope, flags = int(fields[3], 16), int(fields[4], 16)
+            packed = bytes.fromhex(fields[0])
+        except ValueError:
+            continue
+        if scope != 0 or flags & IFA_F_PERMANENT or fields[5] in found:
+            continue
+        found[fields[5]] = str(ipaddress.IPv6Address(packed))
+    return found
+
+
+def _settings(entry, name, proc):
+    for setting in _SETTINGS:
+        value, error = _read(os.path.join(proc, name, setting)) if _safe_name(name) else (None, "not an interface name")
+        entry[setting] = value
+        if error:
+            entry[setting + "_error"] = error
+    return entry
+
+
+def gather(routes, interfaces, proc="/proc/sys/net/ipv6/conf", links_dir="/run/systemd/netif/links", if_inet6="/proc/net/if_inet6"):
     """``routes`` and ``interfaces``: the facts of the same names. Returns the ``ipv6`` fact and the problems
     (source, message) to record."""
     problems = []
@@ -77,12 +108,23 @@ def gather(routes, interfaces, proc="/proc/sys/net/ipv6/conf", links_dir="/run/s
         if len(found) >= MAX_INTERFACES:
             problems.append(("ipv6", "more than %d interfaces with an IPv6 default route; the first %d are kept" % (MAX_INTERFACES, MAX_INTERFACES)))
             break
-        entry = {"name": name, "protocol": route.get("protocol"), "gateway": route.get("gateway")}
-        for setting in _SETTINGS:
-            value, error = _read(os.path.join(proc, name, setting)) if _safe_name(name) else (None, "not an interface name")
-            entry[setting] = value
-            if error:
-                entry[setting + "_error"] = error
+        entry = _settings({"name": name, "protocol": route.get("protocol"), "gateway": route.get("gateway")}, name, proc)
         entry["networkd"] = _networkd_manages(indexes.get(name), links_dir)
         found.append(entry)
-    return {"status": "ok", "forwarding": forwarding, "interfaces": found}, problems
+    # Interfaces without an IPv6 default route that hold an address with a lifetime: where advertisements came
+    # (SLAAC) and the route they gave is gone (forwarding turned on with accept_ra 1 purges it).
+    text, error = _read(if_inet6, limit=1024 * 1024)
+    if error not in (None, "absent"):
+        problems.append((if_inet6, error))
+    routed = {entry["name"] for entry in found}
+    autoconf = []
+    for name, address in sorted(dynamic_addresses(text or "").items()):
+        if name in routed:
+            continue
+        if len(autoconf) >= MAX_INTERFACES:
+            problems.append(("ipv6", "more than %d interfaces with a dynamic IPv6 address; the first %d are kept" % (MAX_INTERFACES, MAX_INTERFACES)))
+            break
+        entry = _settings({"name": name, "address": address}, name, proc)
+        entry["networkd"] = _networkd_manages(indexes.get(name), links_dir)
+        autoconf.append(entry)
+    return {"status": "ok", "forwarding": forwarding, "interfaces": found, "autoconf": autoconf}, problems

@@ -193,7 +193,8 @@ ansible_facts:
         ipv6:
           description: C(status) (C(absent) where IPv6 is disabled in the kernel); C(forwarding) (C(all), C(default)); C(interfaces),
             each interface with an IPv6 default route with its C(accept_ra), C(accept_ra_defrtr), C(forwarding) and C(networkd)
-            (whether systemd-networkd configures the link).
+            (whether systemd-networkd configures the link); C(autoconf), each interface without one that holds a global address with a
+            lifetime (SLAAC or DHCPv6), with its C(address) and the same settings.
           type: dict
         service_route_lookups:
           description: For each Service IP, whether the kernel has a route (C(reachable)), the error a client

@@ -2,8 +2,9 @@
 advertisement every 3-4 s); the host learns its IPv6 default route from it (`proto ra`, accept_ra 1). Turning IPv6
 forwarding on, as an installer does for a cluster with IPv6, loses that route (the kernel purges it and ignores the
 advertisements that would renew it): a connect to an IPv6 address beyond the router fails with ENETUNREACH. The audit
-of the host as handed to the installer (forwarding off, a dual-stack Service CIDR given as kubeadm writes it) names
-ipv6-ra-ignored and ipv6-forwarding-disabled; --check --diff changes nothing; the remediation sets accept_ra=2 before
+right then names ipv6-ra-ignored (no route left, an address from the advertisements); the audit of the host as
+handed to the installer (forwarding off, a dual-stack Service CIDR given as kubeadm writes it) names ipv6-ra-ignored
+and ipv6-forwarding-disabled; --check --diff changes nothing; the remediation sets accept_ra=2 before
 forwarding, the route outlives its lifetime (renewed) and the connect works; the persisted file, applied the way the
 boot applies it, gives the same state. Every wait is bounded and polls state; no assert is about time."""
 
@@ -111,10 +112,13 @@ def seen(make_fleet, tmp_path_factory):
         # Past the router lifetime and several advertisements: none is taken, the route does not come back.
         seen["past_lifetime"] = poll(lambda: ra_route(fleet), True, LIFETIME + 4)
         seen["connect_forwarding"] = connect(fleet)
+        out = str(tmp_path_factory.mktemp("dual-stack"))
+        # The audit after the fact (the route already gone), on any cluster: the default IPv4-only one.
+        seen["audit_lost"] = run_playbook(fleet, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=%s/lost" % out, "-e", "hostnet_fail_on=never")
+        seen["lost_report"] = load_report(out + "/lost")
         # The host as handed to the installer: forwarding off again, the route learnt again.
         fleet.exec(NAME, ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=0"])
         seen["relearnt"] = poll(lambda: ra_route(fleet), True, 15)
-        out = str(tmp_path_factory.mktemp("dual-stack"))
         seen["audit"] = run_playbook(
             fleet, "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=%s/audit" % out, "-e", "hostnet_fail_on=never", "-e", DUAL_STACK
         )
@@ -153,6 +157,11 @@ def test_the_symptom_then_the_audit_names_the_rules_and_check_mode_changes_nothi
     assert seen["forwarding_on"] is None  # the kernel purged it when forwarding went on
     assert seen["past_lifetime"] is None  # and took no advertisement since
     assert seen["connect_forwarding"] == "ENETUNREACH"
+    # After the fact: no route left, the address learnt from the advertisements still there.
+    assert seen["audit_lost"].returncode == 0, seen["audit_lost"].stdout[-3000:]
+    lost = findings(seen["lost_report"])["ipv6-ra-ignored"]
+    assert lost["message"].startswith("eth1 has no IPv6 default route although it has an address from router advertisements"), lost
+    assert "/proc/sys/net/ipv6/conf/eth1/forwarding = 1" in lost["evidence"]
     assert seen["relearnt"], "the route was not learnt again with forwarding off"
     assert seen["audit"].returncode == 0, seen["audit"].stdout[-3000:]
     found = findings(seen["audit_report"])

@@ -86,3 +86,22 @@ def test_the_facts_module_gathers_it_on_the_running_system_and_not_on_an_image_r
         assert live["forwarding"]["all"]["value"] == handle.read().strip()
     image = gather.gather(root=str(tmp_path))["ipv6"]
     assert image["status"] == "not_applicable"
+
+
+IF_INET6 = (
+    "fd002133000000000000000000000002 07 40 00 00     eth1\n"  # SLAAC: global, with a lifetime
+    "fd002133000000000000000000000009 07 40 00 80     eth1\n"  # permanent (by hand): not learnt
+    "fe800000000000000000000000000001 07 40 20 80     eth1\n"  # link-local
+    "20010db8000000000000000000000005 08 40 00 00     eth2\n"  # eth2 has the default route: not listed
+    "00000000000000000000000000000001 01 80 10 80       lo\n"
+    "nothex 07 40 00 00 eth3\n"
+)
+
+
+def test_an_address_from_advertisements_without_a_default_route_is_listed(tmp_path):
+    proc = conf(tmp_path, {"all/forwarding": "1", "default/forwarding": "1", "eth1/accept_ra": "1", "eth1/accept_ra_defrtr": "1", "eth1/forwarding": "1"})
+    (tmp_path / "if_inet6").write_text(IF_INET6)
+    fact, problems = ipv6ra.gather(routes("eth2"), INTERFACES, proc=proc, links_dir=str(tmp_path / "none"), if_inet6=str(tmp_path / "if_inet6"))
+    assert problems == []
+    assert fact["autoconf"] == [{"name": "eth1", "address": "fd00:2133::2", "accept_ra": "1", "accept_ra_defrtr": "1", "forwarding": "1", "networkd": None}]
+    assert [entry["name"] for entry in fact["interfaces"]] == ["eth2"]

@@ -31,6 +31,11 @@ pulls over IPv6, pods' egress, the API server of another node. Turning forwardin
 once (the kernel purges the default routes it learnt from advertisements where `accept_ra` is not 2). It is
 fault F2 in IPv6, the one reported as cilium#21819, calico#6751, talos#3841 and docker/for-linux#1373.
 
+The same fault after the fact: an interface with no IPv6 default route that holds a global address with a
+lifetime (learnt from advertisements, `ipv6.autoconf`), with forwarding on and `accept_ra` 1 there: turning
+forwarding on already purged the route. (A router that advertises no default route at all, lifetime 0, would
+look the same: the fix then changes nothing and `no-default-route` stays.)
+
 ## Evidence
 `ip -6 route: default via fe80::1 dev eth1 proto ra`, `/proc/sys/net/ipv6/conf/eth1/accept_ra = 1`,
 `/proc/sys/net/ipv6/conf/eth1/forwarding = 1`.
@@ -118,6 +123,30 @@ def check(host, facts, ctx):
                 evidence,
                 why,
                 "`sysctl -w %s=2` and persist `%s = 2` in /etc/sysctl.d/k8s.conf, before turning forwarding on." % (key, key),
+            )
+        )
+    for entry in ipv6.get("autoconf") or []:
+        name = entry.get("name") or ""
+        if entry.get("networkd") or entry.get("accept_ra") != "1" or entry.get("forwarding") != "1" or "." in name:
+            continue
+        key = "net.ipv6.conf.%s.accept_ra" % name
+        findings.append(
+            Finding(
+                "ipv6-ra-ignored",
+                "error",
+                host,
+                "%s has no IPv6 default route although it has an address from router advertisements: forwarding makes the kernel ignore them" % name,
+                [
+                    "ip -6 route: no default route via %s" % name,
+                    "%s holds %s with a lifetime (learnt from advertisements or DHCPv6)" % (name, entry.get("address")),
+                    "/proc/sys/net/ipv6/conf/%s/accept_ra = 1" % name,
+                    "/proc/sys/net/ipv6/conf/%s/forwarding = 1" % name,
+                ],
+                "Turning forwarding on purged the default route the kernel had learnt from advertisements on %s, and with "
+                "accept_ra 1 it takes no advertisement since: IPv6 connects beyond the link fail with ENETUNREACH (network is "
+                "unreachable), as in docker/for-linux#1373 and cilium#21819." % name,
+                "`sysctl -w %s=2` and persist `%s = 2` in /etc/sysctl.d/k8s.conf; the next advertisement installs the route "
+                "again (if the router advertises none, configure the default route in the host's network manager)." % (key, key),
             )
         )
     return findings

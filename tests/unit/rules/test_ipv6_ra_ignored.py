@@ -57,3 +57,22 @@ def test_a_vlan_interface_is_a_manual_step_in_the_slash_form(tmp_path):
     [finding] = found(tmp_path, kernel_with("eth0.100"))
     assert "net/ipv6/conf/eth0.100/accept_ra=2" in finding["fix"]
     assert "has a dot" in finding["data"]["manual"]
+
+
+def test_after_the_fact_an_address_from_advertisements_and_no_route_with_forwarding_on(tmp_path):
+    kernel = kernel_with(all_forwarding="1")
+    autoconf = {"name": "eth1", "address": "fd00:213:3::2", "accept_ra": "1", "accept_ra_defrtr": "1", "forwarding": "1", "networkd": None}
+    kernel["ipv6"].update(interfaces=[], autoconf=[autoconf])
+    [finding] = found(tmp_path / "a", kernel)
+    assert finding["message"] == (
+        "eth1 has no IPv6 default route although it has an address from router advertisements: forwarding makes the kernel ignore them"
+    )
+    assert finding["evidence"][:2] == [
+        "ip -6 route: no default route via eth1",
+        "eth1 holds fd00:213:3::2 with a lifetime (learnt from advertisements or DHCPv6)",
+    ]
+    assert finding["fix"].startswith("`sysctl -w net.ipv6.conf.eth1.accept_ra=2`")
+    # near misses: forwarding off (advertisements are taken), accept_ra 2, networkd's link
+    for n, change in enumerate(({"forwarding": "0"}, {"accept_ra": "2"}, {"networkd": True})):
+        kernel["ipv6"]["autoconf"] = [dict(autoconf, **change)]
+        assert found(tmp_path / str(n), kernel) == [], change
