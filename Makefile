@@ -13,7 +13,7 @@ COLLECTIONS := $(CURDIR)/build/collections
 INVENTORY ?=
 FAIL_ON ?= error
 REPORT_DIR ?= $(CURDIR)/hostnet-report
-APT_PACKAGES := openssh-server openssh-client nftables iptables ifupdown iproute2 util-linux procps sudo python3 etcd-server golang-go chromium \
+APT_PACKAGES := openssh-server openssh-client nftables iptables ifupdown iproute2 util-linux procps sudo python3 etcd-server golang-go chromium radvd \
 	systemd-container debootstrap dnsmasq-base conntrack ethtool socat
 SOURCES := galaxy.yml README.md bindep.txt requirements.txt $(shell find meta plugins roles playbooks docs ee -type f -not -name '*.pyc' 2>/dev/null)
 

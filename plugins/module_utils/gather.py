@@ -29,6 +29,7 @@ from ansible_collections.kubeprep.hostnet.plugins.module_utils import (
     dnsquery,
     hostsfile,
     iproute,
+    ipv6ra,
     kmods,
     kubeletdns,
     libc,
@@ -603,6 +604,9 @@ def gather(
         facts["interfaces"] = collector.interfaces()
         facts["netfilter"] = netfilter_facts(collector.run_command, collector.which, collector.problem)
         facts["routes"] = collector.routes()
+        facts["ipv6"], ipv6_problems = ipv6ra.gather(facts["routes"], facts["interfaces"])
+        for source, message in ipv6_problems:
+            collector.problem(source, message)
         lookups = []
         for item in service_ips:
             address = first_service_ip(item)
@@ -633,7 +637,18 @@ def gather(
         facts["localhost_resolution"] = resolution
     else:
         na = {"status": "not_applicable", "reason": "root is %s, not the running system" % collector.root}
-        for key in ("sysctl", "port_holders", "kernel_modules", "interfaces", "routes", "service_route_lookups", "localhost_resolution", "search_domains", "netfilter"):
+        for key in (
+            "sysctl",
+            "port_holders",
+            "kernel_modules",
+            "interfaces",
+            "routes",
+            "ipv6",
+            "service_route_lookups",
+            "localhost_resolution",
+            "search_domains",
+            "netfilter",
+        ):
             facts[key] = dict(na)
     facts["problems"] = collector.problems
     odd = []

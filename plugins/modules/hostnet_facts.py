@@ -200,6 +200,12 @@ ansible_facts:
           description: C(ipv4) and C(ipv6) routes of table main, C(default_ipv4) and C(default_ipv6), and C(other_tables_ipv4)
             (IPv4 routes of every other table but local).
           type: dict
+        ipv6:
+          description: C(status) (C(absent) where IPv6 is disabled in the kernel); C(forwarding) (C(all), C(default)); C(interfaces),
+            each interface with an IPv6 default route with its C(accept_ra), C(accept_ra_defrtr), C(forwarding) and C(networkd)
+            (whether systemd-networkd configures the link); C(autoconf), each interface without one that holds a global address with a
+            lifetime (SLAAC or DHCPv6), with its C(address) and the same settings.
+          type: dict
         service_route_lookups:
           description: For each Service IP, whether the kernel has a route (C(reachable)), the error a client
             gets (for example C(ENETUNREACH)), and C(dev), C(gateway), C(prefsrc) from C(ip route get).
@@ -379,7 +385,8 @@ def main():
 
     facts = gather(
         root=module.params["root"],
-        service_ips=module.params["service_ips"],
+        # kubeadm's dual-stack serviceSubnet ("IPv4,IPv6") as one item: a lookup for each family's first Service IP.
+        service_ips=[part.strip() for item in module.params["service_ips"] for part in item.split(",") if part.strip()],
         resolver_timeout=module.params["resolver_timeout"],
         run_command=run_readonly,
         which=which,

@@ -38,13 +38,14 @@ _FALSE = ("false", "no", "off", "0", "n", "f")
 # Beyond the argument specs: what each value must be. The rule options' formats, ranges and non-empty lists come
 # from their declarations (rules.declared_options()); these are the other roles' and playbooks' inputs.
 _FORMATS = {
-    "kube_pods_subnet": "cidr",
+    "kube_pods_subnet": "cidrs",
     "hostnet_service_route_gateway": "ip",
     "hostnet_service_route_cidr": "cidr",
     "hostnet_service_route_interface": "interface",
+    "hostnet_sysctl_accept_ra_interfaces": "interface",
     "hostnet_localhost_address": "loopback",
     "hostnet_datastore_endpoints": "endpoint",
-    "kube_service_addresses": "cidr",
+    "kube_service_addresses": "cidrs",
     "hostnet_report_dir": "report_dir",
 }
 # kubespray's variables the audit reads (as defaults of hostnet_service_ips and hostnet_pod_cidr): checked too.
@@ -129,12 +130,8 @@ def _check_format(name, kind, value, extra_ids=()):
             return text
         if kind == "cidr":
             return str(ipaddress.ip_network(text, strict=False))
-        if kind == "ip_or_cidr":
-            if "/" in text:
-                ipaddress.ip_network(text, strict=False)
-            else:
-                ipaddress.ip_address(text)
-            return text
+        if kind in ("cidrs", "ip_or_cidr"):
+            return _dual_stack(text, kind == "ip_or_cidr")
         if kind == "abs_path":
             if not text.startswith("/") or any(ord(c) < 32 or ord(c) == 127 for c in text):
                 raise ValueError("not an absolute path (one starting with /, without control characters)")
@@ -161,6 +158,23 @@ def _check_format(name, kind, value, extra_ids=()):
     except (ValueError, TypeError, AttributeError) as exc:
         raise InputError("%s: %r is %s" % (name, value, _reason(kind, exc))) from exc
     return value
+
+
+def _dual_stack(text, bare_ip):
+    """'10.96.0.0/12' or kubeadm's dual-stack '10.96.0.0/12,fd00:10:96::/108': one network per IP family (a bare
+    address too when ``bare_ip``), as kubeadm's serviceSubnet and podSubnet take them. Returns the text, stripped."""
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) > 2:
+        raise ValueError("more than two networks (dual-stack is one IPv4 and one IPv6)")
+    versions = []
+    for part in parts:
+        if "/" in part or not bare_ip:
+            versions.append(ipaddress.ip_network(part, strict=False).version)
+        else:
+            versions.append(ipaddress.ip_address(part).version)
+    if len(versions) == 2 and versions[0] == versions[1]:
+        raise ValueError("two IPv%d networks (dual-stack is one IPv4 and one IPv6)" % versions[0])
+    return ",".join(parts)
 
 
 def _check_report_dir(text):
@@ -193,9 +207,12 @@ def _reason(kind, exc):
     plain = {
         "ip": "not an IP address",
         "cidr": "not a CIDR (address/prefix)",
-        "ip_or_cidr": "not an IP address or CIDR",
+        "cidrs": "not a CIDR, or an IPv4 and an IPv6 CIDR separated by a comma",
+        "ip_or_cidr": "not an IP address or CIDR (dual-stack: an IPv4 and an IPv6 one separated by a comma)",
         "interface": "not an interface name",
     }
+    if kind in ("cidrs", "ip_or_cidr"):
+        return "%s: %s" % (plain[kind], exc)
     return plain.get(kind) or str(exc)
 
 

@@ -21,6 +21,9 @@ absent, never as 0); `0` means it is loaded but bridged traffic bypasses iptable
 Traffic between pods on the same Linux bridge skips kube-proxy's iptables rules, so Services answer from
 some pods and not others. kubeadm's preflight reports the missing file or the wrong value.
 
+On a cluster with IPv6 (an IPv6 Service or Pod CIDR, dual-stack included) `net.bridge.bridge-nf-call-ip6tables`
+is judged too (kubeadm's preflight checks it there): `0` is an error.
+
 ## Fix
 `modprobe br_netfilter`, persisted in `/etc/modules-load.d/k8s.conf`, and
 `net.bridge.bridge-nf-call-iptables = 1` in `/etc/sysctl.d/k8s.conf`. CNIs that do not use a Linux bridge
@@ -65,6 +68,21 @@ def check(host, facts, ctx):
                 ),
             )
         ]
+    findings = []
+    six = sysctl.get("net.bridge.bridge-nf-call-ip6tables") or {}
+    if ctx.ipv6 and six.get("status") == "ok" and six.get("value") == "0":
+        findings.append(
+            Finding(
+                "bridge-nf-call-iptables",
+                "error",
+                host,
+                "net.bridge.bridge-nf-call-ip6tables is 0 on a cluster with IPv6",
+                ["/proc/sys/net/bridge/bridge-nf-call-ip6tables = 0"],
+                "Bridged IPv6 pod traffic skips ip6tables, so kube-proxy's IPv6 Service rules do not apply to it; kubeadm's "
+                "preflight fails with `[ERROR FileContent--proc-sys-net-bridge-bridge-nf-call-ip6tables]`.",
+                "`sysctl -w net.bridge.bridge-nf-call-ip6tables=1` and persist it in /etc/sysctl.d/k8s.conf.",
+            )
+        )
     if entry.get("value") == "0":
         return [
             Finding(
@@ -77,5 +95,5 @@ def check(host, facts, ctx):
                 "preflight fails with `[ERROR FileContent--proc-sys-net-bridge-bridge-nf-call-iptables]`.",
                 "`sysctl -w net.bridge.bridge-nf-call-iptables=1` and persist it in /etc/sysctl.d/k8s.conf.",
             )
-        ]
-    return []
+        ] + findings
+    return findings

@@ -277,7 +277,13 @@ ENGINE_OPTIONS = (
         format="ip_or_cidr",
         non_empty=True,
     ),
-    Option("pod_cidr", "hostnet_pod_cidr", "str", "The Pod network (kubespray's kube_pods_subnet when set, else 10.244.0.0/16).", format="cidr"),
+    Option(
+        "pod_cidr",
+        "hostnet_pod_cidr",
+        "str",
+        "The Pod network (kubespray's kube_pods_subnet when set, else 10.244.0.0/16); dual-stack: IPv4,IPv6 as kubeadm's podSubnet.",
+        format="cidrs",
+    ),
     Option(
         "cni",
         "hostnet_cni",
@@ -292,11 +298,10 @@ _ENGINE_FALLBACK = {"service_cidrs": ("10.96.0.1",), "pod_cidr": "10.244.0.0/16"
 
 
 def service_networks(items, default="10.96.0.1"):
-    """The networks to judge: CIDRs as given, a bare IP as itself, and ``default`` (the default Service IP
-    10.96.0.1) as kubeadm's 10.96.0.0/12."""
+    """The networks to judge: CIDRs as given (kubeadm's dual-stack "IPv4,IPv6" as both), a bare IP as itself, and
+    ``default`` (the default Service IP 10.96.0.1) as kubeadm's 10.96.0.0/12."""
     networks = []
-    for item in items or ():
-        text = str(item or "").strip()
+    for text in (part.strip() for item in items or () for part in str(item or "").split(",")):
         try:
             network = ipaddress.ip_network("10.96.0.0/12" if default and text == default else text, strict=False)
         except ValueError:
@@ -320,6 +325,11 @@ class Context:
         self.port_probes = port_probes or {}
         self.fleet_size = fleet_size
         self.missing = missing or {}
+
+    @property
+    def ipv6(self):
+        """Whether the cluster has IPv6 (single-stack IPv6 or dual-stack): an IPv6 Service or Pod CIDR."""
+        return any(network.version == 6 for network in self.service_networks + self.pod_networks)
 
     def __getitem__(self, name):
         return self.options[name]
