@@ -18,7 +18,7 @@ def docs_table():
     text = open(os.path.join(ROOT, "docs", "facts.md")).read()
     rows = {}
     for line in text.splitlines():
-        match = re.match(r"^\| `([a-z_]+)` \| (\w+) \| (.*) \|$", line)
+        match = re.match(r"^\| `([a-z0-9_]+)` \| (\w+) \| (.*) \|$", line)
         if match:
             rows[match.group(1)] = (match.group(2), match.group(3))
     head = text.split("`problems` lists")[0]
