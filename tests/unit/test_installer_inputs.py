@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import installer, report, rules
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import installer, report, report_html, rules
 
 from helpers import fleet
 
@@ -222,3 +222,5 @@ def test_the_reports_say_where_each_value_came_from():
     )
     markdown = report.render_markdown(document)
     assert "Inputs: hostnet\\_cni from kubespray kube\\_network\\_plugin; " in markdown and "hostnet_node_cidr" not in markdown
+    html = report_html.render_html(document)
+    assert "<code>hostnet_cni</code> kubespray kube_network_plugin; " in html and "<code>hostnet_node_cidr</code>" not in html
