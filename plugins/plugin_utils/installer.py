@@ -19,7 +19,7 @@ import os
 
 import yaml
 
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import inputs
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import inputs, safetext
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -174,7 +174,8 @@ def read_kubeadm(path):
     try:
         documents = list(yaml.load_all(text, Loader=_LOADER))
     except yaml.YAMLError as exc:
-        raise KubeadmConfigError("is not valid YAML: %s" % " ".join(str(exc).split())[:300]) from exc
+        # PyYAML quotes the offending line: file text, shown one line, control characters escaped.
+        raise KubeadmConfigError("is not valid YAML: %s" % safetext.visible(" ".join(str(exc).split())[:300])) from exc
     found = {}
     for doc in documents:
         if doc is None:
@@ -190,7 +191,9 @@ def read_kubeadm(path):
 
 
 def kubeadm_values(documents, known):
-    """{hostnet_* variable: (value, 'kubeadm <kind>.<key path>')} of the variables in ``known``."""
+    """{hostnet_* variable: (value, 'kubeadm <kind>.<key path>')} of the variables in ``known``; a value that is
+    not a scalar (kubeadm's are strings) is KubeadmConfigError naming its key (and is never turned into text: YAML
+    aliases can nest a list exponentially)."""
     out = {}
     for var, kind, keys, convert in KUBEADM_MAP:
         if var not in known or kind not in documents:
@@ -198,8 +201,10 @@ def kubeadm_values(documents, known):
         value = documents[kind]
         for key in keys:
             value = value.get(key) if isinstance(value, dict) else None
-        if value is None or isinstance(value, (dict, list)) and not value:
+        if value is None:
             continue
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise KubeadmConfigError("has %s.%s that is not a string (%s)" % (kind, ".".join(keys), type(value).__name__))
         converted = convert(value)
         if converted not in (None, "", []):
             out[var] = (converted, "%s.%s" % (kind, ".".join(keys)))
@@ -236,6 +241,11 @@ def check_node_address(name, value):
         raise inputs.InputError("%s: %r is not an IP address" % (name, value)) from exc
 
 
+def _shown(path, where):
+    """The path as the user gave it, and where it was looked for when that differs."""
+    return safetext.visible(path if where == path else "%s (%s)" % (path, where))
+
+
 def audit_defaults():
     """The audit role's defaults as written (raw: templates untemplated)."""
     with open(os.path.join(inputs.COLLECTION_ROOT, "roles", "audit", "defaults", "main.yml")) as handle:
@@ -265,10 +275,14 @@ def apply(normalised, kvars_by_host, address_vars_by_host, sources, node_address
                     kubeadm[where] = read_kubeadm(where)
                 except KubeadmConfigError as exc:
                     kubeadm[where] = None
-                    shown = path if where == path else "%s (%s)" % (path, where)
-                    errors.setdefault("%s: the kubeadm configuration %s %s" % (KUBEADM_VAR, shown, exc), []).append(host)
+                    errors.setdefault("%s: the kubeadm configuration %s %s" % (KUBEADM_VAR, _shown(path, where), exc), []).append(host)
             if kubeadm[where] is not None:
-                for var, (value, key) in kubeadm_values(kubeadm[where], known).items():
+                try:
+                    found = kubeadm_values(kubeadm[where], known)
+                except KubeadmConfigError as exc:
+                    found = {}
+                    errors.setdefault("%s: the kubeadm configuration %s %s" % (KUBEADM_VAR, _shown(path, where), exc), []).append(host)
+                for var, (value, key) in found.items():
                     derived[var] = (value, "kubeadm %s %s" % (where, key))
         user = set(mine) | set(also_user)
         mine_sources = {var: USER for var in user if var in inputs.DECLARED or var == KUBEADM_VAR}

@@ -182,6 +182,30 @@ def test_a_kubeadm_value_that_is_no_cidr_names_the_file_and_key(tmp_path):
     ]
 
 
+def test_a_kubeadm_value_that_is_no_string_is_an_error_and_never_expanded(tmp_path):
+    # Six levels of aliases: 9**6 items once turned into text (each level more: 9 times that).
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"] + [
+        "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]" % ((i, i) + (i - 1,) * 9) for i in range(1, 7)
+    ]
+    path = tmp_path / "kubeadm.yaml"
+    path.write_text("kind: ClusterConfiguration\n" + "\n".join(levels) + "\nnetworking: {podSubnet: *a6}\n")
+    _values, _sources, _nodes, errors = apply(user={"hostnet_kubeadm_config": str(path)})
+    assert errors == [
+        "hostnet_kubeadm_config: the kubeadm configuration %s has ClusterConfiguration.networking.podSubnet that is not a string (list) (host n1)" % path
+    ]
+
+
+def test_a_yaml_error_shows_the_files_text_escaped(tmp_path, monkeypatch):
+    # PyYAML's pure-Python parser quotes the offending line (the C one does not): a bidi override there would
+    # reorder the console's line.
+    monkeypatch.setattr(installer, "_LOADER", installer.yaml.SafeLoader)
+    path = tmp_path / "kubeadm.yaml"
+    path.write_text("kind: ClusterConfiguration\nnetworking: {podSubnet: [10.50.0.0/16 \u202e\n")
+    _values, _sources, _nodes, errors = apply(user={"hostnet_kubeadm_config": str(path)})
+    assert len(errors) == 1 and "is not valid YAML" in errors[0] and "10.50.0.0/16 \\u202e" in errors[0], errors
+    assert "\u202e" not in errors[0]
+
+
 def _default_on_eth1(tmp_path):
     nodes = fleet(tmp_path)
     for index, facts in enumerate(nodes.values(), 1):
