@@ -59,6 +59,8 @@ class ActionModule(ActionBase):
         template_errors = [e for mine in values.values() for e in mine.pop("__errors", [])]
         normalised, errors = inputs.validate(values, groups=task_vars.get("groups") or {})
         errors = template_errors + errors
+        # The kubeadm file named in a play var (an embedding playbook's) is read too: this host's view has it.
+        kubeadm_play = (normalised.get(current) or {}).get(installer.KUBEADM_VAR)
         normalised = {host: {k: v for k, v in mine.items() if k in user_set[host]} for host, mine in normalised.items()}
         sources, node_addresses = {}, {}
         if not errors:
@@ -67,6 +69,9 @@ class ActionModule(ActionBase):
             # hostnet_* play vars (an embedding playbook's) are the user's too: what differs from the audit role's defaults.
             defaults = installer.audit_defaults()
             play_set = {name for name in task_vars if name.startswith("hostnet_") and name in defaults and task_vars[name] != defaults[name]}
+            if kubeadm_play and installer.KUBEADM_VAR in play_set:
+                for mine in normalised.values():
+                    mine.setdefault(installer.KUBEADM_VAR, kubeadm_play)
             errors = installer.apply(normalised, kvars, addresses, sources, node_addresses, task_vars.get("playbook_dir"), play_set)
         if errors:
             result.update(

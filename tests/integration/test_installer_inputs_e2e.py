@@ -43,9 +43,9 @@ resolvConf: /run/systemd/resolve/resolv.conf
 """
 
 
-def audit(fleet, inventory, cwd, *args):
+def audit(fleet, inventory, cwd, *args, playbook="kubeprep.hostnet.audit"):
     """ansible-playbook kubeprep.hostnet.audit as a user runs it from ``cwd``: the report in ./hostnet-report."""
-    cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory, "kubeprep.hostnet.audit"] + list(args)
+    cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory, playbook] + list(args)
     return subprocess.run(
         cmd, cwd=cwd, env=ansible_env(fleet), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=600, check=False
     )
@@ -122,6 +122,16 @@ def seen(make_fleet, tmp_path_factory):
         out["kubeadm"] = audit(fleet, plain, str(work / "kubeadm-run"), "-e", "hostnet_kubeadm_config=cluster/kubeadm.yaml")
         out["kubeadm_report"] = load_report(str(work / "kubeadm-run" / "hostnet-report"))
         out["kubeadm_path"] = str(work / "kubeadm-run" / "cluster" / "kubeadm.yaml")
+        # An embedding playbook names the file in its play vars, next to the playbook; run from elsewhere.
+        (work / "embed").mkdir()
+        (work / "embed" / "kubeadm.yaml").write_text(KUBEADM)
+        (work / "embed" / "site.yml").write_text(
+            "- hosts: all\n  gather_facts: false\n  vars:\n    hostnet_kubeadm_config: kubeadm.yaml\n  roles:\n    - role: kubeprep.hostnet.audit\n"
+        )
+        (work / "embed-run").mkdir()
+        out["embed"] = audit(fleet, plain, str(work / "embed-run"), playbook=str(work / "embed" / "site.yml"))
+        out["embed_report"] = load_report(str(work / "embed-run" / "hostnet-report"))
+        out["embed_path"] = str(work / "embed" / "kubeadm.yaml")
         # Unusable kubeadm files, with a host in the inventory that would be UNREACHABLE if anything contacted it.
         (work / "bad-run").mkdir()
         (work / "bad-run" / "garbled.yaml").write_text("kind: ClusterConfiguration\nnetworking: {podSubnet: [10.50.0.0/16\n")
@@ -186,6 +196,15 @@ def test_kubeadm_file_drives_the_audit(seen):
     assert not [f for f in findings(report, "ks1", "port-in-use") if "TCP port 179" in f["message"]]
     # ...and the kubespray run did not get the kubeadm file's.
     assert not findings(seen["kubespray_report"], "ks2", "pod-cidr-overlap")
+
+
+def test_a_kubeadm_file_named_in_an_embedding_playbooks_vars_is_read_next_to_the_playbook(seen):
+    proc, report = seen["embed"], seen["embed_report"]
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    (pod,) = findings(report, "ks2", "pod-cidr-overlap")
+    assert "10.50.1.5/24" in pod["message"], pod
+    assert report["input_sources"]["hostnet_pod_cidr"] == "kubeadm %s ClusterConfiguration.networking.podSubnet" % seen["embed_path"]
+    assert report["input_sources"]["hostnet_kubeadm_config"] == "user"
 
 
 @pytest.mark.parametrize(
