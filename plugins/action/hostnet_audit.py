@@ -111,9 +111,13 @@ class ActionModule(ActionBase):
             except KeyError:
                 continue
         try:
-            outcome = rules.evaluate(facts_by_host, dict(options, ansible_hosts=ansible_hosts, port_probes=args["port_probes"]))
+            outcome = rules.evaluate(
+                facts_by_host,
+                dict(options, ansible_hosts=ansible_hosts, node_addresses=args["node_addresses"] or {}, port_probes=args["port_probes"]),
+            )
         except (RuntimeError, siterules.SiteRuleError) as exc:  # a missing controller-side package, a bad site rule
             raise AnsibleError("hostnet_audit: %s" % exc) from exc
+        outcome["input_sources"] = args["input_sources"] or {}
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
         report = reporting.build_report(outcome, now, args["fail_on"], reporting.COLLECTION_VERSION)
 

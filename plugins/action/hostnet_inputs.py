@@ -10,7 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import inputs
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import inputs, installer
 
 
 class ActionModule(ActionBase):
@@ -23,6 +23,23 @@ class ActionModule(ActionBase):
             return [name for name in hostvars[host].keys() if name.startswith("hostnet_") or name in inputs.KUBESPRAY_INPUTS]
         except KeyError:
             return []
+
+    def _installer_vars(self, task_vars, hostvars, host, names):
+        """The variables ``names`` set for ``host`` (inventory, -e; the current host's play vars too), templated."""
+        found = {}
+        for name in names:
+            try:
+                value = hostvars[host].get(name)
+            except KeyError:
+                value = None
+            if value is None and host == task_vars.get("inventory_hostname") and name in task_vars:
+                try:
+                    value = self._templar.template(task_vars[name])
+                except (AnsibleError, TypeError, ValueError):
+                    value = None  # not the installer's value: the audit goes on without it
+            if value is not None:
+                found[name] = value
+        return found
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -42,7 +59,20 @@ class ActionModule(ActionBase):
         template_errors = [e for mine in values.values() for e in mine.pop("__errors", [])]
         normalised, errors = inputs.validate(values, groups=task_vars.get("groups") or {})
         errors = template_errors + errors
+        # The kubeadm file named in a play var (an embedding playbook's) is read too: this host's view has it.
+        kubeadm_play = (normalised.get(current) or {}).get(installer.KUBEADM_VAR)
         normalised = {host: {k: v for k, v in mine.items() if k in user_set[host]} for host, mine in normalised.items()}
+        sources, node_addresses = {}, {}
+        if not errors:
+            kvars = {host: self._installer_vars(task_vars, hostvars, host, installer.KUBESPRAY_VARS) for host in normalised}
+            addresses = {host: self._installer_vars(task_vars, hostvars, host, installer.NODE_ADDRESS_VARS) for host in normalised}
+            # hostnet_* play vars (an embedding playbook's) are the user's too: what differs from the audit role's defaults.
+            defaults = installer.audit_defaults()
+            play_set = {name for name in task_vars if name.startswith("hostnet_") and name in defaults and task_vars[name] != defaults[name]}
+            if kubeadm_play and installer.KUBEADM_VAR in play_set:
+                for mine in normalised.values():
+                    mine.setdefault(installer.KUBEADM_VAR, kubeadm_play)
+            errors = installer.apply(normalised, kvars, addresses, sources, node_addresses, task_vars.get("playbook_dir"), play_set)
         if errors:
             result.update(
                 failed=True,
@@ -51,5 +81,5 @@ class ActionModule(ActionBase):
                 msg="hostnet: %d input(s) cannot be used; no host was contacted:\n  %s" % (len(errors), "\n  ".join(errors)),
             )
             return result
-        result.update(changed=False, hosts=normalised)
+        result.update(changed=False, hosts=normalised, sources=sources, node_addresses=node_addresses)
         return result

@@ -70,6 +70,18 @@ options:
         report. Empty when the probes are off.
     type: dict
     default: {}
+  node_addresses:
+    description:
+      - Per host, the node address the installer names (kubespray's C(ip), else C(access_ip)); the interface holding it is
+        the one to pin, unless C(hostnet_node_cidr) is set. M(kubeprep.hostnet.hostnet_inputs) returns it.
+    type: dict
+    default: {}
+  input_sources:
+    description:
+      - Per input variable, where its value came from (C(user), C(kubespray <variable>), C(kubeadm <file> <key>), C(default)),
+        for the reports. M(kubeprep.hostnet.hostnet_inputs) returns it per host.
+    type: dict
+    default: {}
   write_files:
     description:
       - Write the report files to O(report_dir).

@@ -97,18 +97,21 @@ def pinned_address(facts):
     return (facts.get("node_pinning") or {}).get("kubelet_node_ip")
 
 
-def recommend(facts_by_host, node_cidr=None, ansible_hosts=None):
+def recommend(facts_by_host, node_cidr=None, ansible_hosts=None, node_addresses=None):
     """host -> recommendation dict (or None when nothing can be recommended).
 
     With ``node_cidr``: the interface whose address is inside it. Otherwise:
     the interface whose subnet holds the most other hosts' addresses that are
     unique in the fleet (a duplicated address such as Vagrant's 10.0.2.15 reaches
     nobody); ties go to the address Ansible connects to, then to the default
-    route's interface.
+    route's interface. Without ``node_cidr``, a host's node address the installer names (``node_addresses``:
+    kubespray's ``ip``) picks the interface holding it (``node_address`` set in the recommendation); when no
+    interface holds it, the choice is made as without one.
     """
     if not HAS_NETADDR:
         raise RuntimeError(MISSING_NETADDR)
     ansible_hosts = ansible_hosts or {}
+    node_addresses = node_addresses or {}
     interfaces = {host: ipv4_interfaces(facts) for host, facts in facts_by_host.items()}
     owners = {}
     for host, items in interfaces.items():
@@ -133,8 +136,13 @@ def recommend(facts_by_host, node_cidr=None, ansible_hosts=None):
                 key = (length, _network(value, length))
                 own[key] = own.get(key, 0) + 1
         best = None
+        wanted = node_addresses.get(host) if cidr is None else None
+        if wanted is not None and not any(addr == wanted for _n, addr, _l, _v in items):
+            wanted = None
         for name, addr, length, value in items:
-            if cidr is not None:
+            if wanted is not None:
+                score = 1 if addr == wanted else -1
+            elif cidr is not None:
                 score = 1 if cidr.first <= value <= cidr.last else -1
             elif value not in unique:
                 score = -1
@@ -144,7 +152,7 @@ def recommend(facts_by_host, node_cidr=None, ansible_hosts=None):
             key = (score, addr == ansible_hosts.get(host), name == dev)
             if score >= 0 and (best is None or key > best[0]):
                 best = (key, name, addr, _cidr(value, length))
-        if best is None or (cidr is None and best[0][0] == 0 and len(facts_by_host) > 1):
+        if best is None or (cidr is None and wanted is None and best[0][0] == 0 and len(facts_by_host) > 1):
             out[host] = None
             continue
         _key, name, addr, network = best
@@ -152,7 +160,8 @@ def recommend(facts_by_host, node_cidr=None, ansible_hosts=None):
             "interface": name,
             "address": addr,
             "cidr": network,
-            "reaches_hosts": best[0][0] if cidr is None else None,
+            "reaches_hosts": best[0][0] if cidr is None and wanted is None else None,
+            "node_address": wanted is not None,
             "default_interface": dev,
             "forms": forms(name, addr),
         }

@@ -56,6 +56,7 @@ def build_report(result, generated_at, fail_on="error", collection_version=None)
         "tool": {"name": "kubeprep.hostnet", "version": collection_version},
         "fail_on": fail_on,
         "options": result.get("options", {}),
+        "input_sources": result.get("input_sources") or {},
         "summary": {
             "hosts": len(hosts),
             "hosts_ok": sum(1 for h in hosts.values() if h["status"] == "ok"),
@@ -130,6 +131,11 @@ def _rule_lines(report):
     return lines
 
 
+def input_sources(report):
+    """ "var from source" for each input not at its default (user, kubespray <variable>, kubeadm <file> <key>)."""
+    return ["%s from %s" % (var, source) for var, source in sorted((report.get("input_sources") or {}).items()) if source != "default"]
+
+
 def console_lines(report, verbose=True):
     """(text, colour) pairs: kubeadm-style finding lines, worst first, then a summary. Each line is
     ``safetext.visible``: host text cannot move the cursor, start a line or talk to the terminal.
@@ -147,6 +153,8 @@ def console_lines(report, verbose=True):
             lines.append(("    fix:  %s" % finding["fix"], None))
     else:
         lines.extend(_rule_lines(report))
+    if input_sources(report):
+        lines.append(("[INPUTS] %s; the rest are defaults" % ", ".join(input_sources(report)), COLORS["info"]))
     if report.get("skipped_rules"):
         lines.append(("[SKIPPED] not evaluated on any host (hostnet_skip_rules): %s" % ", ".join(report["skipped_rules"]), COLORS["info"]))
     if report.get("warn_rules"):
@@ -187,6 +195,10 @@ def render_markdown(report):
             safetext.md_code(report["fail_on"]),
         ),
         "",
+    ]
+    if input_sources(report):
+        out += ["Inputs: %s; the rest are defaults." % "; ".join(safetext.md_inline(text) for text in input_sources(report)), ""]
+    out += [
         "| host | status | findings |",
         "| --- | --- | --- |",
     ]

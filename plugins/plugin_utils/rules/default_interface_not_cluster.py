@@ -16,7 +16,8 @@ DOC = """\
 Severity: warning.
 
 Fault F4, per host. The host's default route is on one interface, but another interface is the one that reaches
-the other inventory hosts (or the one inside `hostnet_node_cidr`).
+the other inventory hosts (or the one inside `hostnet_node_cidr`, or the one holding the node address kubespray's
+inventory gives as `ip` / `access_ip`).
 
 ## Why it breaks Kubernetes
 Whatever autodetects the node address (flannel, calico `first-found`, kubelet) takes the default-route
@@ -57,7 +58,12 @@ def check(facts_by_host, ctx):
         dev, gateway = nodeip.default_interface(facts_by_host[host])
         if rec is None or dev is None or rec["interface"] == dev or nodeip.pinned_address(facts_by_host[host]) == rec["address"]:
             continue
-        reason = "inside hostnet_node_cidr %s" % cidr if cidr else "reaches %d other host(s)" % rec["reaches_hosts"]
+        if cidr:
+            reason = "inside hostnet_node_cidr %s" % cidr
+        elif rec.get("node_address"):
+            reason = "holds the node address the inventory gives (ip)"
+        else:
+            reason = "reaches %d other host(s)" % rec["reaches_hosts"]
         findings.append(
             Finding(
                 "default-interface-not-cluster",

@@ -455,12 +455,14 @@ def evaluate(facts_by_host, options=None, extra_rules=()):
 def _evaluate(facts_by_host, options, extra_rules):
     """``facts_by_host``: host name -> hostnet facts dict, or None/str (the reason) when the host has none.
     ``options``: name -> value of the declared options (unset or None: the declared default), plus
-    ``ansible_hosts`` (host -> address Ansible connects to) and ``port_probes`` (the probe plan).
+    ``ansible_hosts`` (host -> address Ansible connects to), ``node_addresses`` (host -> the node address the
+    installer names: kubespray's ip) and ``port_probes`` (the probe plan).
     ``extra_rules``: more Rule objects (the site rules). Returns a plain dict:
     {"hosts": {host: {"findings": [...], "skipped_rules": [...]}}, "fleet": {"findings": [...]},
      "rules": {id: ...}, "overview": {...}, "recommendations": {...}, "options": {...}}."""
     options = dict(options or {})
     ansible_hosts = options.pop("ansible_hosts", None)
+    node_addresses = options.pop("node_addresses", None)
     port_probes = options.pop("port_probes", None) or {}
     opts = default_options()
     opts.update({k: v for k, v in options.items() if v is not None})
@@ -485,8 +487,8 @@ def _evaluate(facts_by_host, options, extra_rules):
         else:
             missing[host] = facts if isinstance(facts, str) else "facts were not gathered"
     # Everything derived from the whole fleet, before any rule runs.
-    needs_nodes = any(r.scope == "fleet" for r in active) or bool(opts.get("node_cidr"))
-    recommendations = nodeip.recommend(valid, opts.get("node_cidr"), ansible_hosts) if valid and needs_nodes else {}
+    needs_nodes = any(r.scope == "fleet" for r in active) or bool(opts.get("node_cidr")) or bool(node_addresses)
+    recommendations = nodeip.recommend(valid, opts.get("node_cidr"), ansible_hosts, node_addresses) if valid and needs_nodes else {}
     ctx = Context(opts, recommendations, port_probes, len(valid), missing)
     hosts = {}
     for host in sorted(facts_by_host):
