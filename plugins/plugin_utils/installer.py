@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import ipaddress
 import os
+import stat
 
 import yaml
 
@@ -164,6 +165,9 @@ def read_kubeadm(path):
     it cannot be used: unreadable, over 1 MiB, not YAML, or holding no ClusterConfiguration nor
     KubeletConfiguration."""
     try:
+        # A pipe, a socket or a device (a mistyped /dev/stdin) would block or never end: only a regular file.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise KubeadmConfigError("is not a regular file")
         with open(path, "rb") as handle:
             data = handle.read(KUBEADM_MAX_BYTES + 1)
     except OSError as exc:

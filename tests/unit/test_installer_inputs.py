@@ -98,7 +98,12 @@ def test_kubespray_ipv6_stack_adds_the_ipv6_networks():
 
 def test_a_kubespray_value_that_is_no_cidr_names_the_kubespray_variable():
     _values, _sources, _nodes, errors = apply(kvars={"kube_pods_subnet_ipv6": "fd00::/200", "ipv6_stack": True, "ipv4_stack": False})
-    assert errors == ["hostnet_pod_cidr: 'fd00::/200' is not a CIDR (address/prefix) (read from kubespray kube_pods_subnet_ipv6) (host n1)"]
+    assert errors == [
+        (
+            "hostnet_pod_cidr: 'fd00::/200' is not a CIDR, or an IPv4 and an IPv6 CIDR separated by a comma: "
+            "'fd00::/200' does not appear to be an IPv4 or IPv6 network (read from kubespray kube_pods_subnet_ipv6) (host n1)"
+        )
+    ]
 
 
 def test_kubesprays_ip_is_the_node_address_unless_the_user_set_the_node_network():
@@ -163,14 +168,17 @@ def test_a_kubeadm_file_that_cannot_be_used_names_the_variable_and_the_file(tmp_
     assert errors[0].endswith("(host n1)") and "hostnet_pod_cidr" not in values
 
 
-def test_an_unreadable_kubeadm_file_is_an_error(tmp_path):
-    path = tmp_path / "kubeadm.yaml"
-    path.write_text(KUBEADM)
-    os.chmod(path, 0)
-    if os.access(path, os.R_OK):
-        pytest.skip("running as root: every file is readable")
+def test_an_unreadable_kubeadm_file_is_an_error():
+    # A regular file not even root can read (this suite runs as root, so a chmod 0 file would be read).
+    _values, _sources, _nodes, errors = apply(user={"hostnet_kubeadm_config": "/proc/self/mem"})
+    assert errors == ["hostnet_kubeadm_config: the kubeadm configuration /proc/self/mem cannot be read: Input/output error (host n1)"]
+
+
+def test_a_kubeadm_path_to_a_pipe_is_an_error_not_a_hang(tmp_path):
+    path = tmp_path / "kubeadm.fifo"
+    os.mkfifo(path)
     _values, _sources, _nodes, errors = apply(user={"hostnet_kubeadm_config": str(path)})
-    assert errors == ["hostnet_kubeadm_config: the kubeadm configuration %s cannot be read: Permission denied (host n1)" % path]
+    assert errors == ["hostnet_kubeadm_config: the kubeadm configuration %s is not a regular file (host n1)" % path]
 
 
 def test_a_kubeadm_value_that_is_no_cidr_names_the_file_and_key(tmp_path):
@@ -178,7 +186,8 @@ def test_a_kubeadm_value_that_is_no_cidr_names_the_file_and_key(tmp_path):
     path.write_text("kind: ClusterConfiguration\nnetworking: {podSubnet: 10.200.0.0/33}\n")
     _values, _sources, _nodes, errors = apply(user={"hostnet_kubeadm_config": str(path)})
     assert errors == [
-        "hostnet_pod_cidr: '10.200.0.0/33' is not a CIDR (address/prefix) (read from kubeadm %s ClusterConfiguration.networking.podSubnet) (host n1)" % path
+        "hostnet_pod_cidr: '10.200.0.0/33' is not a CIDR, or an IPv4 and an IPv6 CIDR separated by a comma: '10.200.0.0/33' does not "
+        "appear to be an IPv4 or IPv6 network (read from kubeadm %s ClusterConfiguration.networking.podSubnet) (host n1)" % path
     ]
 
 
