@@ -57,7 +57,9 @@ networks:       files
 protocols:      db files
 services:       db files
 """
-CLEAN_RESOLV = "nameserver 127.0.0.1\noptions timeout:1 attempts:2\n"
+# The switch's address (nothing answers on 53 there: a query is refused at once). Not a loopback address: kubelet
+# hands this file to pods, where 127.0.0.1 is the pod's own loopback (rule resolv-conf-loopback-nameserver).
+CLEAN_RESOLV = "nameserver {gateway}\noptions timeout:1 attempts:2\n"
 
 INIT_SCRIPT = """#!/bin/sh
 # Runs inside: ip netns exec NS unshare --mount --uts --propagation private
@@ -249,7 +251,7 @@ class Fleet:
             "hostname": name + "\n",
             "hosts": CLEAN_HOSTS.format(address=address, name=name),
             "nsswitch.conf": CLEAN_NSSWITCH,
-            "resolv.conf": CLEAN_RESOLV,
+            "resolv.conf": CLEAN_RESOLV.format(gateway=self.state["gateway"]),
             "machine-id": uuid.uuid4().hex + "\n",
         }
         for fname, text in files.items():

@@ -2,6 +2,7 @@
 still silent, nsswitch.conf kept every other line, and resolv.conf got bounds."""
 
 import os
+import re
 import sys
 import time
 
@@ -32,7 +33,7 @@ def test_resolver_bounded_on_the_faulty_host_only(host):
         assert text.splitlines()[-1] == "options timeout:1 attempts:2"
         assert text.count("nameserver") == 3  # nameservers kept
     else:
-        assert text == "nameserver 127.0.0.1\noptions timeout:1 attempts:2\n"  # as the harness wrote it
+        assert re.fullmatch(r"nameserver 10\.213\.\d+\.1\noptions timeout:1 attempts:2\n", text), text  # as the harness wrote it
 
 
 def test_audit_clean_and_idempotent(host):
