@@ -211,7 +211,7 @@ def test_a_kubeadm_file_named_in_an_embedding_playbooks_vars_is_read_next_to_the
     "name, reason",
     [
         ("garbled.yaml", "is not valid YAML"),
-        ("a-directory.yaml", "cannot be read: Is a directory"),
+        ("a-directory.yaml", "is not a regular file"),
         ("missing.yaml", "cannot be read: No such file or directory"),
     ],
 )
