@@ -143,6 +143,8 @@ def _check_format(name, kind, value, extra_ids=()):
             if text not in rules.RULES and text not in extra_ids:
                 raise ValueError("not a rule id (known: %s%s)" % (", ".join(sorted(rules.RULES)), ", all" if kind == "rule_or_all" else ""))
             return text
+        if kind == "host_port":
+            return _check_host_port(text)
         if kind == "report_dir":
             return _check_report_dir(text)
         if kind == "endpoint":
@@ -153,6 +155,25 @@ def _check_format(name, kind, value, extra_ids=()):
     except (ValueError, TypeError, AttributeError) as exc:
         raise InputError("%s: %r is %s" % (name, value, _reason(kind, exc))) from exc
     return value
+
+
+def _check_host_port(text):
+    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address (a port from 1 to 65535)."""
+    host, port = text, None
+    if text.startswith("["):
+        host, sep, port = text[1:].partition("]:")
+        if not sep:
+            raise ValueError("not [IPv6 address]:port")
+        ipaddress.ip_address(host)
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    elif ":" in text:
+        ipaddress.ip_address(text)
+    if not host or re.search(r"[\s,/@\[\]]", host):
+        raise ValueError("not a host name or address (no spaces, commas, slashes or @)")
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError("its port is not 1 to 65535")
+    return text
 
 
 def _check_report_dir(text):
