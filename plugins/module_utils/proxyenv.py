@@ -45,19 +45,21 @@ MAX_SECONDS = 2.0
 MAX_DROPINS = 32
 REDACTED = "REDACTED"
 _ASSIGN = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*://)?)([^/?#]*)@")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def redact(value):
     """``value`` with the password of a proxy URL's user information replaced: ``http://u:REDACTED@p:3128``.
-    A value without a user information part is returned as it is."""
-    match = _USERINFO.match(value)
-    if not match:
+    Everything from the first ``:`` after the scheme to the last ``@`` counts as the password, even where Go's
+    URL parser would stop earlier (a password holding an unescaped ``/``): a secret is never kept by mistake.
+    A value without ``user:...@`` is returned as it is."""
+    match = _SCHEME.match(value)
+    start = match.end() if match else 0
+    at = value.rfind("@")
+    colon = value.find(":", start, at) if at > start else -1
+    if colon < 0:
         return value
-    user, sep, _password = match.group(2).partition(":")  # the user information ends at the last "@", as Go parses it
-    if not sep:
-        return value
-    return value[: match.start(2)] + user + ":" + REDACTED + value[match.end(2) :]
+    return value[:colon] + ":" + REDACTED + value[at:]
 
 
 def _unquote(text):

@@ -3,6 +3,9 @@
 import json
 import os
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ansible_collections.kubeprep.hostnet.plugins.module_utils import gather, proxyenv
 
 
@@ -39,7 +42,8 @@ def test_a_drop_in_sets_the_proxy_with_file_and_line_and_the_password_never_leav
 def test_redact_keeps_what_is_not_a_password():
     assert proxyenv.redact("http://10.0.0.3:3128") == "http://10.0.0.3:3128"
     assert proxyenv.redact("http://token@proxy:3128") == "http://token@proxy:3128"
-    assert proxyenv.redact("http://u:p@ss@proxy:3128/x@y") == "http://u:REDACTED@proxy:3128/x@y"  # userinfo ends at the last @ before the path
+    assert proxyenv.redact("http://u:p@ss@proxy:3128") == "http://u:REDACTED@proxy:3128"  # the user information ends at the last @
+    assert proxyenv.redact("http://u:p/ss@proxy:3128") == "http://u:REDACTED@proxy:3128"  # an unescaped / in it too
     assert proxyenv.redact("10.0.0.0/8,.example.com") == "10.0.0.0/8,.example.com"
 
 
@@ -120,3 +124,38 @@ def test_odd_bytes_are_replaced_and_a_directory_is_a_problem(tmp_path):
     assert facts["proxy_env"]["login"]["vars"]["HTTPS_PROXY"]["value"] == "http://pr\ufffdoxy:3128"
     assert {"source": "/root/.bashrc", "message": "not a regular file"} in facts["problems"]
     assert "problems" not in facts["proxy_env"]
+
+
+# -- hostile text: the parsers return, keep their bounds and never let a password through ----------------------
+
+TOKENS = list("=\"' \\#;[]:/@,.*%-_aZ09\t\x00\ufffd\u2028") + ["Environment", "EnvironmentFile", "HTTPS_PROXY", "no_proxy", "export ", "[Service]"]
+LINE = st.lists(st.sampled_from(TOKENS), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(LINE, max_size=20))
+def test_environment_lines_of_any_text_keep_only_the_watched_names(lines):
+    found = proxyenv.parse_env_file(lines, "/etc/environment")
+    assert set(found) <= set(proxyenv.NAMES)
+    assert all(len(entry["value"]) <= proxyenv.MAX_VALUE_CHARS and 1 <= entry["line"] <= len(lines) for entry in found.values())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(LINE, max_size=20))
+def test_a_unit_of_any_text_is_read_without_raising(tmp_path_factory, lines):
+    root = tmp_path_factory.mktemp("unit")
+    write(root, "/etc/systemd/system/kubelet.service", "\n".join(["[Service]"] + lines))
+    kubelet = proxyenv.gather(str(root))["services"]["kubelet"]
+    assert set(kubelet["vars"]) <= set(proxyenv.NAMES)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["http://", "https://", "socks5://", ""]),
+    st.text(alphabet=st.characters(blacklist_characters=":@/?#", blacklist_categories=("Cs",)), max_size=12),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),  # even "/", "@" and ":" unescaped
+)
+def test_a_proxy_password_never_survives(scheme, user, password):
+    secret = "Pw" + password + "Q9"  # a marker no redacted URL holds by chance
+    value = "%s%s:%s@proxy.example:3128" % (scheme, user, secret)
+    assert secret not in proxyenv.redact(value)
