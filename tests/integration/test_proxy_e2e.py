@@ -43,25 +43,25 @@ while True:
 MAIN_GO = """package main
 
 import (
-	"crypto/tls"
-	"fmt"
-	"net/http"
-	"os"
-	"time"
+    "crypto/tls"
+    "fmt"
+    "net/http"
+    "os"
+    "time"
 )
 
 func main() {
-	req, _ := http.NewRequest("GET", os.Args[1], nil)
-	proxy, err := http.ProxyFromEnvironment(req)
-	fmt.Printf("proxy=%v err=%v\\n", proxy, err)
-	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
-		Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	resp, err := client.Do(req)
-	if err != nil {
-		fmt.Printf("error=%v\\n", err)
-		return
-	}
-	fmt.Printf("status=%d\\n", resp.StatusCode)
+    req, _ := http.NewRequest("GET", os.Args[1], nil)
+    proxy, err := http.ProxyFromEnvironment(req)
+    fmt.Printf("proxy=%v err=%v\\n", proxy, err)
+    client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
+        Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+    resp, err := client.Do(req)
+    if err != nil {
+        fmt.Printf("error=%v\\n", err)
+        return
+    }
+    fmt.Printf("status=%d\\n", resp.StatusCode)
 }
 """
 
