@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import bisect
 import ipaddress
 import re
 
@@ -56,20 +57,23 @@ fails with `ImagePullBackOff` where only the proxy reaches the registry.
 ## Evidence
 The environment (the unit, or root's login), the proxy variable in use with the file and line it comes from
 (a password in its URL shown as `REDACTED`), the NO_PROXY in use (file and line) or that there is none, a
-lower-case variable the upper-case one hides, and each address or CIDR not excluded with what it is.
+lower-case variable the upper-case one hides, and each address or CIDR not excluded with what it is (at most
+32 node addresses, then how many more).
 
 ## Fix
 Manual (a proxy is the site's choice): set NO_PROXY where the finding says (the file and line of the
 NO_PROXY in use, else beside the proxy variable) to the exact line the finding gives: `localhost`,
-`127.0.0.1`, the Service and Pod CIDRs, every node address and the control-plane endpoint, then the entries it
-had. Then `systemctl daemon-reload` and restart the unit (root's login: log in again). For a proxy set on
-one side only, give kubelet and every runtime the same proxy and NO_PROXY lines.
+`127.0.0.1`, the Service and Pod CIDRs, every node address (in a fleet of more than 32 nodes, the nodes'
+subnets instead) and the control-plane endpoint, then the entries it had. Then `systemctl daemon-reload` and
+restart the unit (root's login: log in again). For a proxy set on one side only, give kubelet and every
+runtime the same proxy and NO_PROXY lines.
 """
 
 RULE = "proxy-not-excluded"
 SOURCES = ("kubelet", "containerd", "crio", "docker")
 RUNTIMES = ("containerd", "crio", "docker")
 DEFAULT_API_PORT = "6443"
+LISTED_NODES = 32  # node addresses a finding names, and listed in its NO_PROXY line (more: the nodes' subnets)
 _LABEL = {"kubelet": "kubelet", "containerd": "containerd", "crio": "CRI-O", "docker": "docker", "login": "root's login environment"}
 _PORT = re.compile(r"^[0-9]{0,5}$")
 
@@ -219,10 +223,23 @@ def parse_endpoint(text):
 # -- what the cluster reaches directly --------------------------------------------------------------
 
 
+def _subnet(facts, ip):
+    """The subnet of the interface address ``ip`` on this host (its /32 or /128 when none is found)."""
+    interfaces = facts.get("interfaces") if isinstance(facts.get("interfaces"), dict) else {}
+    for iface in interfaces.get("list") or []:
+        for addr in iface.get("addresses") or []:
+            if addr.get("address") == str(ip) and addr.get("prefixlen") is not None:
+                try:
+                    return ipaddress.ip_network("%s/%s" % (ip, addr["prefixlen"]), strict=False)
+                except ValueError:
+                    break
+    return ipaddress.ip_network(ip)
+
+
 def node_addresses(facts_by_host, ctx):
-    """[(address, host)] the audit checks for each node: kubelet's pinned --node-ip, else the recommended
+    """[(address, host, subnet)] the audit checks for each node: kubelet's pinned --node-ip, else the recommended
     interface's address, else the default route interface's first address."""
-    out = []
+    out, seen = [], set()
     for host in sorted(facts_by_host):
         facts = facts_by_host[host]
         address = nodeip.pinned_address(facts) or ((ctx.recommendations.get(host) or {}).get("address"))
@@ -230,9 +247,52 @@ def node_addresses(facts_by_host, ctx):
             defaults = nodeip.default_addresses(facts)
             address = defaults[0][1] if defaults else None
         ip = _go_ip(str(address or ""))
-        if ip is not None and (str(ip), host) not in out:
-            out.append((str(ip), host))
+        if ip is not None and (ip, host) not in seen:
+            seen.add((ip, host))
+            out.append((ip, host, _subnet(facts, ip)))
     return out
+
+
+class Nodes:
+    """The node addresses sorted per family, so that one NO_PROXY value is judged against all of them in
+    O(entries x log nodes): each CIDR or address entry covers a run of the sorted addresses."""
+
+    def __init__(self, nodes):
+        self.count = len(nodes)
+        self.items = {4: [], 6: []}
+        for ip, host, _subnet in nodes:
+            self.items[ip.version].append((int(ip), str(ip), host))
+        for items in self.items.values():
+            items.sort()
+        self.keys = {version: [item[0] for item in items] for version, items in self.items.items()}
+
+    def _runs(self, rules, version):
+        keys = self.keys[version]
+        loopback = ipaddress.ip_network("127.0.0.0/8" if version == 4 else "::1/128")  # never proxied
+        networks = [loopback] + [n for n, _entry in rules.cidrs if n.version == version]
+        networks += [ipaddress.ip_network(ip) for ip, port, _entry in rules.ips if ip.version == version and port == ""]
+        runs = []
+        for network in networks:
+            low = bisect.bisect_left(keys, int(network.network_address))
+            high = bisect.bisect_right(keys, int(network.broadcast_address))
+            if low < high:
+                runs.append((low, high))
+        return sorted(runs)
+
+    def uncovered(self, rules, limit):
+        """(how many node addresses ``rules`` leaves to the proxy, the first ``limit`` of them as (address, host))."""
+        if rules.everything:
+            return 0, []
+        total, listed = 0, []
+        for version in (4, 6):
+            items = self.items[version]
+            position = 0
+            for low, high in self._runs(rules, version) + [(len(items), len(items))]:
+                if low > position:
+                    total += low - position
+                    listed.extend((items[i][1], items[i][2]) for i in range(position, min(low, position + limit - len(listed))))
+                position = max(position, high)
+        return total, listed
 
 
 class Targets:
@@ -244,16 +304,20 @@ class Targets:
         self.endpoint_text = (ctx.get("control_plane_endpoint") or "").strip()
         self.endpoint = parse_endpoint(self.endpoint_text)
         self._judged = {}
+        self._lines = {}
+        self._node_part = None
 
     @property
     def nodes(self):
         """Every node's address, computed when a host has a proxy (most fleets have none)."""
         if self._nodes is None:
-            self._nodes = node_addresses(self._facts, self._ctx)
+            found = node_addresses(self._facts, self._ctx)
+            self._nodes = (found, Nodes(found))
         return self._nodes
 
     def uncovered(self, value):
-        """[(what, description)] the NO_PROXY ``value`` leaves to the proxy (cached per value)."""
+        """([(what, description)] the NO_PROXY ``value`` leaves to the proxy, with at most LISTED_NODES node
+        addresses, and how many more node addresses it leaves), judged once per value."""
         if value in self._judged:
             return self._judged[value]
         rules = NoProxy(value)
@@ -261,22 +325,39 @@ class Targets:
         for network, label in self.networks:
             if rules.excludes_network(network) is None:
                 out.append((str(network), label))
-        for address, host in self.nodes:
-            if rules.excludes_ip(ipaddress.ip_address(address)) is None:
-                out.append((address, "node %s's address" % host))
+        total, listed = self.nodes[1].uncovered(rules, LISTED_NODES)
+        out += [(address, "node %s's address" % host) for address, host in listed]
         if self.endpoint is not None:
             host, port = self.endpoint
             ip = _go_ip(host.strip("[]"))
             covered = rules.excludes_ip(ip, port) if ip is not None else rules.excludes_name(host, port)
             if covered is None:
                 out.append((self.endpoint_text, "the control-plane endpoint (port %s)" % port))
-        self._judged[value] = out
-        return out
+        self._judged[value] = (out, total - len(listed))
+        return self._judged[value]
+
+    def node_part(self):
+        """The nodes in the NO_PROXY line (once for the fleet): their addresses, or past LISTED_NODES nodes their
+        subnets, adjacent ones merged."""
+        if self._node_part is None:
+            nodes = self.nodes[0]
+            if len(nodes) <= LISTED_NODES:
+                self._node_part = [str(ip) for ip in sorted({ip for ip, _host, _subnet in nodes})]
+            else:
+                subnets = {subnet for _ip, _host, subnet in nodes}
+                merged = []
+                for version in (4, 6):
+                    merged += ipaddress.collapse_addresses(sorted(n for n in subnets if n.version == version))
+                self._node_part = [str(n) for n in merged]
+        return self._node_part
 
     def line(self, value):
-        """The NO_PROXY value that excludes everything: localhost, 127.0.0.1, the CIDRs, every node address (in address order), the
-        control-plane endpoint's host, then the entries ``value`` had (duplicates dropped)."""
-        wanted = ["localhost", "127.0.0.1"] + [str(n) for n, _label in self.networks] + sorted({a for a, _host in self.nodes}, key=ipaddress.ip_address)
+        """The NO_PROXY value that excludes everything: localhost, 127.0.0.1, the CIDRs, every node address in
+        address order (more than LISTED_NODES nodes: their subnets), the control-plane endpoint's host, then the
+        entries ``value`` had (duplicates dropped). Built once per value."""
+        if value in self._lines:
+            return self._lines[value]
+        wanted = ["localhost", "127.0.0.1"] + [str(n) for n, _label in self.networks] + self.node_part()
         if self.endpoint is not None:
             wanted.append(self.endpoint[0])
         for entry in (value or "").split(","):
@@ -287,7 +368,8 @@ class Targets:
             if entry.lower() not in seen:
                 seen.add(entry.lower())
                 out.append(entry)
-        return ",".join(out)
+        self._lines[value] = ",".join(out)
+        return self._lines[value]
 
 
 def _where(entry):
@@ -345,7 +427,7 @@ def judge_environment(host, source, env, targets, notes):
     found, hidden_no = effective(env, "NO_PROXY", "no_proxy")
     no_name, no_entry = found if found else ("NO_PROXY", None)
     value = (no_entry or {}).get("value") or ""
-    missing = targets.uncovered(value)
+    missing, more = targets.uncovered(value)
     refuses_http = cgi and any(scheme == "http" for scheme, _n, _e in used)
     if not missing and not refuses_http:
         return None
@@ -360,6 +442,8 @@ def judge_environment(host, source, env, targets, notes):
     for name, entry in hidden + ([hidden_no] if hidden_no else []):
         evidence.append("%s=%s (%s) is ignored: Go reads %s first" % (name, entry.get("value"), _where(entry), name.upper()))
     evidence += ["not excluded: %s (%s)" % (what, why) for what, why in missing]
+    if more:
+        evidence.append("not excluded: %d more node addresses (%d nodes in all)" % (more, len(targets.nodes[0])))
     if refuses_http:
         entry = env["REQUEST_METHOD"]
         evidence.append(
@@ -378,7 +462,8 @@ def judge_environment(host, source, env, targets, notes):
     if refuses_http:
         fix += " Remove REQUEST_METHOD from %s (%s)." % (label, _where(env["REQUEST_METHOD"]))
     if missing:
-        shown = ", ".join(what for what, _why in missing[:4]) + (" and %d more" % (len(missing) - 4) if len(missing) > 4 else "")
+        hidden = len(missing) - 4 + more
+        shown = ", ".join(what for what, _why in missing[:4]) + (" and %d more" % hidden if hidden > 0 else "")
         message = "%s sends requests for %s to its proxy %s: %s" % (
             label,
             shown,
@@ -392,7 +477,14 @@ def judge_environment(host, source, env, targets, notes):
         "(https://10.96.0.1), the API server and Pods fail with `Proxy Error`, `Service Unavailable` or a timeout, kubeadm warns "
         "`[WARNING HTTPProxyCIDR]`, and nodes never join (kubeadm#2336, kubernetes#61629)." % label
     )
-    data = {"environment": source, "no_proxy": line, "variable": no_name, "file": place.get("file"), "uncovered": [what for what, _why in missing]}
+    data = {
+        "environment": source,
+        "no_proxy": line,
+        "variable": no_name,
+        "file": place.get("file"),
+        "uncovered": [what for what, _why in missing],
+        "uncovered_more": more,
+    }
     return Finding(RULE, "error", host, message, evidence, why, fix, data=data)
 
 

@@ -1,6 +1,7 @@
 """Rule proxy-not-excluded: NO_PROXY judged as Go's httpproxy judges it, against the fleet's CIDRs, node addresses
 and control-plane endpoint; the NO_PROXY line the finding gives clears it; a proxy on one side only."""
 
+import copy
 import ipaddress
 import os
 
@@ -188,3 +189,22 @@ def test_endpoint_input_accepted(value):
 def test_endpoint_input_refused_with_the_variable_named(value):
     with pytest.raises(inputs.InputError, match="hostnet_control_plane_endpoint"):
         inputs.normalise("hostnet_control_plane_endpoint", value, inputs.spec_of("hostnet_control_plane_endpoint"))
+
+
+def test_a_large_fleet_names_32_node_addresses_and_gives_the_nodes_subnets(tmp_path):
+    nodes = {}
+    base = fleet(tmp_path, count=1)["node1"]
+    for index in range(1, 41):  # 40 nodes on 192.168.56.0/24 (eth1, the recommended interface; eth0 the shared NAT address)
+        facts = copy.deepcopy(base)
+        for iface in facts["interfaces"]["list"]:
+            if iface["name"] == "eth1":
+                iface["addresses"][0]["address"] = "192.168.56.%d" % (100 + index)
+        facts["identity"] = dict(facts["identity"], hostname="n%02d" % index, machine_id="%032x" % index)
+        nodes["n%02d" % index] = facts
+    nodes["n01"]["proxy_env"] = proxy_env(tmp_path, containerd("HTTPS_PROXY=http://10.0.0.3:3128", "NO_PROXY=10.96.0.0/12,10.244.0.0/16,192.168.56.101"))
+    (finding,) = [f for f in rules.evaluate(nodes)["hosts"]["n01"]["findings"] if f["id"] == RULE]
+    assert finding["data"]["uncovered"] == ["192.168.56.%d" % i for i in range(102, 134)]  # the first 32 left to the proxy
+    assert finding["data"]["uncovered_more"] == 7
+    assert "not excluded: 7 more node addresses (40 nodes in all)" in finding["evidence"]
+    assert finding["message"].startswith("containerd sends requests for 192.168.56.102, 192.168.56.103, 192.168.56.104, 192.168.56.105 and 35 more")
+    assert finding["data"]["no_proxy"] == "localhost,127.0.0.1,10.96.0.0/12,10.244.0.0/16,192.168.56.0/24,192.168.56.101"
