@@ -36,6 +36,7 @@ from ansible_collections.kubeprep.hostnet.plugins.module_utils import (
     nmconf,
     nmdetect,
     nsswitch,
+    proxyenv,
     resolvconf,
 )
 from ansible_collections.kubeprep.hostnet.plugins.module_utils.factbounds import (
@@ -579,6 +580,8 @@ def gather(
         identity=collector.identity(hosts_info),
         kubelet_resolv_conf=kubeletdns.choose(collector, kubelet_resolv_conf, kubeletdns.resolved_running() if collector.live else None),
     )
+    facts["proxy_env"] = proxyenv.gather(collector.root)
+    collector.problems.extend(facts["proxy_env"].pop("problems"))
     hostname = facts["identity"].get("hostname") or ""
     bound_hosts_entries(hosts_info, keep=(hostname, hostname.split(".")[0], facts["identity"].get("fqdn")))
     # Go binaries decide their own resolver order only when nsswitch.conf gives none: look then (or when asked).

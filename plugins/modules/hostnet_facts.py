@@ -317,6 +317,21 @@ ansible_facts:
           sample: {nftables: {status: unknown, reason: nft (nftables) is not installed}, iptables: {legacy: {status: ok,
                    rules: 1, tables: {filter: 1}, forward: {policy: drop, rules: 1, accepts: []}}}, firewalld: {status: ok,
                    source: files, active: false}}
+        proxy_env:
+          description:
+            - The HTTP(S) proxy settings C(kubelet), C(containerd), C(crio) and C(docker) get from their systemd unit and drop-ins
+              (C(Environment=), then the files C(EnvironmentFile=) names, which override them) in C(services), and root's login
+              environment (C(/etc/environment), C(/etc/profile), C(/etc/profile.d/*.sh), C(/root/.profile), C(/root/.bashrc);
+              simple C(export X=value) and C(X=value) lines only) in C(login).
+            - Each of C(vars) is C(HTTP_PROXY), C(HTTPS_PROXY), C(NO_PROXY) (either case) or C(REQUEST_METHOD), with its C(value),
+              C(file) and C(line); a proxy URL's password is replaced by C(REDACTED). C(partial) names each bound reached
+              (64 files, 256 KiB a file, 2 s).
+          type: dict
+          sample: {status: ok, services: {containerd: {unit: /lib/systemd/system/containerd.service,
+                   files: [/lib/systemd/system/containerd.service, /etc/systemd/system/containerd.service.d/http-proxy.conf],
+                   env_files: [], unparsed: [], vars: {HTTPS_PROXY: {value: "http://proxy:REDACTED@10.0.0.3:3128",
+                   file: /etc/systemd/system/containerd.service.d/http-proxy.conf, line: 2}}}}, login: {files: [], vars: {}},
+                   partial: [], parser: simple assignments only}
         tools:
           description:
             - C(ip), the path of the iproute2 command used (null when missing; C(/sbin) and C(/usr/sbin) are searched too).

@@ -148,6 +148,8 @@ def _check_format(name, kind, value, extra_ids=()):
             if not re.match(r"^v?[0-9]{1,3}\.[0-9]{1,4}(\.[0-9]{1,6})?([-+][0-9A-Za-z.+-]{1,64})?$", text):
                 raise ValueError("not a Kubernetes version (1.31, v1.31.2)")
             return text
+        if kind == "host_port":
+            return _check_host_port(text)
         if kind == "report_dir":
             return _check_report_dir(text)
         if kind == "endpoint":
@@ -175,6 +177,25 @@ def _dual_stack(text, bare_ip):
     if len(versions) == 2 and versions[0] == versions[1]:
         raise ValueError("two IPv%d networks (dual-stack is one IPv4 and one IPv6)" % versions[0])
     return ",".join(parts)
+
+
+def _check_host_port(text):
+    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address (a port from 1 to 65535)."""
+    host, port = text, None
+    if text.startswith("["):
+        host, sep, port = text[1:].partition("]:")
+        if not sep:
+            raise ValueError("not [IPv6 address]:port")
+        ipaddress.ip_address(host)
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    elif ":" in text:
+        ipaddress.ip_address(text)
+    if not host or re.search(r"[\s,/@\[\]]", host):
+        raise ValueError("not a host name or address (no spaces, commas, slashes or @)")
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError("its port is not 1 to 65535")
+    return text
 
 
 def _check_report_dir(text):
