@@ -114,7 +114,7 @@ def deep(value, function=visible):
 _SPECIAL = re.compile(r"""([\\`*_\[\]<>!&|~#$^{}])""")
 # A list item, setext underline or thematic break (- + =), an ordered list (1. or 1)).
 _LINE_START = re.compile(r"^([-+=])|^(\d+)([.)])")
-_EDGE_SPACES = re.compile(r"^[ ]+|[ ]+$")
+_EDGE_SPACES = re.compile(r"^\s+|\s+$")  # Unicode white space too: a renderer trims U+2008 as it trims a space
 _BACKTICKS = re.compile(r"`+")
 _CODE = re.compile(r"`([^`]+)`")
 
@@ -128,9 +128,9 @@ def _no_block_start(line):
 
 
 def _keep_spaces(line):
-    """Leading spaces as entities (4 would start a code block, and a paragraph or cell drops them), and
-    trailing ones (dropped too)."""
-    return _EDGE_SPACES.sub(lambda m: "&#32;" * len(m.group(0)), line)
+    """Leading white space as entities (4 spaces would start a code block, and a paragraph or cell drops
+    them), and trailing white space (dropped too)."""
+    return _EDGE_SPACES.sub(lambda m: "".join("&#%d;" % ord(c) for c in m.group(0)), line)
 
 
 def md_inline(value):

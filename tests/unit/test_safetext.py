@@ -43,6 +43,7 @@ def render_md(text):
 def test_markdown_pieces_render_as_their_text():
     items = ["<img src=x onerror=alert(1)>", "*a* _b_ [l](javascript:x)", "# h", "    code", "1. x", "2) y", "- x", "+ x", "=", "---", "***"]
     items += ["a | b", "x  ", "\\", "&amp;", "[r]: /url", "a ~~b~~", "h ##", "<http://x>", "![i](x)", "a\\", "`x`"]
+    items += ["\u2008x\u3000", "\u00a0 y \u2003"]  # Unicode white space at either end: a renderer trims it too
     for value in items:
         page = render_md(safetext.md_inline(value))
         assert page.tags == ["p"] and page.blocks["p"] == [value], value
