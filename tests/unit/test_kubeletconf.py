@@ -1,0 +1,108 @@
+"""kubeletconf.set_resolv_conf: the resolvConf edit of hostnet_kubelet_resolv_conf keeps every other byte,
+is idempotent, and refuses (ValueError, nothing returned) every form it cannot keep exact."""
+
+import pytest
+
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import kubeletconf, kubeletdns
+
+TARGET = "/run/systemd/resolve/resolv.conf"
+KUBEADM = (
+    b"apiVersion: kubelet.config.k8s.io/v1beta1\n"
+    b"authentication:\n"
+    b"  anonymous:\n"
+    b"    enabled: false\n"
+    b"clusterDNS:\n"
+    b"- 10.96.0.10\n"
+    b"kind: KubeletConfiguration\n"
+    b"resolvConf: /etc/resolv.conf   # set by hand\n"
+    b"rotateCertificates: true\n"
+)
+
+
+def edit(data, target=TARGET):
+    return kubeletconf.set_resolv_conf(data, target)
+
+
+def test_only_the_value_changes_and_a_second_run_changes_nothing():
+    new, actions = edit(KUBEADM)
+    assert new == KUBEADM.replace(b"resolvConf: /etc/resolv.conf   #", b"resolvConf: " + TARGET.encode() + b"   #")
+    assert actions == ["resolvConf: %s (line 8, was '/etc/resolv.conf')" % TARGET]
+    assert edit(new) == (new, [])
+
+
+def test_a_missing_key_is_added_at_the_end_with_the_files_line_ending():
+    data = KUBEADM.replace(b"resolvConf: /etc/resolv.conf   # set by hand\n", b"").replace(b"\n", b"\r\n").rstrip(b"\r\n")
+    new, actions = edit(data)
+    assert new == data + b"\r\nresolvConf: " + TARGET.encode() + b"\r\n"
+    assert actions[0].startswith("added resolvConf: %s" % TARGET)
+    assert kubeletdns.config_resolv_conf(new.decode())[1] == TARGET
+    assert edit(new) == (new, [])
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        (b'resolvConf: "/etc/resolv.conf"\n', b'resolvConf: "%s"\n'),
+        (b"'resolvConf':\t'/etc/resolv.conf'\r\n", b"'resolvConf':\t'%s'\r\n"),
+        (b"resolvConf:\n", b"resolvConf: %s\n"),
+        (b"resolvConf: # none yet\n", b"resolvConf: %s # none yet\n"),
+        (b'resolvConf: ""\n', b'resolvConf: "%s"\n'),
+    ],
+)
+def test_quoting_spacing_and_comments_are_kept(line, expected):
+    data = b"kind: KubeletConfiguration\n" + line + b"x: 1\n"
+    new, _actions = edit(data)
+    assert new == b"kind: KubeletConfiguration\n" + expected % TARGET.encode() + b"x: 1\n"
+    assert edit(new) == (new, [])
+
+
+def test_hostile_bytes_on_other_lines_are_kept_byte_for_byte():
+    hostile = b"kind: KubeletConfiguration\n# \xff\xfe not utf-8 \x1b[31m\x00\nstaticPodPath: /etc/\xe2\x80\xa8k\r\nresolvConf: /etc/resolv.conf\nz: 'a\tb'"
+    new, _actions = edit(hostile)
+    assert new == hostile.replace(b"resolvConf: /etc/resolv.conf", b"resolvConf: " + TARGET.encode())
+
+
+def test_a_nested_resolvconf_is_not_the_top_level_one():
+    data = b"kind: KubeletConfiguration\nnested:\n  resolvConf: /etc/resolv.conf\n"
+    new, _actions = edit(data)
+    assert new == data + b"resolvConf: " + TARGET.encode() + b"\n"
+
+
+@pytest.mark.parametrize(
+    "data, why",
+    [
+        (b'{"kind": "KubeletConfiguration", "resolvConf": "/etc/resolv.conf"}\n', "JSON or flow form"),
+        (b"kind: KubeletConfiguration\n---\nkind: Other\n", "more than one YAML document"),
+        (b"kind: KubeletConfiguration\n...\n", "more than one YAML document"),
+        (b"resolvConf: /a\nkind: KubeletConfiguration\nresolvConf: /b\n", "resolvConf 2 times"),
+        (b"kind: KubeletConfiguration\nresolvConf: /etc/\n  resolv.conf\n", "continues on the lines below"),
+        (b"kind: KubeletConfiguration\nresolvConf:\n  /etc/resolv.conf\n", "continues on the lines below"),
+        (b'kind: KubeletConfiguration\nresolvConf: "/etc/resolv\n  .conf"\n', "continues on the next line"),
+        (b'kind: KubeletConfiguration\nresolvConf: "/etc/\\x72esolv.conf"\n', "with escapes"),
+        (b"kind: KubeletConfiguration\nresolvConf: *conf\n", "starts with '*'"),
+        (b"kind: KubeletConfiguration\nresolvConf: !!str /etc/resolv.conf\n", "starts with '!'"),
+        (b"kind: KubeletConfiguration\nresolvConf: |\n  /etc/resolv.conf\n", "starts with '|'"),
+        (b"kind: KubeletConfiguration\nresolvConf: '/a''b'\n", "escaped quote"),
+        (b"kind: KubeletConfiguration\nresolvConf: '/a' x\n", "goes on after the value"),
+        (b"- kind: KubeletConfiguration\n", "not a block mapping"),
+        (b"  kind: KubeletConfiguration\n", "not a block mapping"),
+        (b"# only a comment\n\n", "no key at all"),
+        (b"kind: KubeletConfiguration\n" + b"#" * kubeletconf.MAX_CONFIG_BYTES, "more than a KubeletConfiguration holds"),
+        (None, "does not exist"),
+    ],
+)
+def test_what_cannot_be_kept_exact_is_refused_with_why(data, why):
+    with pytest.raises(ValueError, match=why.replace("(", r"\(").replace("*", r"\*").replace("|", r"\|")):
+        edit(data)
+
+
+@pytest.mark.parametrize("target", ["relative/resolv.conf", "/etc/resolv conf", "/etc/../etc/resolv.conf", "/a\nresolvConf: /b", "/a: b", "", "/etc/x#y"])
+def test_a_target_that_would_need_quoting_or_is_not_plain_is_refused(target):
+    with pytest.raises(ValueError, match="not a plain absolute path"):
+        edit(KUBEADM, target)
+
+
+def test_the_kubeadm_written_config_reads_back_with_the_facts_reader():
+    new, _actions = edit(KUBEADM)
+    line, value = kubeletdns.config_resolv_conf(new.decode())
+    assert (line, value) == (8, TARGET)
