@@ -109,7 +109,7 @@ def main():
     found = kubeletconf.flags()
     config = module.params["config"]
     if config:
-        config_from = "given (hostnet_kubelet_resolv_conf_config)"
+        config_from = "given"
     elif found["config"]:
         config, config_from = found["config"][2], "--config in %s:%d" % found["config"][:2]
     else:
@@ -121,7 +121,7 @@ def main():
 
     target = module.params["target"]
     if target:
-        target_from = "given (hostnet_kubelet_resolv_conf_target)"
+        target_from = "given"
     elif kubeletdns.resolved_running():
         target, target_from = kubeletdns.RESOLVED_RESOLV_CONF, "systemd-resolved runs: its upstream file"
     else:

@@ -12,6 +12,7 @@ nothing. A target that itself lists a loopback nameserver is refused with nothin
 
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -138,6 +139,7 @@ def fixed(make_fleet, tmp_path_factory):
         again_dir = tmp_path_factory.mktemp("again")
         seen["again"] = remediate(fleet, again_dir)
         seen["fingerprint_again"] = fingerprint(fleet)
+        seen["fleet"] = fleet
         yield seen
     finally:
         if pod is not None:
@@ -201,3 +203,44 @@ def test_a_second_run_changes_nothing(fixed):
     assert outcome["outcome"] == "ok" and outcome["changes"] == [], outcome
     assert fixed["fingerprint_again"] == fixed["fingerprint_fixed"]
     assert os.path.basename(CONFIG) in fixed["fingerprint_again"]
+
+
+REFUSALS = [
+    # (setup, module args, what the message must say); each setup is undone after its case.
+    (
+        "printf 'KUBELET_EXTRA_ARGS=\"--resolv-conf=/etc/resolv.conf\"\\n' > /etc/default/kubelet",
+        {"target": TARGET},
+        "kubelet's --resolv-conf=/etc/resolv.conf in /etc/default/kubelet:1 wins over resolvConf in its config file",
+    ),
+    ("true", {}, "no file to point kubelet at: systemd-resolved does not run here and hostnet_kubelet_resolv_conf_target is not set"),
+    (
+        "true",
+        {"target": "/etc/kubernetes/absent-resolv.conf"},
+        "the target /etc/kubernetes/absent-resolv.conf (given) cannot be read: No such file or directory",
+    ),
+    (
+        "true",
+        {"target": TARGET, "config": "/etc/kubernetes/absent.yaml"},
+        "/etc/kubernetes/absent.yaml (kubelet's config, given) does not exist: no kubelet config to edit",
+    ),
+    (
+        'printf \'{"kind": "KubeletConfiguration", "resolvConf": "/etc/resolv.conf"}\\n\' > /tmp/json-config.json',
+        {"target": TARGET, "config": "/tmp/json-config.json"},
+        "it is in JSON or flow form (line 1 starts with '{')",
+    ),
+]
+
+
+@pytest.mark.parametrize("setup, args, says", REFUSALS)
+def test_on_the_host_what_cannot_be_done_safely_is_refused_with_the_manual_step(fixed, setup, args, says):
+    fleet = fixed["fleet"]
+    sh(fleet, setup)
+    try:
+        before = sh(fleet, "sha256sum %s /tmp/json-config.json 2>/dev/null; true" % CONFIG).stdout
+        rc, result = run_module(fleet, "node", "kubeprep.hostnet.hostnet_kubelet_resolv_conf", args)
+        assert rc != 0 and result.get("changed") is False, result
+        assert says in result["msg"], result["msg"]
+        assert "nothing was changed" in result["msg"] and re.search(r"By hand: \S", result["msg"]), result["msg"]
+        assert sh(fleet, "sha256sum %s /tmp/json-config.json 2>/dev/null; true" % CONFIG).stdout == before
+    finally:
+        sh(fleet, "rm -f /etc/default/kubelet /tmp/json-config.json")
