@@ -132,14 +132,13 @@ def main():
         )
     result.update(target=target, target_from=target_from)
     step = kubeletconf.manual_step(config, target)
-    if found["resolv-conf"]:
-        where, line, value = found["resolv-conf"]
-        if value != target:
-            refuse(
-                "kubelet's --resolv-conf=%s in %s:%d wins over resolvConf in its config file, and this module does not edit unit or flag files"
-                % (value, where, line),
-                "change it to --resolv-conf=%s in %s:%d, then `systemctl daemon-reload && systemctl restart kubelet`" % (target, where, line),
-            )
+    flag = found["resolv-conf"] or ()  # (file, line, value) of the --resolv-conf kubelet uses
+    if flag and flag[2] != target:
+        refuse(
+            "kubelet's --resolv-conf=%s in %s:%d wins over resolvConf in its config file, and this module does not edit unit or flag files"
+            % (flag[2], flag[0], flag[1]),
+            "change it to --resolv-conf=%s in %s:%d, then `systemctl daemon-reload && systemctl restart kubelet`" % (target, flag[0], flag[1]),
+        )
     if not os.path.isabs(config) or not os.path.isfile(config):
         refuse(
             "%s (kubelet's config, %s) does not exist: no kubelet config to edit" % (config, config_from),
@@ -161,9 +160,9 @@ def main():
             % (target, "lists the loopback nameserver %s, as bad in a pod as the file it replaces" % ", ".join(loop[:4]) if loop else "lists no nameserver"),
             "give a file listing the real upstream nameservers as hostnet_kubelet_resolv_conf_target",
         )
-    if found["resolv-conf"]:
+    if flag:
         result.update(kubelet_running=kubeletconf.process_running("kubelet"), actions=[])
-        module.exit_json(msg="kubelet's --resolv-conf in %s:%d is already %s" % (found["resolv-conf"][0], found["resolv-conf"][1], target), **result)
+        module.exit_json(msg="kubelet's --resolv-conf in %s:%d is already %s" % (flag[0], flag[1], target), **result)
 
     def edit(data):
         try:
