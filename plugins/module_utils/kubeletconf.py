@@ -32,6 +32,12 @@ _TOP_KEY = re.compile(rb"""^(?:"[^"\r\n]*"|'[^'\r\n]*'|[^\s#\-\[\]{}?:,&*!|>%@`"
 _INDICATORS = b"[]{}|>&*!%@`,?"
 
 
+def shown(text, limit=256):
+    """Host text for a message: non-printable characters escaped (no terminal control, no fake line), cut at ``limit``."""
+    text = text if len(text) <= limit else text[:limit] + "..."
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def manual_step(path, target):
     return "set `resolvConf: %s` in %s by hand (a top-level key of the KubeletConfiguration), then `systemctl restart kubelet`" % (target, path)
 

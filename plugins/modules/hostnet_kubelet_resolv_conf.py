@@ -131,17 +131,17 @@ def main():
             "/etc/kubernetes/resolv.conf) and set hostnet_kubelet_resolv_conf_target to it",
         )
     result.update(target=target, target_from=target_from)
-    step = kubeletconf.manual_step(config, target)
+    step = kubeletconf.manual_step(kubeletconf.shown(config), target)
     flag = found["resolv-conf"] or ()  # (file, line, value) of the --resolv-conf kubelet uses
     if flag and flag[2] != target:
         refuse(
             "kubelet's --resolv-conf=%s in %s:%d wins over resolvConf in its config file, and this module does not edit unit or flag files"
-            % (flag[2], flag[0], flag[1]),
+            % (kubeletconf.shown(flag[2]), flag[0], flag[1]),
             "change it to --resolv-conf=%s in %s:%d, then `systemctl daemon-reload && systemctl restart kubelet`" % (target, flag[0], flag[1]),
         )
     if not os.path.isabs(config) or not os.path.isfile(config):
         refuse(
-            "%s (kubelet's config, %s) does not exist: no kubelet config to edit" % (config, config_from),
+            "%s (kubelet's config, %s) does not exist: no kubelet config to edit" % (kubeletconf.shown(config), config_from),
             "set `resolvConf: %s` in the KubeletConfiguration you give `kubeadm init`/`join --config` (kubespray `kube_resolv_conf`, "
             "k3s/rke2 `resolv-conf`)" % target,
         )

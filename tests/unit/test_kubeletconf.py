@@ -106,3 +106,9 @@ def test_the_kubeadm_written_config_reads_back_with_the_facts_reader():
     new, _actions = edit(KUBEADM)
     line, value = kubeletdns.config_resolv_conf(new.decode())
     assert (line, value) == (8, TARGET)
+
+
+def test_host_text_in_a_message_cannot_drive_the_terminal_or_fake_a_line():
+    assert kubeletconf.shown("/etc/r\x1b]52;c;AAAA\x07\n[OK] \u202efake") == "/etc/r\\x1b]52;c;AAAA\\x07\\n[OK] \\u202efake"
+    assert kubeletconf.shown("/a" * 500).endswith("...") and len(kubeletconf.shown("/a" * 500)) == 259
+    assert kubeletconf.shown("/etc/\u00e9t\u00e9.conf") == "/etc/\u00e9t\u00e9.conf"  # printable text stays as it is
