@@ -112,3 +112,26 @@ def test_host_text_in_a_message_cannot_drive_the_terminal_or_fake_a_line():
     assert kubeletconf.shown("/etc/r\x1b]52;c;AAAA\x07\n[OK] \u202efake") == "/etc/r\\x1b]52;c;AAAA\\x07\\n[OK] \\u202efake"
     assert kubeletconf.shown("/a" * 500).endswith("...") and len(kubeletconf.shown("/a" * 500)) == 259
     assert kubeletconf.shown("/etc/\u00e9t\u00e9.conf") == "/etc/\u00e9t\u00e9.conf"  # printable text stays as it is
+
+
+def test_kubelet_running_is_read_from_proc(tmp_path):
+    (tmp_path / "41").mkdir()
+    (tmp_path / "41" / "comm").write_bytes(b"kubelet-helper\n")
+    assert kubeletconf.process_running("kubelet", proc=str(tmp_path)) is False
+    (tmp_path / "42").mkdir()
+    (tmp_path / "42" / "comm").write_bytes(b"kubelet\n")
+    assert kubeletconf.process_running("kubelet", proc=str(tmp_path)) is True
+
+
+def test_the_flags_kubelet_uses_are_the_last_ones_found(tmp_path):
+    dropins = tmp_path / "etc/systemd/system/kubelet.service.d"
+    dropins.mkdir(parents=True)
+    (dropins / "10-kubeadm.conf").write_text('[Service]\nEnvironment="KUBELET_CONFIG_ARGS=--config=/etc/k/config.yaml --resolv-conf=/first"\n')
+    (tmp_path / "etc/default").mkdir(parents=True)
+    (tmp_path / "etc/default/kubelet").write_text("# --resolv-conf=/commented\nKUBELET_EXTRA_ARGS='--resolv-conf=/etc/k/resolv.conf'\n")
+    found = kubeletconf.flags(root=str(tmp_path))
+    assert found == {
+        "config": ("/etc/systemd/system/kubelet.service.d/10-kubeadm.conf", 2, "/etc/k/config.yaml"),
+        "resolv-conf": ("/etc/default/kubelet", 2, "/etc/k/resolv.conf"),
+    }
+    assert kubeletconf.flags(root=str(tmp_path / "empty")) == {"resolv-conf": None, "config": None}
