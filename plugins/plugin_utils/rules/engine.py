@@ -40,6 +40,7 @@ ROLE_ORDER = (
     "hostnet_machine_id",
     "hostnet_docker_bip",
     "hostnet_networkmanager",
+    "hostnet_kubelet_resolv_conf",
 )
 # Fact keys the judge adds to a host's facts on the controller (the port probe steps' results of this run):
 # documented in docs/facts.md, not returned by the facts module.

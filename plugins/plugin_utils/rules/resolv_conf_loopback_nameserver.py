@@ -71,6 +71,13 @@ listing the upstreams the local resolver (dnsmasq, unbound) forwards to.
 - a kubelet started by hand: `--resolv-conf=<file>`.
 
 Tell the audit the file your installer sets with `hostnet_kubelet_resolv_conf`, so it judges that file.
+
+On a node whose kubelet config file exists, the opt-in role `kubeprep.hostnet.hostnet_kubelet_resolv_conf`
+(`-e hostnet_kubelet_resolv_conf_enabled=true` to `kubeprep.hostnet.remediate`) sets that file's `resolvConf:`
+to `hostnet_kubelet_resolv_conf_target`, or to `/run/systemd/resolve/resolv.conf` when that is unset and
+systemd-resolved runs, and restarts kubelet if it runs. A finding it cannot fix is manual: the file chosen by
+`--resolv-conf` (the role edits no unit or flag file), given to the audit, or no kubelet config yet. Your
+installer writes kubelet's config on upgrades and joins: set the same value there too.
 """
 
 
@@ -86,6 +93,18 @@ def _target(fact):
     if fact.get("resolved_active") and fact.get("path") != RESOLVED_UPSTREAM:
         return RESOLVED_UPSTREAM, "systemd-resolved's upstream file %s" % RESOLVED_UPSTREAM
     return None, "a file listing the upstream nameservers the local resolver forwards to (for example /etc/kubernetes/resolv.conf)"
+
+
+def _beyond_the_role(fact):
+    """Why the opt-in role cannot fix this finding (None when it can): it edits kubelet's config file only."""
+    source = fact.get("source")
+    if source == "flag":
+        return "kubelet's --resolv-conf flag chose the file and wins over its config file; the role does not edit unit or flag files"
+    if source == "option":
+        return "the file was given to the audit (hostnet_kubelet_resolv_conf): it is the installer's setting, change it there"
+    if fact.get("config_status") != "ok":
+        return "no kubelet config file yet (before kubeadm init or join): set resolvConf in the KubeletConfiguration you give the installer"
+    return None
 
 
 def _fix(fact, what):
@@ -105,8 +124,17 @@ def _fix(fact, what):
     "the resolv.conf kubelet hands to pods and CoreDNS lists a loopback nameserver, or does not exist",
     severities=("error",),
     fix=Fix(
-        manual="which file kubelet reads is the installer's setting (kubeadm KubeletConfiguration.resolvConf, kubespray kube_resolv_conf, "
-        "k3s/rke2 resolv-conf): set it there, or the installer writes it back"
+        role="hostnet_kubelet_resolv_conf",
+        opt_in="hostnet_kubelet_resolv_conf_enabled",
+        what=(
+            "where kubelet's config file exists (its `--config`, else `/var/lib/kubelet/config.yaml`), sets its top-level "
+            "`resolvConf:` to `hostnet_kubelet_resolv_conf_target`, or to `/run/systemd/resolve/resolv.conf` when that is unset "
+            "and systemd-resolved runs; only that value changes (a missing key is added). Refused, nothing changed, with the "
+            "manual step: no target, a target that is missing or lists a loopback nameserver, a `--resolv-conf` flag (it wins; "
+            "unit files are not edited), a config the line editor cannot keep exact (JSON, several documents, a multi-line "
+            "value). Restarts kubelet only if it runs (`hostnet_kubelet_resolv_conf_restart`, default true); the record says "
+            "so, and that CoreDNS pods must be restarted. Set the same value in your installer, or it writes the old one back."
+        ),
     ),
     scope="host",
     reads=("kubelet_resolv_conf", "live"),
@@ -137,6 +165,7 @@ def check(host, facts, ctx):
         evidence.append("systemd-resolved runs on this host (its stub listens on 127.0.0.53 in the host's network namespace only)")
     target, _described = _target(fact)
     data = {"path": path, "source": fact.get("source"), "target": target}
+    manual = _beyond_the_role(fact)
     if status == "missing":
         evidence.append("%s does not exist" % path)
         return [
@@ -150,6 +179,7 @@ def check(host, facts, ctx):
                 "...: open %s: no such file or directory`), CoreDNS among them (kubespray#11810)." % path,
                 _fix(fact, path + " (missing)"),
                 data=dict(data, loopback_nameservers=[]),
+                manual=manual,
             )
         ]
     if status != "ok":
@@ -176,5 +206,6 @@ def check(host, facts, ctx):
             "and lookups of those names time out in every pod (kubeadm#1081, #1162, #1292, coredns#2087, kubespray#3979, #11810)." % addresses[0],
             _fix(fact, path),
             data=dict(data, loopback_nameservers=addresses),
+            manual=manual,
         )
     ]

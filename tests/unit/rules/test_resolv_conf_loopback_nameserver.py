@@ -6,7 +6,7 @@ are not judged."""
 import pytest
 
 from ansible_collections.kubeprep.hostnet.plugins.module_utils import gather, kubeletdns
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import inputs
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import inputs, remediation
 
 from helpers import host_facts, judge
 
@@ -34,7 +34,13 @@ def test_a_loopback_nameserver_is_an_error(tmp_path, address):
     assert "forward . /etc/resolv.conf" in finding["why"] and "coredns#2087" in finding["why"]
     assert "kubeadm `resolvConf: <file>`" in finding["fix"] and "kubespray `kube_resolv_conf: <file>`" in finding["fix"]
     assert "k3s/rke2 `resolv-conf: <file>`" in finding["fix"] and "upstream nameservers the local resolver forwards to" in finding["fix"]
-    assert finding["data"] == {"path": "/etc/resolv.conf", "source": "default", "target": None, "loopback_nameservers": [address]}
+    assert finding["data"] == {
+        "path": "/etc/resolv.conf",
+        "source": "default",
+        "target": None,
+        "loopback_nameservers": [address],
+        "manual": "no kubelet config file yet (before kubeadm init or join): set resolvConf in the KubeletConfiguration you give the installer",
+    }
 
 
 def test_resolved_running_points_at_its_upstream_file(tmp_path):
@@ -130,3 +136,40 @@ def test_a_bad_option_is_an_input_error(value):
         inputs.normalise("hostnet_kubelet_resolv_conf", value, {"type": "str"})
     assert inputs.normalise("hostnet_kubelet_resolv_conf", "", {"type": "str"}) == ""
     assert inputs.normalise("hostnet_kubelet_resolv_conf", "/etc/k.conf", {"type": "str"}) == "/etc/k.conf"
+
+
+def plan_of(finding, enabled=True):
+    settings = {"n1": {"hostnet_kubelet_resolv_conf_enabled": "true"}} if enabled else {"n1": {}}
+    return remediation.plan([dict(finding, host="n1")], ["n1"], settings)["n1"]
+
+
+@pytest.mark.parametrize(
+    "overrides, manual",
+    [
+        # kubelet's config file exists and chose the file (or left kubelet's default): the opt-in role's.
+        ({"var/lib/kubelet/config.yaml": KUBEADM_CONFIG % "/etc/resolv.conf", "etc/resolv.conf": "nameserver 127.0.0.53\n"}, None),
+        ({"var/lib/kubelet/config.yaml": "kind: KubeletConfiguration\n", "etc/resolv.conf": "nameserver 127.0.0.53\n"}, None),
+        # The flag wins over the config file (the role edits no unit or flag file); no config file yet.
+        (dict(FLAG_POINTS_ELSEWHERE, **{"etc/k8s-resolv.conf": "nameserver ::1\n"}), "kubelet's --resolv-conf flag chose the file"),
+        ({"etc/resolv.conf": "nameserver 127.0.0.53\n"}, "no kubelet config file yet"),
+    ],
+)
+def test_the_opt_in_role_fixes_what_a_kubelet_config_chose_the_rest_is_manual(tmp_path, overrides, manual):
+    (finding,), _facts = found(tmp_path, overrides)
+    plan = plan_of(finding)
+    if manual is None:
+        assert [r["role"] for r in plan["roles"]] == ["kubeprep.hostnet.hostnet_kubelet_resolv_conf"] and plan["manual"] == []
+        assert "manual" not in finding["data"]
+        off = plan_of(finding, enabled=False)  # not opted in: manual, naming the opt-in
+        assert off["roles"] == [] and "hostnet_kubelet_resolv_conf_enabled=true" in off["manual"][0]["reason"], off
+    else:
+        assert plan["roles"] == [] and [m["rule"] for m in plan["manual"]] == [RULE], plan
+        assert finding["data"]["manual"].startswith(manual) and plan["manual"][0]["step"] == finding["fix"]
+
+
+def test_a_file_given_to_the_audit_is_the_installers_setting_so_manual(tmp_path):
+    facts = host_facts(tmp_path, "debian12", overrides={"etc/kubernetes/resolv.conf": "nameserver 127.0.0.1\n"})
+    facts["kubelet_resolv_conf"] = gather.gather(root=facts["root"], kubelet_resolv_conf="/etc/kubernetes/resolv.conf")["kubelet_resolv_conf"]
+    (finding,) = [f for f in judge(facts, kubelet_resolv_conf="/etc/kubernetes/resolv.conf") if f["id"] == RULE]
+    assert finding["data"]["manual"].startswith("the file was given to the audit (hostnet_kubelet_resolv_conf)")
+    assert plan_of(finding)["roles"] == []
