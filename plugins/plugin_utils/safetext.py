@@ -114,7 +114,7 @@ def deep(value, function=visible):
 _SPECIAL = re.compile(r"""([\\`*_\[\]<>!&|~#$^{}])""")
 # A list item, setext underline or thematic break (- + =), an ordered list (1. or 1)).
 _LINE_START = re.compile(r"^([-+=])|^(\d+)([.)])")
-_EDGE_SPACES = re.compile(r"^[ ]+|[ ]+$")
+_EDGE_SPACES = re.compile(r"^[^\S\n]+|[^\S\n]+$")  # any Unicode space: a Markdown parser strips them all (markdown-it does)
 _BACKTICKS = re.compile(r"`+")
 _CODE = re.compile(r"`([^`]+)`")
 
@@ -129,8 +129,8 @@ def _no_block_start(line):
 
 def _keep_spaces(line):
     """Leading spaces as entities (4 would start a code block, and a paragraph or cell drops them), and
-    trailing ones (dropped too)."""
-    return _EDGE_SPACES.sub(lambda m: "&#32;" * len(m.group(0)), line)
+    trailing ones (dropped too); other Unicode spaces (U+2008, ...) at either end as well, as parsers strip them."""
+    return _EDGE_SPACES.sub(lambda m: "".join("&#%d;" % ord(c) for c in m.group(0)), line)
 
 
 def md_inline(value):
