@@ -148,6 +148,11 @@ def _check_format(name, kind, value, extra_ids=()):
             if not re.match(r"^v?[0-9]{1,3}\.[0-9]{1,4}(\.[0-9]{1,6})?([-+][0-9A-Za-z.+-]{1,64})?$", text):
                 raise ValueError("not a Kubernetes version (1.31, v1.31.2)")
             return text
+        if kind == "port_range":
+            match = re.match(r"^([0-9]{1,5})-([0-9]{1,5})$", text)
+            if not match or not 0 < int(match.group(1)) <= int(match.group(2)) <= 65535:
+                raise ValueError("not a port range (low-high, 1-65535, low first: 30000-32767)")
+            return text
         if kind == "report_dir":
             return _check_report_dir(text)
         if kind == "endpoint":

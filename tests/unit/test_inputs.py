@@ -220,3 +220,11 @@ def test_a_bad_pod_cidr_is_one_error_not_also_an_overlap():
     _normalised, errors = check(hostnet_pod_cidr="10.244.0.0/33", hostnet_service_ips=["10.244.0.1"])
     assert len(errors) == 1 and errors[0].startswith("hostnet_pod_cidr: '10.244.0.0/33' is not a CIDR"), errors
     assert "overlaps" in check(hostnet_pod_cidr="10.244.0.0/16", hostnet_service_ips=["10.244.0.1"])[1][0]
+
+
+def test_the_nodeport_range_is_low_dash_high():
+    for bad in ("30000:32767", "32767-30000", "0-100", "30000-70000", "banana"):
+        _normalised, errors = check(hostnet_service_node_port_range=bad)
+        assert len(errors) == 1 and errors[0].startswith("hostnet_service_node_port_range: %r is not a port range (low-high" % bad), errors
+    normalised, errors = check(hostnet_service_node_port_range=" 30000-32767 ")
+    assert errors == [] and normalised["n1"]["hostnet_service_node_port_range"] == "30000-32767"
