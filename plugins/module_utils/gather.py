@@ -33,6 +33,7 @@ from ansible_collections.kubeprep.hostnet.plugins.module_utils import (
     kmods,
     kubeletdns,
     libc,
+    localports,
     nmconf,
     nmdetect,
     nsswitch,
@@ -610,6 +611,9 @@ def gather(
         facts["ipv6"], ipv6_problems = ipv6ra.gather(facts["routes"], facts["interfaces"])
         for source, message in ipv6_problems:
             collector.problem(source, message)
+        facts["local_ports"], port_problems = localports.gather()
+        for source, message in port_problems:
+            collector.problem(source, message)
         lookups = []
         for item in service_ips:
             address = first_service_ip(item)
@@ -651,6 +655,7 @@ def gather(
             "localhost_resolution",
             "search_domains",
             "netfilter",
+            "local_ports",
         ):
             facts[key] = dict(na)
     facts["problems"] = collector.problems

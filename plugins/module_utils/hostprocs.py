@@ -16,7 +16,16 @@ from ansible_collections.kubeprep.hostnet.plugins.module_utils import portprobe
 
 # Every port a node's own processes listen on (whichever CNI): rule port-in-use picks those of hostnet_cni.
 WATCHED_PORTS = tuple(
-    sorted({(p[0], p[1]) for p in portprobe.NODE_PORTS + portprobe.ETCD_PORTS + portprobe.LOCAL_PORTS + sum(portprobe.CNI_PORTS.values(), ())})
+    sorted(
+        {
+            (p[0], p[1])
+            for p in portprobe.NODE_PORTS
+            + portprobe.ETCD_PORTS
+            + portprobe.LOCAL_PORTS
+            + sum(portprobe.CNI_PORTS.values(), ())
+            + sum(portprobe.CNI_LOCAL_PORTS.values(), ())
+        }
+    )
 )
 MAX_OWNER_SECONDS = 3.0  # the /proc scan for the processes that hold those sockets stops after this long
 MAX_PROCESSES_PER_SOCKET = 8

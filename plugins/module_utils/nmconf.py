@@ -16,8 +16,9 @@ import re
 
 MAIN = "etc/NetworkManager/NetworkManager.conf"
 CONF_DIRS = ("usr/lib/NetworkManager/conf.d", "run/NetworkManager/conf.d", "etc/NetworkManager/conf.d")
-# The interfaces CNIs and kube-proxy create (kubespray's list, plus the other common CNIs'), as example names.
-CNI_INTERFACES = ("cali0123456789a", "tunl0", "vxlan.calico", "flannel.1", "cni0", "kube-ipvs0", "cilium_host", "weave")
+# The interfaces CNIs and kube-proxy create (kubespray's list: calico's cali*, tunl*, vxlan.calico, vxlan-v6.calico,
+# and kube-ipvs0 and nodelocaldns's dummy device; plus the other common CNIs'), as example names.
+CNI_INTERFACES = ("cali0123456789a", "tunl0", "vxlan.calico", "vxlan-v6.calico", "flannel.1", "cni0", "kube-ipvs0", "nodelocaldns", "cilium_host", "weave")
 
 
 def config_files(root="/"):

@@ -76,6 +76,14 @@ CNI_PORTS = {
     "unknown": (("udp", 8472, "VXLAN (flannel, canal, cilium)"), ("udp", 4789, "VXLAN (calico)")),
     "other": (),
 }
+# The CNI agents' ports on the node itself, which peers never reach (rule port-in-use only; never probed). calico's
+# felix answers calico-node's liveness and readiness probes (`calico-node -felix-live`, `-felix-ready`, canal's
+# httpGet) on localhost:9099 (FelixConfiguration healthPort; kubespray's calico_healthhost) and serves Prometheus
+# metrics on 9091 when they are on (prometheusMetricsPort; kubespray's calico_felix_prometheusmetricsenabled).
+CNI_LOCAL_PORTS = {
+    "calico": (("tcp", 9099, "calico felix health"), ("tcp", 9091, "calico felix metrics")),
+    "canal": (("tcp", 9099, "canal's calico felix health"),),
+}
 MAX_SOCKET_LINES = 200000  # lines of one /proc/net/{tcp,udp}{,6} read at most (a busy host has that many connections)
 
 

@@ -206,6 +206,13 @@ ansible_facts:
             (whether systemd-networkd configures the link); C(autoconf), each interface without one that holds a global address with a
             lifetime (SLAAC or DHCPv6), with its C(address) and the same settings.
           type: dict
+        local_ports:
+          description: C(status) (ok, partial, unavailable, not_applicable); C(port_range), C([low, high]) from
+            C(/proc/sys/net/ipv4/ip_local_port_range) (the source ports the kernel hands out); C(reserved), the merged
+            C([low, high]) ranges of C(/proc/sys/net/ipv4/ip_local_reserved_ports); C(raw), both as the kernel prints them
+            (256 characters at most); C(errors), a value that could not be read or parsed (it is then null).
+          type: dict
+          sample: {status: ok, port_range: [1024, 65535], reserved: [[30000, 32767]], raw: {port_range: "1024\t65535", reserved: 30000-32767}}
         service_route_lookups:
           description: For each Service IP, whether the kernel has a route (C(reachable)), the error a client
             gets (for example C(ENETUNREACH)), and C(dev), C(gateway), C(prefsrc) from C(ip route get).

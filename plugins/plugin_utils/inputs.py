@@ -150,6 +150,11 @@ def _check_format(name, kind, value, extra_ids=()):
             return text
         if kind == "host_port":
             return _check_host_port(text)
+        if kind == "port_range":
+            match = re.match(r"^([0-9]{1,5})-([0-9]{1,5})$", text)
+            if not match or not 0 < int(match.group(1)) <= int(match.group(2)) <= 65535:
+                raise ValueError("not a port range (low-high, 1-65535, low first: 30000-32767)")
+            return text
         if kind == "report_dir":
             return _check_report_dir(text)
         if kind == "endpoint":
@@ -298,6 +303,43 @@ def close_names(name, known):
     return [k for k in scored[:3] if len(words & set(k.split("_"))) >= 2]
 
 
+def _networks(items):
+    """Each network of usable, normalised values (a bare Service IP as itself, a dual-stack pair as both)."""
+    found = []
+    for item in items:
+        for part in str(item).split(","):
+            try:
+                found.append((part.strip(), ipaddress.ip_network(part.strip(), strict=False)))
+            except ValueError:
+                continue
+    return found
+
+
+def _pod_service_overlap(mine):
+    """The error when the Pod network overlaps a Service CIDR (either family), naming both variables and values;
+    kubeadm and kubespray refuse such a cluster. The audit's variables when set (the audit role's defaults are
+    kubespray's), else kubespray's; a value that failed its own check is not judged again."""
+    pod_var = "hostnet_pod_cidr" if mine.get("hostnet_pod_cidr") else "kube_pods_subnet"
+    service_var = "hostnet_service_ips" if mine.get("hostnet_service_ips") else "kube_service_addresses"
+    pod, service = mine.get(pod_var), mine.get(service_var)
+    if not pod or not service:
+        return None
+    # The audit role's defaults are kubespray's values: name where the value came from.
+    pod_name = pod_var + (" (kube_pods_subnet)" if pod_var != "kube_pods_subnet" and mine.get("kube_pods_subnet") == pod else "")
+    kube_service = mine.get("kube_service_addresses")
+    from_kube = service_var != "kube_service_addresses" and kube_service and service == [kube_service]
+    service_name = service_var + (" (kube_service_addresses)" if from_kube else "")
+    for pod_text, pod_net in _networks([pod]):
+        for service_text, service_net in _networks(service if isinstance(service, list) else [service]):
+            if pod_net.version == service_net.version and pod_net.overlaps(service_net):
+                return (
+                    "%s: %r (the Pod network) overlaps %s: %r (the Service network) at %s: kubeadm and kubespray refuse it "
+                    "(an address in both would be a pod's and a Service's); choose a Pod CIDR and a Service CIDR that do not overlap"
+                    % (pod_name, pod, service_name, service, service_text if pod_net.supernet_of(service_net) else pod_text)
+                )
+    return None
+
+
 def validate(values_by_host, specs=None, groups=None):
     """values_by_host: host -> {variable: value} (the hostnet_* variables set for it, and
     KUBESPRAY_INPUTS); groups: the inventory's groups (GROUP_INPUTS must name one). Returns
@@ -324,6 +366,9 @@ def validate(values_by_host, specs=None, groups=None):
                     raise InputError("%s: %r is not a group of the inventory" % (name, value))
             except InputError as exc:
                 found.setdefault(str(exc), []).append(host)
+        overlap = _pod_service_overlap(mine)
+        if overlap:
+            found.setdefault(overlap, []).append(host)
         normalised[host] = mine
     total = len(values_by_host)
     errors = [

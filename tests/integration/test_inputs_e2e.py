@@ -41,6 +41,15 @@ def unreachable_inventory(fleet, tmp_path):
         (["-e", "hostnet_resolver_timeout=1e308"], "hostnet_resolver_timeout: '1e308' is more than 60"),
         (["-e", "hostnet_report_dir=/etc/hostname"], "hostnet_report_dir: '/etc/hostname' is not a directory"),
         (["-e", "hostnet_report_dir=/etc/hostname/reports"], "hostnet_report_dir: '/etc/hostname/reports' is not creatable"),
+        (
+            ["-e", "hostnet_pod_cidr=10.96.0.0/16", "-e", "hostnet_service_ips=10.96.0.0/12"],
+            "hostnet_pod_cidr: '10.96.0.0/16' (the Pod network) overlaps hostnet_service_ips: ['10.96.0.0/12'] (the Service network) at 10.96.0.0/16",
+        ),
+        (
+            ["-e", "kube_pods_subnet=10.233.64.0/18", "-e", "kube_service_addresses=10.233.0.0/17"],
+            "hostnet_pod_cidr (kube_pods_subnet): '10.233.64.0/18' (the Pod network) overlaps hostnet_service_ips (kube_service_addresses): "
+            "['10.233.0.0/17'] (the Service network) at 10.233.64.0/18",
+        ),
     ],
     ids=[
         "banana",
@@ -56,6 +65,8 @@ def unreachable_inventory(fleet, tmp_path):
         "timeout-huge",
         "report-dir-file",
         "report-dir-under-file",
+        "pod-overlaps-service",
+        "kubespray-pod-overlaps-service",
     ],
 )
 def test_bad_input_fails_before_any_host_is_contacted(fleet, tmp_path, extra, message):

@@ -13,7 +13,7 @@ DROPIN = "/etc/NetworkManager/conf.d/90-kubeprep-hostnet-cni.conf"
 FAKE_NMCLI = """#!/bin/sh
 echo "$*" >> /tmp/nmcli.log
 case "$*" in
-  *"device status"*) printf 'eth1:connected\\nlo:unmanaged\\nnodenic0:connected\\ncali0:connected\\n' ;;
+  *"device status"*) printf 'eth1:connected\\nlo:unmanaged\\nnodenic0:connected\\ncali0:connected\\n'; cat /tmp/nmcli.extra 2>/dev/null || true ;;
 esac
 """
 PLAY = """
@@ -45,6 +45,10 @@ def fleet(make_fleet):
 
 def apply(fleet, tmp_path, extra_vars, *args):
     fleet.exec("p1", ["sh", "-c", "mkdir -p /etc/NetworkManager/conf.d && rm -f %s /tmp/nmcli.log" % DROPIN])
+    if "nmcli_extra" in extra_vars:  # more devices NetworkManager holds (name:state lines)
+        fleet.exec("p1", ["sh", "-c", "cat > /tmp/nmcli.extra"], input_text=extra_vars.pop("nmcli_extra"))
+    else:
+        fleet.exec("p1", ["rm", "-f", "/tmp/nmcli.extra"])
     playbook = tmp_path / "nm.yml"
     playbook.write_text(PLAY)
     result = run_playbook(fleet, str(playbook), "-e", json.dumps(extra_vars), *args)
@@ -85,3 +89,20 @@ def test_safe_patterns_are_written_and_only_their_devices_released(fleet, tmp_pa
     assert result.returncode == 0, result.stdout[-3000:]
     assert "match-device=interface-name:cali*;interface-name:tunl*;" in dropin and "managed=0" in dropin, dropin
     assert [line for line in log.splitlines() if "device set" in line] == ["device set cali0 managed no"], log
+
+
+def test_kubesprays_nodelocaldns_and_calicos_ipv6_vxlan_devices_are_released(fleet, tmp_path):
+    """kubespray's preinstall leaves nodelocaldns (NodeLocal DNSCache's dummy device) and vxlan-v6.calico unmanaged:
+    the role's default patterns do too, and a NetworkManager already holding them lets go of them."""
+    extra = {"hostnet_networkmanager_node_address": "10.77.0.5", "nmcli_extra": "nodelocaldns:connected\nvxlan-v6.calico:connected\nwg-v6.cali:connected\n"}
+    result, dropin, log = apply(fleet, tmp_path, extra)
+    assert result.returncode == 0, result.stdout[-3000:]
+    for name in ("nodelocaldns", "vxlan-v6.calico", "wireguard.cali", "wg-v6.cali"):
+        assert "interface-name:%s;" % name in dropin, dropin
+    released = sorted(line for line in log.splitlines() if "device set" in line)
+    assert released == [
+        "device set cali0 managed no",
+        "device set nodelocaldns managed no",
+        "device set vxlan-v6.calico managed no",
+        "device set wg-v6.cali managed no",
+    ], log

@@ -159,3 +159,72 @@ def test_a_report_dir_on_a_read_only_filesystem_is_an_input_error(tmp_path):
         assert errors and errors[0].startswith("hostnet_report_dir: %r is not writable: %s (a read-only filesystem)" % (str(mount / "reports"), mount)), errors
     finally:
         subprocess.run(["umount", str(mount)], check=True)
+
+
+# -- issue 21: a Pod CIDR overlapping a Service CIDR is refused before any host is contacted --------------------
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        (
+            {"hostnet_pod_cidr": "10.96.0.0/16", "hostnet_service_ips": ["10.96.0.0/12"]},
+            "hostnet_pod_cidr: '10.96.0.0/16' (the Pod network) overlaps hostnet_service_ips: ['10.96.0.0/12'] (the Service network) at 10.96.0.0/16",
+        ),
+        (  # the IPv6 halves of dual-stack values collide; the IPv4 halves do not
+            {"hostnet_pod_cidr": "10.244.0.0/16,fd00:10:244::/56", "hostnet_service_ips": "10.96.0.0/12,fd00:10:244:1::/108"},
+            "hostnet_pod_cidr: '10.244.0.0/16,fd00:10:244::/56' (the Pod network) overlaps "
+            "hostnet_service_ips: ['10.96.0.0/12', 'fd00:10:244:1::/108'] (the Service network) at fd00:10:244:1::/108",
+        ),
+        (  # a bare Service IP inside the Pod network
+            {"hostnet_pod_cidr": "10.244.0.0/16", "hostnet_service_ips": "10.244.0.10"},
+            "hostnet_pod_cidr: '10.244.0.0/16' (the Pod network) overlaps hostnet_service_ips: ['10.244.0.10'] (the Service network) at 10.244.0.10",
+        ),
+        (  # kubespray's variables alone
+            {"kube_pods_subnet": "10.233.0.0/18", "kube_service_addresses": "10.233.0.0/24"},
+            "kube_pods_subnet: '10.233.0.0/18' (the Pod network) overlaps kube_service_addresses: '10.233.0.0/24' (the Service network) at 10.233.0.0/24",
+        ),
+        (  # the audit role's defaults carry kubespray's values: both names are given
+            {
+                "kube_pods_subnet": "10.233.64.0/18",
+                "kube_service_addresses": "10.233.0.0/17",
+                "hostnet_pod_cidr": "10.233.64.0/18",
+                "hostnet_service_ips": ["10.233.0.0/17"],
+            },
+            "hostnet_pod_cidr (kube_pods_subnet): '10.233.64.0/18' (the Pod network) overlaps "
+            "hostnet_service_ips (kube_service_addresses): ['10.233.0.0/17'] (the Service network) at 10.233.64.0/18",
+        ),
+    ],
+    ids=["ipv4", "ipv6-half", "bare-service-ip", "kubespray", "defaults-from-kubespray"],
+)
+def test_a_pod_cidr_overlapping_a_service_cidr_is_an_input_error(values, message):
+    _normalised, errors = check(**values)
+    assert len(errors) == 1 and errors[0].startswith(message + ": kubeadm and kubespray refuse it"), errors
+    assert errors[0].endswith("(host n1)")
+
+
+def test_pod_and_service_cidrs_that_do_not_overlap_pass():
+    near_misses = [
+        {"hostnet_pod_cidr": "10.244.0.0/16", "hostnet_service_ips": ["10.96.0.1"]},  # the defaults
+        {"hostnet_pod_cidr": "10.233.64.0/18", "hostnet_service_ips": ["10.233.0.0/18"]},  # kubespray's, adjacent
+        {"hostnet_pod_cidr": "10.244.0.0/16,fd00:10:244::/56", "hostnet_service_ips": ["10.96.0.0/12,fd00:10:96::/108"]},
+        {"hostnet_pod_cidr": "fd00:10:96::/108", "hostnet_service_ips": ["10.96.0.0/12"]},  # other family: no overlap
+        {"hostnet_pod_cidr": "10.244.0.0/16", "hostnet_service_ips": ["10.96.0.0/12"], "kube_service_addresses": "10.244.0.0/12"},  # ours wins over kubespray's
+    ]
+    for values in near_misses:
+        assert check(**values)[1] == [], values
+    assert check(hostnet_pod_cidr="10.233.0.0/18", hostnet_service_ips=["10.233.0.0/18"])[1]  # and the same shape does refuse an overlap
+
+
+def test_a_bad_pod_cidr_is_one_error_not_also_an_overlap():
+    _normalised, errors = check(hostnet_pod_cidr="10.244.0.0/33", hostnet_service_ips=["10.244.0.1"])
+    assert len(errors) == 1 and errors[0].startswith("hostnet_pod_cidr: '10.244.0.0/33' is not a CIDR"), errors
+    assert "overlaps" in check(hostnet_pod_cidr="10.244.0.0/16", hostnet_service_ips=["10.244.0.1"])[1][0]
+
+
+def test_the_nodeport_range_is_low_dash_high():
+    for bad in ("30000:32767", "32767-30000", "0-100", "30000-70000", "banana"):
+        _normalised, errors = check(hostnet_service_node_port_range=bad)
+        assert len(errors) == 1 and errors[0].startswith("hostnet_service_node_port_range: %r is not a port range (low-high" % bad), errors
+    normalised, errors = check(hostnet_service_node_port_range=" 30000-32767 ")
+    assert errors == [] and normalised["n1"]["hostnet_service_node_port_range"] == "30000-32767"

@@ -258,3 +258,12 @@ def test_renderers_write_hostile_text_to_files(tmp_path, render):
         with open(paths["junit"], "rb") as handle:
             ET.fromstring(handle.read())
         assert render(doc)
+
+
+def test_unicode_spaces_at_either_end_of_a_markdown_line_are_kept():
+    """A message starting with U+2008 (a random report found it): CommonMark parsers strip every Unicode space at the
+    ends of a paragraph, so md_inline writes them as entities, as it does ASCII spaces."""
+    from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import safetext
+
+    for value in ("\u2008127.0.0.1", "x\u3000", " \u00a0x "):
+        assert MARKDOWN.render(safetext.md_inline(value)) == "<p>%s</p>\n" % value, value

@@ -15,10 +15,12 @@ Severity: warning.
 
 NetworkManager runs on the host and its configuration leaves the interfaces a CNI or kube-proxy creates
 managed: no `[keyfile] unmanaged-devices` spec and no `[device*]` section with `managed=0` covers `cali*`,
-`tunl0`, `vxlan.calico`, `flannel.1`, `cni0`, `kube-ipvs0`, `cilium_host` or `weave`. The configuration is read
+`tunl0`, `vxlan.calico`, `vxlan-v6.calico`, `flannel.1`, `cni0`, `kube-ipvs0`, `nodelocaldns` (the dummy device
+of kubespray's NodeLocal DNSCache), `cilium_host` or `weave`. The configuration is read
 as NetworkManager merges it: `NetworkManager.conf`, then the `conf.d` files of `/usr/lib`, `/run` and `/etc`
-by name (`unmanaged-devices=` replaces, `+=` appends, `-=` removes). kubespray's calico and flannel roles write
-the same exclusion; users hit it in rke2#786.
+by name (`unmanaged-devices=` replaces, `+=` appends, `-=` removes). kubespray's preinstall writes the same
+exclusion (`calico.conf`: `cali*`, `tunl*`, `vxlan.calico`, `vxlan-v6.calico`; `k8s.conf`: `kube-ipvs0`,
+`nodelocaldns`); users hit it in rke2#786.
 
 ## Why it breaks Kubernetes
 NetworkManager takes the interfaces the CNI creates (it shows them `connected (externally)` and then acts on
@@ -83,9 +85,9 @@ def check(host, facts, ctx):
             ["NetworkManager is running", "configuration read: %s" % (", ".join(config.get("config_files") or []) or "none")]
             + ["[keyfile] unmanaged-devices=%s" % (";".join(specs) or "(none)")]
             + sections,
-            "NetworkManager takes the interfaces the CNI and kube-proxy create (cali*, flannel.1, cni0, tunl0, kube-ipvs0): it "
-            "removes their routes and addresses or brings them down, and pods on the node lose their network (rke2#786, "
-            "kubespray's calico and flannel roles write the same exclusion).",
+            "NetworkManager takes the interfaces the CNI and kube-proxy create (cali*, flannel.1, cni0, tunl0, kube-ipvs0, "
+            "nodelocaldns): it removes their routes and addresses or brings them down, and pods on the node lose their network "
+            "(rke2#786; kubespray's preinstall writes the same exclusion).",
             "Tell NetworkManager to leave them alone: a drop-in in /etc/NetworkManager/conf.d/ with a [device-...] section, "
             "`match-device=interface-name:cali*;interface-name:flannel*;...` and `managed=0`, then `nmcli general reload conf` "
             "(role kubeprep.hostnet.hostnet_networkmanager).",

@@ -19,7 +19,10 @@ Severity: error (a warning when the process that holds the port could not be rea
 A port a node's own processes must bind is held by another process: TCP 6443 (kube-apiserver), 10250
 (kubelet), 10257 (kube-controller-manager), 10259 (kube-scheduler), 2379 and 2380 (etcd), 10248 (kubelet
 healthz), 10249 and 10256 (kube-proxy), and the ports of the CNI `hostnet_cni` names (flannel, canal and cilium
-UDP 8472; calico UDP 4789 and TCP 179; weave TCP 6783 and UDP 6783-6784; `unknown`: UDP 8472 and 4789). TCP
+UDP 8472; calico UDP 4789 and TCP 179; weave TCP 6783 and UDP 6783-6784; `unknown`: UDP 8472 and 4789) and its
+agent's own ports on the node: calico's and canal's felix health, TCP 9099 (calico-node's liveness and readiness
+probes ask `localhost:9099`), and calico's felix metrics, TCP 9091 (a warning: felix binds it only when its
+Prometheus metrics are on, kubespray's `calico_felix_prometheusmetricsenabled`). TCP
 counts a listening socket, on any address; UDP a bound socket. The facts name each socket's processes from
 `/proc/<pid>/fd` (pid, `comm`, command line). The cluster's own processes are not faults: `kube-apiserver`,
 `kubelet`, `kube-controller-manager`, `kube-scheduler`, `etcd`, `kube-proxy`, the CNI's agents (`flanneld`,
@@ -32,7 +35,8 @@ be read: the port is then reported as a warning, its holder unknown.
 The component that needs the port cannot start. kubeadm's preflight stops with `[ERROR Port-6443]: Port 6443
 is in use` (and the same for 10250, 10257, 10259, 2379, 2380); kube-apiserver, etcd or kubelet started anyway
 exit with `bind: address already in use`, and the node never becomes Ready. A CNI agent that cannot bind its
-VXLAN or BGP port leaves pods without a network.
+VXLAN or BGP port leaves pods without a network. With 9099 held, calico-node's probes reach the other process:
+calico-node is never Ready and kubelet restarts it again and again, so the node's pods get no network; with 9091 held, felix's metrics endpoint cannot start.
 
 ## Evidence
 The socket (`tcp 0.0.0.0:6443`) and each process that holds it: its pid, `comm` and command line, as
@@ -46,6 +50,16 @@ Manual: only the host's owner knows whether the process may be stopped or moved 
 
 KUBE_PORTS = portprobe.NODE_PORTS + portprobe.ETCD_PORTS + portprobe.LOCAL_PORTS
 KUBE_KEYS = frozenset((proto, port) for proto, port, _what in KUBE_PORTS)
+# What a CNI agent's own port being held breaks (portprobe.CNI_LOCAL_PORTS); a port felix binds only when an
+# option is on is a warning.
+LOCAL_WHY = {
+    ("tcp", 9099): "calico-node's liveness and readiness probes (`calico-node -felix-live`, `-felix-ready`) ask localhost:9099 and reach "
+    "the other process: calico-node is never Ready, kubelet restarts it again and again, "
+    "and pods on this node get no network.",
+    ("tcp", 9091): "felix serves its Prometheus metrics there when they are on (kubespray's calico_felix_prometheusmetricsenabled, "
+    "FelixConfiguration prometheusMetricsEnabled): its metrics endpoint cannot start and the node's felix is not scraped.",
+}
+CONDITIONAL = {("tcp", 9091): "only when felix's Prometheus metrics are on"}
 # The cluster's own processes, by comm (the kernel cuts it at 15 characters) or the command's file name.
 OWN = (
     "kube-apiserver",
@@ -69,7 +83,7 @@ OWN = (
 
 def watched(cni):
     """(protocol, port) -> what uses it: Kubernetes' ports and those of the CNI ``cni``."""
-    ports = KUBE_PORTS + portprobe.CNI_PORTS.get(cni or "unknown", portprobe.CNI_PORTS["unknown"])
+    ports = KUBE_PORTS + portprobe.CNI_PORTS.get(cni or "unknown", portprobe.CNI_PORTS["unknown"]) + portprobe.CNI_LOCAL_PORTS.get(cni or "unknown", ())
     return {(proto, port): what for proto, port, what in ports}
 
 
@@ -93,7 +107,7 @@ def ss_command(proto, port):
     fix=Fix(manual="only the host's owner knows whether the process may be stopped or moved: stop or move it by hand"),
     reads=("port_holders",),
     doc=DOC,
-    fault="TCP 6443, 10250, 10257, 10259, 2379, 2380, 10248, 10249, 10256 or a CNI port (`hostnet_cni`) held by a process not the cluster's",
+    fault="TCP 6443, 10250, 10257, 10259, 2379, 2380, 10248, 10249, 10256 or a CNI port (`hostnet_cni`; calico's 9099) held by a process not the cluster's",
     breaks="kubeadm preflight `Port-6443`; kube-apiserver, etcd or kubelet cannot bind",
 )
 def check(host, facts, ctx):
@@ -123,6 +137,8 @@ def check(host, facts, ctx):
         if key in KUBE_KEYS:
             why += "kubeadm's preflight stops with `[ERROR Port-%d]: Port %d is in use`, and the component started anyway exits with " % (port, port)
             why += "`bind: address already in use`; the node never becomes Ready."
+        elif key in LOCAL_WHY:
+            why += LOCAL_WHY[key]
         else:
             why += "the CNI agent exits with `address already in use` and pods on this node get no network."
         fix = "See the process with `%s`, then stop and disable it (`systemctl disable --now <unit>`) or move it to another port before the install." % (
@@ -136,6 +152,9 @@ def check(host, facts, ctx):
             first = [p for p in processes if not own(p)][0]
             message = "%s port %d (%s) is held by pid %s (%s)" % (proto.upper(), port, what, first.get("pid"), first.get("command") or first.get("comm"))
             severity = "error"
+        if key in CONDITIONAL:
+            message += " (it matters %s)" % CONDITIONAL[key]
+            severity = "warning"
         findings.append(
             Finding(
                 "port-in-use",

@@ -105,3 +105,31 @@ def test_no_facts_no_finding(tmp_path, facts):
 def test_a_free_host_is_clean(tmp_path):
     assert ports(found(tmp_path / "a", [CONTROL])) == [("tcp", 10250)]
     assert found(tmp_path / "b", [sock(22, [HAPROXY])]) == []
+
+
+# -- issue 21: calico's felix ports on the node itself (9099 health, 9091 metrics) -------------------------------
+
+
+def test_calicos_felix_health_port_held_by_another_process_is_an_error(tmp_path):
+    health = [sock(9099, [proc(77, "node", "node /srv/status-page/server.js")], address="127.0.0.1")]
+    for cni in ("calico", "canal"):
+        [finding] = found(tmp_path / cni, health, cni=cni)
+        assert finding["severity"] == "error" and finding["message"].startswith("TCP port 9099 (") and "felix health) is held by pid 77" in finding["message"]
+        assert finding["evidence"][0] == "tcp 127.0.0.1:9099 (socket inode 4242)"
+        assert "liveness and readiness probes" in finding["why"] and "calico-node is never Ready" in finding["why"]
+        assert "ss -ltnp 'sport = :9099'" in finding["fix"]
+    # calico's own agent holds it: not a finding; flannel, cilium and an unknown CNI do not use 9099.
+    assert ports(found(tmp_path / "own", [sock(9099, [proc(5, "calico-node", "calico-node -felix")]), CONTROL], cni="calico")) == [("tcp", 10250)]
+    for cni in ("flannel", "cilium", "unknown"):
+        assert ports(found(tmp_path / ("x" + cni), health + [CONTROL], cni=cni)) == [("tcp", 10250)]
+
+
+def test_calicos_felix_metrics_port_held_is_a_warning_saying_when_it_matters(tmp_path):
+    pushgateway = [sock(9091, [proc(66, "pushgateway", "/usr/bin/prometheus-pushgateway")])]
+    [finding] = found(tmp_path / "a", pushgateway, cni="calico")
+    assert finding["severity"] == "warning", finding
+    assert finding["message"] == (
+        "TCP port 9091 (calico felix metrics) is held by pid 66 (/usr/bin/prometheus-pushgateway) (it matters only when felix's Prometheus metrics are on)"
+    )
+    assert "calico_felix_prometheusmetricsenabled" in finding["why"]
+    assert ports(found(tmp_path / "b", pushgateway + [CONTROL], cni="canal")) == [("tcp", 10250)]  # canal's felix: health only
