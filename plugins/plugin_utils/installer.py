@@ -42,6 +42,7 @@ KUBESPRAY_IPV6_DEFAULTS = {
 KUBESPRAY_VARS = (
     "kube_network_plugin",
     "kube_proxy_mode",
+    "kube_apiserver_node_port_range",
     "kube_service_addresses",
     "kube_pods_subnet",
     "kube_service_addresses_ipv6",
@@ -119,6 +120,7 @@ def _ks_plain(name):
 KUBESPRAY_MAP = (
     ("hostnet_cni", _ks_cni),
     ("hostnet_kube_proxy_mode", _ks_plain("kube_proxy_mode")),
+    ("hostnet_service_node_port_range", _ks_plain("kube_apiserver_node_port_range")),
     ("hostnet_service_ips", _ks_service),
     ("hostnet_pod_cidr", _ks_pod),
     ("hostnet_pod_cidrs", _ks_pods),

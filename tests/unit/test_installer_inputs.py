@@ -73,6 +73,14 @@ def test_a_mapping_onto_an_option_no_rule_declares_is_skipped(monkeypatch):
     assert errors == [] and values == {"hostnet_cni": "calico"} and "hostnet_kube_proxy_mode" not in sources
 
 
+def test_kubespray_proxy_mode_and_node_port_range_are_read():
+    values, sources, _nodes, errors = apply(kvars={"kube_proxy_mode": "ipvs", "kube_apiserver_node_port_range": "30000-32000"})
+    assert errors == []
+    assert values == {"hostnet_kube_proxy_mode": "ipvs", "hostnet_service_node_port_range": "30000-32000"}
+    assert sources["hostnet_kube_proxy_mode"] == "kubespray kube_proxy_mode"
+    assert sources["hostnet_service_node_port_range"] == "kubespray kube_apiserver_node_port_range"
+
+
 def test_kubespray_ipv6_stack_adds_the_ipv6_networks():
     values, sources, _nodes, errors = apply(
         kvars={
