@@ -160,6 +160,21 @@ def _firewalld_blocks(firewalld, pods, interfaces):
     return evidence, fixes
 
 
+_PODS = {}  # the Pod networks (a tuple of ipaddress networks, from the options) -> [(text, _net tuple)]
+
+
+def _pods(networks):
+    """[(text, _net tuple)] of the Pod networks, computed once per set of networks (str() of an IPv6 network is slow)."""
+    key = tuple(networks)
+    found = _PODS.get(key)
+    if found is None:
+        if len(_PODS) > 64:
+            _PODS.clear()
+        pods = [(str(network), _net(str(network))) for network in networks]
+        found = _PODS[key] = [(text, pod) for text, pod in pods if pod is not None]
+    return found
+
+
 @rule(
     "forward-blocked",
     "the host's firewall drops forwarded traffic from the Pod network",
@@ -177,8 +192,7 @@ def check(host, facts, ctx):
     netfilter = kernel_facts(facts, "netfilter")
     if not isinstance(netfilter, dict):
         return []
-    pods = [(str(network), _net(str(network))) for network in ctx.pod_networks]
-    pods = [(text, pod) for text, pod in pods if pod is not None]
+    pods = _pods(ctx.pod_networks)
     if not pods:
         return []
     evidence, fixes = [], []

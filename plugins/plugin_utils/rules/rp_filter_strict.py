@@ -76,12 +76,12 @@ def check(host, facts, ctx):
         if name not in node_ifaces:
             node_ifaces.append(name)
     strict = []
-    evidence = ["net.ipv4.conf.all.rp_filter = %s" % values["all"], "net.ipv4.conf.default.rp_filter = %s" % values["default"]]
+    seen = []
     for name in node_ifaces:
         iface = interface(facts, name) or {}
         own = iface.get("rp_filter")
         effective = max(int(values["all"]), own if own is not None else 0)
-        evidence.append("net.ipv4.conf.%s.rp_filter = %s: effective %d (the larger of all and %s)" % (name, own, effective, name))
+        seen.append((name, own, effective))
         if effective == 1:
             strict.append(name)
     # Interfaces made later (the CNI's cali*, tunl0, vxlan.calico) start with the default value.
@@ -89,6 +89,9 @@ def check(host, facts, ctx):
         strict.append("new interfaces (default)")
     if not strict:
         return []
+    evidence = ["net.ipv4.conf.all.rp_filter = %s" % values["all"], "net.ipv4.conf.default.rp_filter = %s" % values["default"]]
+    for name, own, effective in seen:
+        evidence.append("net.ipv4.conf.%s.rp_filter = %s: effective %d (the larger of all and %s)" % (name, own, effective, name))
     return [
         Finding(
             "rp-filter-strict",
