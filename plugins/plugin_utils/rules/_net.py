@@ -65,15 +65,18 @@ def _overlap(network, net):
     return not shortest or network[1] >> (bits - shortest) == net[1] >> (bits - shortest)
 
 
-_NETWORKS = {}  # ipaddress network (from the options, a few) -> its _net tuple: str() of an IPv6 network is slow
+_NETWORKS = {}  # id(network) -> (network, its _net tuple): str() of an IPv6 network is slow, and so is its hash
 
 
 def _network_net(network):
-    found = _NETWORKS.get(network)
-    if found is None:
-        if len(_NETWORKS) > 256:
-            _NETWORKS.clear()
-        found = _NETWORKS[network] = _net(str(network))
+    """_net(str(network)) for an ipaddress network (immutable; the options' few, judged for every host)."""
+    entry = _NETWORKS.get(id(network))
+    if entry is not None and entry[0] is network:  # the entry keeps the network alive: its id is not reused
+        return entry[1]
+    if len(_NETWORKS) > 256:
+        _NETWORKS.clear()
+    found = _net(str(network))
+    _NETWORKS[id(network)] = (network, found)
     return found
 
 

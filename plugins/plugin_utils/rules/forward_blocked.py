@@ -160,19 +160,16 @@ def _firewalld_blocks(firewalld, pods, interfaces):
     return evidence, fixes
 
 
-_PODS = {}  # the Pod networks (a tuple of ipaddress networks, from the options) -> [(text, _net tuple)]
+_PODS = [None, None, None]  # the last Pod networks judged: (their list, a copy of it, [(text, _net tuple)])
 
 
 def _pods(networks):
-    """[(text, _net tuple)] of the Pod networks, computed once per set of networks (str() of an IPv6 network is slow)."""
-    key = tuple(networks)
-    found = _PODS.get(key)
-    if found is None:
-        if len(_PODS) > 64:
-            _PODS.clear()
+    """[(text, _net tuple)] of the Pod networks (ctx.pod_networks, the same list for every host of a run), made
+    once per list (str() of an IPv6 network is slow, and so is its hash)."""
+    if _PODS[0] is not networks or _PODS[1] != list(networks):
         pods = [(str(network), _net(str(network))) for network in networks]
-        found = _PODS[key] = [(text, pod) for text, pod in pods if pod is not None]
-    return found
+        _PODS[:] = [networks, list(networks), [(text, pod) for text, pod in pods if pod is not None]]
+    return _PODS[2]
 
 
 @rule(
