@@ -85,11 +85,23 @@ def loopback_answers(facts):
     return any(a.get("usable") and is_loopback(a["address"]) for a in res.get("addresses") or [])
 
 
+_LOOPBACK = {}  # address text -> is_loopback: the same few addresses (127.0.0.1, ::1, nameservers) on every host
+
+
 def is_loopback(address):
     try:
-        return hostsfile.is_loopback(ipaddress.ip_address(address.split("%")[0]))
+        return _LOOPBACK[address]
+    except (KeyError, TypeError):
+        pass
+    try:
+        found = hostsfile.is_loopback(ipaddress.ip_address(address.split("%")[0]))
     except ValueError:
-        return False
+        found = False
+    if isinstance(address, str):  # only text is remembered
+        if len(_LOOPBACK) >= 4096:
+            _LOOPBACK.clear()
+        _LOOPBACK[address] = found
+    return found
 
 
 def node_interface(host, facts, ctx):

@@ -17,8 +17,25 @@ from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine impo
 _CLUSTER_DEVICES = re.compile(r"^(cni\d*|flannel[.\d]*|cali.*|tunl\d+|vxlan[.-]calico|cilium_.*|lxc.*|weave|vethwe.*|kube-ipvs0|kube-bridge|docker\d+|cbr0)$")
 
 
+_PARSED = {}  # text -> _net(text): the same addresses (NAT, gateways, nameservers) recur on many hosts
+_PARSED_MAX = 8192
+
+
 def _net(text):
     """'a.b.c.d[/n]' -> (version, int, prefix) using inet_pton (the rules run for every address of 10,000 hosts)."""
+    if not isinstance(text, str):  # only text is remembered (a list is not hashable)
+        return _parse(text)
+    try:
+        return _PARSED[text]
+    except KeyError:
+        pass
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    found = _PARSED[text] = _parse(text)
+    return found
+
+
+def _parse(text):
     address, _sep, length = str(text).partition("/")
     address = address.split("%")[0]
     try:
@@ -48,10 +65,25 @@ def _overlap(network, net):
     return not shortest or network[1] >> (bits - shortest) == net[1] >> (bits - shortest)
 
 
-def _overlaps(facts, network):
-    """(severity, what, where) for each thing of the host inside/overlapping ``network`` (an ipaddress network)."""
-    target = _net(str(network))
-    found = []
+_NETWORKS = {}  # id(network) -> (network, its _net tuple): str() of an IPv6 network is slow, and so is its hash
+
+
+def _network_net(network):
+    """_net(str(network)) for an ipaddress network (immutable; the options' few, judged for every host)."""
+    entry = _NETWORKS.get(id(network))
+    if entry is not None and entry[0] is network:  # the entry keeps the network alive: its id is not reused
+        return entry[1]
+    if len(_NETWORKS) > 256:
+        _NETWORKS.clear()
+    found = _net(str(network))
+    _NETWORKS[id(network)] = (network, found)
+    return found
+
+
+def _things(facts):
+    """What of the host a network may hold, in the order findings list it: (kind, parsed, ...) for each global
+    address, default gateway, nameserver and route (parsed once, judged against each network)."""
+    things = []
     for iface in (_kernel_facts(facts, "interfaces") or {}).get("list") or []:
         if _CLUSTER_DEVICES.match(iface.get("name") or ""):
             continue  # cni0's 10.244.0.1 is the cluster's own (an audit of a running node)
@@ -59,34 +91,54 @@ def _overlaps(facts, network):
             if addr.get("scope") in ("host", "link"):
                 continue
             net = _net(addr.get("address"))
-            if net and _contains(target, net):
-                found.append(("error", "address %s" % addr.get("cidr", addr.get("address")), "on %s" % iface.get("name")))
+            if net:
+                things.append(("address", net, addr, iface))
     routes = _kernel_facts(facts, "routes") or {}
     for route in (routes.get("default_ipv4") or []) + (routes.get("default_ipv6") or []):
         net = _net(route.get("gateway") or "")
-        if net and _contains(target, net):
-            found.append(("error", "default gateway %s" % route.get("gateway"), "dev %s" % route.get("dev")))
+        if net:
+            things.append(("gateway", net, route, None))
     for server in (facts.get("resolv_conf") or {}).get("nameservers") or []:
         net = _net(server.get("address") or "")
-        if net and _contains(target, net):
-            found.append(("error", "nameserver %s" % server["address"], "in /etc/resolv.conf line %s" % server.get("line")))
+        if net:
+            things.append(("nameserver", net, server, None))
     for route in (routes.get("ipv4") or []) + (routes.get("ipv6") or []) + (routes.get("other_tables_ipv4") or []):
         if route.get("default") or route.get("type") not in (None, "unicast") or route.get("protocol") == "kernel":
             continue  # a kernel route is the subnet of an address, already judged above
         if _CLUSTER_DEVICES.match(route.get("dev") or ""):
             continue
         net = _net(route.get("dst") or "")
-        if not net or not _overlap(target, net) or net == target:
-            continue  # a route for exactly this network is the deliberate one (the F2 fix routes the Service CIDR)
-        where = "dev %s%s, table %s" % (route.get("dev"), " via %s" % route["gateway"] if route.get("gateway") else "", route.get("table") or "main")
-        found.append(("warning", "route %s" % route.get("dst"), where))
+        if net:
+            things.append(("route", net, route, None))
+    return things
+
+
+def _overlaps(facts, network, things=None):
+    """(severity, what, where) for each thing of the host inside/overlapping ``network`` (an ipaddress network).
+    ``things``: _things(facts), when the caller judges several networks."""
+    target = _network_net(network)
+    found = []
+    for kind, net, item, iface in _things(facts) if things is None else things:
+        if kind == "route":
+            if not _overlap(target, net) or net == target:
+                continue  # a route for exactly this network is the deliberate one (the F2 fix routes the Service CIDR)
+            where = "dev %s%s, table %s" % (item.get("dev"), " via %s" % item["gateway"] if item.get("gateway") else "", item.get("table") or "main")
+            found.append(("warning", "route %s" % item.get("dst"), where))
+        elif _contains(target, net):
+            if kind == "address":
+                found.append(("error", "address %s" % item.get("cidr", item.get("address")), "on %s" % iface.get("name")))
+            elif kind == "gateway":
+                found.append(("error", "default gateway %s" % item.get("gateway"), "dev %s" % item.get("dev")))
+            else:
+                found.append(("error", "nameserver %s" % item["address"], "in /etc/resolv.conf line %s" % item.get("line")))
     return found
 
 
 def cidr_overlap(rule_id, host, facts, networks, label, why):
     findings = []
+    things = _things(facts) if networks else []
     for network in networks:
-        found = _overlaps(facts, network)
+        found = _overlaps(facts, network, things)
         if not found:
             continue
         severity = "error" if any(level == "error" for level, _w, _h in found) else "warning"

@@ -160,6 +160,18 @@ def _firewalld_blocks(firewalld, pods, interfaces):
     return evidence, fixes
 
 
+_PODS = [None, None, None]  # the last Pod networks judged: (their list, a copy of it, [(text, _net tuple)])
+
+
+def _pods(networks):
+    """[(text, _net tuple)] of the Pod networks (ctx.pod_networks, the same list for every host of a run), made
+    once per list (str() of an IPv6 network is slow, and so is its hash)."""
+    if _PODS[0] is not networks or _PODS[1] != list(networks):
+        pods = [(str(network), _net(str(network))) for network in networks]
+        _PODS[:] = [networks, list(networks), [(text, pod) for text, pod in pods if pod is not None]]
+    return _PODS[2]
+
+
 @rule(
     "forward-blocked",
     "the host's firewall drops forwarded traffic from the Pod network",
@@ -177,8 +189,7 @@ def check(host, facts, ctx):
     netfilter = kernel_facts(facts, "netfilter")
     if not isinstance(netfilter, dict):
         return []
-    pods = [(str(network), _net(str(network))) for network in ctx.pod_networks]
-    pods = [(text, pod) for text, pod in pods if pod is not None]
+    pods = _pods(ctx.pod_networks)
     if not pods:
         return []
     evidence, fixes = [], []

@@ -36,6 +36,10 @@ the kernel command line and reboot.
 """
 
 
+def _families(ctx):
+    return ", ".join(str(n) for n in ctx.service_networks + ctx.pod_networks if n.version == 6)
+
+
 @rule(
     "ipv6-forwarding-disabled",
     "IPv6 forwarding is off on a cluster with IPv6",
@@ -59,13 +63,13 @@ def check(host, facts, ctx):
     ipv6 = kernel_facts(facts, "ipv6")
     if not ipv6:
         return []
-    families = ", ".join(str(n) for n in ctx.service_networks + ctx.pod_networks if n.version == 6)
     why = (
         "IPv6 pod traffic leaving the node is dropped; kubeadm's preflight stops with `[ERROR "
         "FileContent--proc-sys-net-ipv6-conf-default-forwarding]: /proc/sys/net/ipv6/conf/default/forwarding contents "
         "are not set to 1`."
     )
     if ipv6.get("status") == "absent":
+        families = _families(ctx)
         return [
             Finding(
                 "ipv6-forwarding-disabled",
@@ -86,6 +90,7 @@ def check(host, facts, ctx):
             off.append(scope)
     if not off:
         return []
+    families = _families(ctx)  # only for a finding: str() of an IPv6 network costs more than the whole check
     return [
         Finding(
             "ipv6-forwarding-disabled",

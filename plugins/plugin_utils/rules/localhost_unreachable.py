@@ -120,19 +120,24 @@ def check(host, facts, ctx):
         return []  # facts-incomplete reports the unreadable file
     addresses = (hosts_file.get("names") or {}).get("localhost") or []
     v4_ok, v6_ok, lo_evidence = loopback_state(facts)
-    evidence = hosts_lines(facts, "localhost") + lo_evidence + resolution_evidence(facts)
-    if hosts_file.get("truncated_at_bytes"):
-        evidence.append("/etc/hosts is larger than %d bytes and was read only that far: lines after it were not judged" % hosts_file["truncated_at_bytes"])
-    cloud = facts.get("cloud_init") or {}
-    fix = _FIX_LOCALHOST
-    if cloud.get("manages_hosts"):
-        fix += " cloud-init rewrites /etc/hosts at boot (manage_etc_hosts: %s): fix %s too." % (
-            cloud.get("manage_etc_hosts"),
-            ", ".join(cloud.get("templates") or ["/etc/cloud/templates/hosts.*.tmpl"]),
-        )
-        evidence.append("cloud-init manage_etc_hosts: %s" % cloud.get("manage_etc_hosts"))
+
+    def details():
+        """(evidence, fix) of a finding: built only for one (most hosts have none)."""
+        evidence = hosts_lines(facts, "localhost") + lo_evidence + resolution_evidence(facts)
+        if hosts_file.get("truncated_at_bytes"):
+            evidence.append("/etc/hosts is larger than %d bytes and was read only that far: lines after it were not judged" % hosts_file["truncated_at_bytes"])
+        cloud = facts.get("cloud_init") or {}
+        fix = _FIX_LOCALHOST
+        if cloud.get("manages_hosts"):
+            fix += " cloud-init rewrites /etc/hosts at boot (manage_etc_hosts: %s): fix %s too." % (
+                cloud.get("manage_etc_hosts"),
+                ", ".join(cloud.get("templates") or ["/etc/cloud/templates/hosts.*.tmpl"]),
+            )
+            evidence.append("cloud-init manage_etc_hosts: %s" % cloud.get("manage_etc_hosts"))
+        return evidence, fix
 
     if not addresses:
+        evidence, fix = details()
         works = loopback_answers(facts)
         return [
             Finding(
@@ -147,6 +152,7 @@ def check(host, facts, ctx):
         ]
     foreign = [a for a in addresses if not is_loopback(a)]
     if foreign:
+        evidence, _fix = details()
         return [
             Finding(
                 "localhost-unreachable",
@@ -161,6 +167,7 @@ def check(host, facts, ctx):
         ]
     usable = [a for a in addresses if (a.startswith("127.") and v4_ok) or (":" in a and v6_ok)]
     if not usable:
+        evidence, fix = details()
         v6_only = all(":" in a for a in addresses)
         message = (
             "localhost resolves only to %s but IPv6 is disabled on lo" % ", ".join(addresses)

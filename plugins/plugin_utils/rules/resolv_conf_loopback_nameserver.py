@@ -81,12 +81,22 @@ installer writes kubelet's config on upgrades and joins: set the same value ther
 """
 
 
+_LOOPBACK = {}  # address text -> whether it is a loopback address: the same few nameservers on every host
+
+
 def loopback(address):
     """True for 127.0.0.0/8 and ::1 (a zone index, fe80::1%eth0, is dropped first)."""
-    try:
-        return ipaddress.ip_address(str(address).split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
+    text = str(address).split("%", 1)[0]
+    found = _LOOPBACK.get(text)
+    if found is None:
+        try:
+            found = ipaddress.ip_address(text).is_loopback
+        except ValueError:
+            found = False
+        if len(_LOOPBACK) >= 4096:
+            _LOOPBACK.clear()
+        _LOOPBACK[text] = found
+    return found
 
 
 def _target(fact):
