@@ -33,6 +33,7 @@ conftest = importlib.import_module("conftest")  # creates the build/dev import t
 rules = importlib.import_module("ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules")
 gather = importlib.import_module("ansible_collections.kubeprep.hostnet.plugins.module_utils.gather")
 netfilter = importlib.import_module("ansible_collections.kubeprep.hostnet.plugins.module_utils.netfilter")
+proxyenv = importlib.import_module("ansible_collections.kubeprep.hostnet.plugins.module_utils.proxyenv")
 probeplan = importlib.import_module("ansible_collections.kubeprep.hostnet.plugins.plugin_utils.probeplan")
 nodeip = importlib.import_module("ansible_collections.kubeprep.hostnet.plugins.plugin_utils.nodeip")
 report = importlib.import_module("ansible_collections.kubeprep.hostnet.plugins.plugin_utils.report")
@@ -81,10 +82,12 @@ FAULTS = (
     "clock_ahead",
     "machine_id_copied",
     "jumbo_mtu",
+    "proxy_without_service_cidr",
+    "nodeports_in_local_range",
 )
-# Faults a fleet has on a few hosts, not on a share of them: the findings they cause list every host of the
-# fleet in their evidence (each skewed clock lists every host's offset, each odd MTU every host's MTU), so with
-# 2 % of hosts at fault the report grows with the square of the fleet (print_spread_growth shows it).
+# Faults a fleet has on a few hosts, not on a share of them. Their findings compare a host with the fleet; they
+# listed every host in their evidence (with 2 % of hosts at fault the report grew with the square of the fleet)
+# and now list at most 20 (rules._facts.fleet_evidence): print_spread_growth spreads them to check it stays so.
 FEW = ("clock_ahead", "jumbo_mtu")
 # Rules the synthetic fleet never fires, and why (bench_main checks every other rule fires at least once).
 # Empty today: every rule fires on fleet(); a rule that cannot (it needs an option the synthetic cluster does not
@@ -141,6 +144,29 @@ def _file_facts():
         facts["live"] = True
         _CAPTURED["files"] = facts
     return copy.deepcopy(_CAPTURED["files"])
+
+
+def _proxy_env(fault):
+    """proxy_env as the real gatherer reads it: no proxy, or (fault) containerd and kubelet sent through a proxy
+    whose NO_PROXY lacks the Service and Pod CIDRs (read once from a scratch root)."""
+    if fault != "proxy_without_service_cidr":
+        return {"status": "ok", "services": {}, "login": {"files": [], "vars": {}}, "partial": [], "parser": "simple assignments only"}
+    if "proxy" not in _CAPTURED:
+        with tempfile.TemporaryDirectory(prefix="kubeprep-proxy-") as root:
+            for unit in ("containerd", "kubelet"):
+                drop_in = os.path.join(root, "etc/systemd/system/%s.service.d/http-proxy.conf" % unit)
+                os.makedirs(os.path.dirname(drop_in))
+                with open(os.path.join(root, "etc/systemd/system/%s.service" % unit), "w") as handle:
+                    handle.write("[Service]\nExecStart=/usr/bin/%s\n" % unit)
+                with open(drop_in, "w") as handle:
+                    handle.write("[Service]\nEnvironment=HTTPS_PROXY=http://192.0.2.3:3128\nEnvironment=NO_PROXY=localhost,127.0.0.1\n")
+            _CAPTURED["proxy"] = proxyenv.gather(root)
+    return copy.deepcopy(_CAPTURED["proxy"])
+
+
+def _local_ports(fault):
+    low, high = (1024, 65535) if fault == "nodeports_in_local_range" else (32768, 60999)
+    return {"status": "ok", "port_range": [low, high], "reserved": [], "raw": {"port_range": "%d\t%d" % (low, high), "reserved": ""}}
 
 
 def _iface(name, index, mac, mtu, addresses, rp_filter=2):
@@ -300,6 +326,8 @@ def node(i, spread=False, faults=True):
     facts["kernel_modules"] = _kernel_modules(fault)
     facts["port_holders"] = _port_holders(fault)
     facts["tools"] = _tools(fault)
+    facts["proxy_env"] = _proxy_env(fault)
+    facts["local_ports"] = _local_ports(fault)
     facts["netfilter"] = _netfilter(
         forward="DROP" if fault == "forward_drop" else "ACCEPT",
         legacy=LEGACY_SAVE if fault == "iptables_both_backends" else "",

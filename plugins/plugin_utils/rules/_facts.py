@@ -135,3 +135,18 @@ def pin_fix(recommendations, hosts):
         "IP_AUTODETECTION_METHOD=interface=<nic> (kubespray: ip/access_ip/flannel_interface/calico_ip_auto_method). "
         "The report directory has a host_vars file per host with these values." % "; ".join(parts)
     )
+
+
+FLEET_EVIDENCE = 20  # hosts a fleet-comparing finding lists before it counts the rest
+
+
+def fleet_evidence(lines, host, odd, limit=FLEET_EVIDENCE):
+    """Evidence of a finding that compares one host with the fleet (``lines``: host -> its line): every host's
+    line in a fleet of at most ``limit``; beyond, this host's, the other odd hosts' (``limit`` in all) and a count
+    of the rest, so each finding stays bounded and the report linear in hosts (every host's value is in the
+    report's overview)."""
+    if len(lines) <= limit:
+        return [lines[name] for name in sorted(lines)]
+    shown = [host] + [name for name in sorted(odd) if name != host][: limit - 1]
+    rest = len(lines) - len(shown)
+    return [lines[name] for name in shown] + ["and %d more hosts (every host's value is in the report's overview)" % rest]

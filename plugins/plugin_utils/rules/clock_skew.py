@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules._facts import fleet_evidence
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine import Finding, Fix, Option, rule
 
 DOC = """\
@@ -61,11 +62,13 @@ is tested on facts (`tests/unit/test_fleet.py`), and its facts, the offset of a 
 def check(facts_by_host, ctx):
     limit = float(ctx["max_clock_skew"])
     offsets = clock_offsets(facts_by_host)
-    evidence = ["%s: %+.1f s (+/- %.1f s) from the controller" % (host, off, unc) for host, (off, unc) in sorted(offsets.items())]
+    lines = {host: "%s: %+.1f s (+/- %.1f s) from the controller" % (host, off, unc) for host, (off, unc) in offsets.items()}
+    odd = {host for host, (off, unc) in offsets.items() if skewed(off, unc, limit)}
     findings = []
     for host, (offset, uncertainty) in sorted(offsets.items()):
-        if not skewed(offset, uncertainty, limit):
+        if host not in odd:
             continue
+        evidence = fleet_evidence(lines, host, odd)
         findings.append(
             Finding(
                 "clock-skew",

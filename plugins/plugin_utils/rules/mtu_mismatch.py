@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules._facts import interface, node_interface, probe_results
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules._facts import fleet_evidence, interface, node_interface, probe_results
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine import Finding, Fix, rule
 
 DOC = """\
@@ -93,11 +93,13 @@ def _mtu_facts_findings(facts_by_host, ctx):
     common = common_mtu(mtus)
     if common is None:
         return []
-    evidence = ["%s: %s mtu %d" % (host, name, mtu) for host, (name, mtu) in sorted(mtus.items())]
+    lines = {host: "%s: %s mtu %d" % (host, name, mtu) for host, (name, mtu) in mtus.items()}
+    odd = {host for host, (_name, mtu) in mtus.items() if mtu != common}
     findings = []
     for host, (name, mtu) in sorted(mtus.items()):
-        if mtu == common:
+        if host not in odd:
             continue
+        evidence = fleet_evidence(lines, host, odd)
         findings.append(
             Finding(
                 "mtu-mismatch",

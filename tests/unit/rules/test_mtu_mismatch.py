@@ -33,3 +33,21 @@ def test_a_two_two_split_shades_exactly_the_hosts_the_finding_names(tmp_path):
     page = report_html.render_html(report.build_report(result, "2026-12-07T00:00:00+00:00"))
     shaded = sorted(re.findall(r'<tr><td>([^<]+)</td><td>[^<]*</td><td class="warning">', page))
     assert named and shaded == named, (named, shaded)
+
+
+def test_a_large_fleets_finding_is_bounded(tmp_path):
+    """Beyond 20 hosts a finding lists its host and the other odd ones, then counts the rest (it listed every
+    host: with 2 % of 10,000 hosts odd the report grew with the square of the fleet)."""
+    nodes = fleet(tmp_path, count=40)
+    for nodefacts in nodes.values():
+        for entry in nodefacts["interfaces"]["list"]:
+            entry["mtu"] = 65536 if entry["name"] == "lo" else 1500
+    recommended = nodeip.recommend(nodes, None, None)
+    odd = sorted(nodes)[5:8]
+    for name in odd:
+        [entry for entry in nodes[name]["interfaces"]["list"] if entry["name"] == recommended[name]["interface"]][0]["mtu"] = 1400
+    result = rules.evaluate(nodes)
+    for host in odd:
+        (finding,) = [f for f in result["hosts"][host]["findings"] if f["id"] == "mtu-mismatch"]
+        lines = ["%s: %s mtu 1400" % (name, recommended[name]["interface"]) for name in [host] + [n for n in odd if n != host]]
+        assert finding["evidence"] == lines + ["and 37 more hosts (every host's value is in the report's overview)"], finding["evidence"]
