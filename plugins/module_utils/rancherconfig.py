@@ -60,7 +60,8 @@ def _scalar(raw):
     if raw[0] in "[]{}&*!|>%@`,":
         return None
     cut = re.search(r"[ \t]#", raw)
-    return _cut((raw[: cut.start()] if cut else raw).strip())
+    value = (raw[: cut.start()] if cut else raw).strip()
+    return "" if value in ("~", "null", "Null", "NULL") else _cut(value)
 
 
 def _flow_list(raw):
@@ -177,7 +178,7 @@ def resolv_conf(fact):
     chosen = None
     if "resolv-conf" in values:
         entry = values["resolv-conf"]
-        if isinstance(entry.get("value"), str):
+        if isinstance(entry.get("value"), str) and entry["value"]:  # empty or null: not set, k3s chooses the file itself
             chosen = (entry["value"], entry["file"], entry["line"], "resolv-conf")
     entry = values.get("kubelet-arg")
     if entry and isinstance(entry.get("value"), list):

@@ -28,8 +28,8 @@ def values_by_host(facts_by_host, key):
         if not isinstance(fact, dict):
             continue
         entry = (fact.get("values") or {}).get(key)
-        if not isinstance(entry, dict) or not isinstance(entry.get("value"), str):
-            continue  # not set, or unparsed (facts-incomplete names it)
+        if not isinstance(entry, dict) or not isinstance(entry.get("value"), str) or not entry["value"].strip():
+            continue  # not set, empty (k3s's default), or unparsed (facts-incomplete names it)
         value = ",".join(part.strip() for part in entry["value"].split(","))
         found.setdefault(value, []).append((host, fact.get("distribution"), entry.get("file"), entry.get("line")))
     return found

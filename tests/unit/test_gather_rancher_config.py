@@ -128,3 +128,12 @@ def test_gather_publishes_rancher_config(tmp_path):
     result = gather.gather(root=str(tmp_path), go_binaries="never")
     assert result["rancher_config"]["distribution"] == "rke2"
     assert result["kubelet_resolv_conf"]["source"] == "rke2-config" and result["kubelet_resolv_conf"]["status"] == "missing"
+
+
+def test_an_empty_or_null_resolv_conf_is_not_set_but_an_empty_kubelet_flag_is_kubelets(tmp_path):
+    for text in ("resolv-conf:\n", "resolv-conf: ~\n", "resolv-conf: null # k3s picks\n", "resolv-conf: ''\n", "resolv-conf:\n- /a/list\n"):
+        write(tmp_path, K3S, text)
+        fact, problems = facts(tmp_path)
+        assert rancherconfig.resolv_conf(fact) is None and problems == [], text
+    write(tmp_path, K3S, "kubelet-arg: ['resolv-conf=']\n")  # kubelet's own --resolv-conf= : no host nameservers
+    assert rancherconfig.resolv_conf(facts(tmp_path)[0])[0] == ""

@@ -45,5 +45,8 @@ def test_agreeing_missing_and_unparsed_are_clean(tmp_path):
     facts["node3"]["rancher_config"] = rancher(None)  # an agent: no service-cidr
     facts["node4"]["rancher_config"] = rancher(unparsed=True)  # facts-incomplete names it
     assert [f for f in found(facts) if f["id"] == RULE] == []
+    facts["node4"]["rancher_config"] = rancher("", line=5)
+    facts["node4"]["rancher_config"]["values"] = {"service-cidr": {"value": "", "file": K3S, "line": 5}}  # empty: k3s's default
+    assert [f for f in found(facts) if f["id"] == RULE] == []
     facts["node4"]["rancher_config"] = rancher("10.44.0.0/16", key="cluster-cidr")  # another key: not compared with service-cidr
     assert [f for f in found(facts) if f["id"] == RULE] == []
