@@ -20,7 +20,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.kubeprep.hostnet.plugins.modules import hostnet_audit as doc
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import docspec, inputs, probeplan, rules, siterules
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import docspec, inputs, probeplan, rancherinputs, rules, siterules
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import report as reporting
 
 display = Display()
@@ -110,6 +110,9 @@ class ActionModule(ActionBase):
                 ansible_hosts[host] = str(hostvars[host].get("ansible_host", host))
             except KeyError:
                 continue
+        # k3s/rke2's own service-cidr and cluster-cidr, known once the facts are in, where the inputs set none.
+        sources = dict(args["input_sources"] or {})
+        rancherinputs.fill(options, facts_by_host, sources)
         try:
             outcome = rules.evaluate(
                 facts_by_host,
@@ -117,7 +120,7 @@ class ActionModule(ActionBase):
             )
         except (RuntimeError, siterules.SiteRuleError) as exc:  # a missing controller-side package, a bad site rule
             raise AnsibleError("hostnet_audit: %s" % exc) from exc
-        outcome["input_sources"] = args["input_sources"] or {}
+        outcome["input_sources"] = sources
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
         report = reporting.build_report(outcome, now, args["fail_on"], reporting.COLLECTION_VERSION)
 

@@ -38,6 +38,7 @@ from ansible_collections.kubeprep.hostnet.plugins.module_utils import (
     nmdetect,
     nsswitch,
     proxyenv,
+    rancherconfig,
     resolvconf,
 )
 from ansible_collections.kubeprep.hostnet.plugins.module_utils.factbounds import (
@@ -579,8 +580,12 @@ def gather(
         network_managers=collector.network_managers(),
         networkmanager=collector.networkmanager(),
         identity=collector.identity(hosts_info),
-        kubelet_resolv_conf=kubeletdns.choose(collector, kubelet_resolv_conf, kubeletdns.resolved_running() if collector.live else None),
     )
+    rancher = rancherconfig.gather(collector)  # None: neither k3s's nor rke2's config exists
+    if rancher is not None:
+        facts["rancher_config"] = rancher
+    resolved = kubeletdns.resolved_running() if collector.live else None
+    facts["kubelet_resolv_conf"] = kubeletdns.choose(collector, kubelet_resolv_conf, resolved, rancher)
     facts["proxy_env"] = proxyenv.gather(collector.root)
     collector.problems.extend(facts["proxy_env"].pop("problems"))
     hostname = facts["identity"].get("hostname") or ""

@@ -11,6 +11,8 @@ search domains into every ``ClusterFirst`` pod. The file is, in kubelet's order 
 2. ``--resolv-conf`` on kubelet's command line: a token scan of the kubelet unit, its drop-ins and the
    environment files kubeadm, kubespray and the distributions' packages source (the last one found wins, as
    in kubelet's flag parser; a flag counts wherever it is in those files);
+   Then ``resolv-conf`` (or a ``kubelet-arg`` item ``resolv-conf=<file>``, which wins) in k3s's or rke2's own
+   config files (module ``rancherconfig``): they pass it to the kubelet they run in their own process;
 3. ``resolvConf`` in kubelet's config file (the path of ``--config``, found the same way, else kubeadm's
    ``/var/lib/kubelet/config.yaml``); a config file without it means kubelet's default, ``/etc/resolv.conf``;
 4. no config file yet (before ``kubeadm init``/``join``): ``/run/systemd/resolve/resolv.conf`` when
@@ -31,7 +33,7 @@ import glob
 import os
 import re
 
-from ansible_collections.kubeprep.hostnet.plugins.module_utils import resolvconf
+from ansible_collections.kubeprep.hostnet.plugins.module_utils import rancherconfig, resolvconf
 
 DEFAULT_CONFIG = "/var/lib/kubelet/config.yaml"
 DEFAULT_RESOLV_CONF = "/etc/resolv.conf"
@@ -168,11 +170,12 @@ def unit_files(root):
     return files
 
 
-def choose(collector, override=None, resolved=None):
+def choose(collector, override=None, resolved=None, rancher=None):
     """The kubelet_resolv_conf fact: the chosen path, why, and what it lists.
 
     ``collector``: gather's Collector (its read_file under its root); ``override``: the path the audit was
-    given; ``resolved``: whether systemd-resolved runs (None: unknown, e.g. an image root)."""
+    given; ``resolved``: whether systemd-resolved runs (None: unknown, e.g. an image root); ``rancher``: the
+    rancher_config fact (k3s and rke2 run kubelet in their own process, with their config's resolv-conf)."""
     fact = {"resolved_active": resolved, "flag_files": []}
     texts = []
     for path in unit_files(collector.root) + list(ENV_FILES):
@@ -194,11 +197,16 @@ def choose(collector, override=None, resolved=None):
     config_info, config_text = collector.read_file(config_path) if config_path else ({"status": "missing"}, None)
     fact["config_status"] = config_info["status"]
     setting = config_resolv_conf(config_text) if config_text is not None else None
+    distro = rancherconfig.resolv_conf(rancher)
     if override:
         path, source, origin = _cut(override), "option", "given to the audit (hostnet_kubelet_resolv_conf)"
     elif flag_resolv:
         where, line, path = flag_resolv
         source, origin = "flag", "kubelet's --resolv-conf in %s:%d" % (where, line)
+    elif distro is not None:
+        path, where, line, how = _cut(distro[0]), distro[1], distro[2], distro[3]
+        source = "%s-config" % rancher["distribution"]
+        origin = "%s in %s's config %s:%d (its kubelet's --resolv-conf)" % (how, rancher["distribution"], where, line)
     elif setting is not None:
         path, source, origin = setting[1], "config", "resolvConf in kubelet's config %s:%d" % (config_path, setting[0])
     elif config_text is not None:

@@ -80,6 +80,9 @@ options:
     description:
       - Per input variable, where its value came from (C(user), C(kubespray <variable>), C(kubeadm <file> <key>), C(default)),
         for the reports. M(kubeprep.hostnet.hostnet_inputs) returns it per host.
+      - Where C(hostnet_service_ips) or C(hostnet_pod_cidr) is C(default) here and every host whose k3s or rke2 config
+        (fact C(rancher_config)) sets C(service-cidr) or C(cluster-cidr) agrees on a valid CIDR, the judge uses that value
+        and the reports say so (C(k3s /etc/rancher/k3s/config.yaml:<line> on <host>)).
     type: dict
     default: {}
   write_files:

@@ -235,11 +235,17 @@ ansible_facts:
             C(managed_by) and C(worst_case_lookup_s) per resolver model (glibc, musl, go).
           type: dict
         kubelet_resolv_conf:
-          description: The resolv.conf kubelet hands to pods and CoreDNS - C(path), C(source) (option, flag, config, kubelet-default,
-            kubeadm-systemd-resolved, default), C(origin) (why, with the file and line), C(status) (ok, missing, unreadable, not_a_file,
-            disabled for an empty C(resolvConf)), C(nameservers), C(search), C(config_path), C(config_status), C(resolved_active),
+          description: The resolv.conf kubelet hands to pods and CoreDNS - C(path), C(source) (option, flag, k3s-config, rke2-config,
+            config, kubelet-default, kubeadm-systemd-resolved, default), C(origin) (why, with the file and line), C(status) (ok, missing, unreadable,
+            not_a_file, disabled for an empty C(resolvConf)), C(nameservers), C(search), C(config_path), C(config_status), C(resolved_active),
             C(flag_files).
           type: dict
+        rancher_config:
+          description: Only where k3s's or rke2's config exists - C(distribution), C(also_present), C(files) (C(config.yaml) then
+            C(config.yaml.d/*.yaml) alphabetically), C(values) (C(cluster-cidr), C(service-cidr), C(resolv-conf), C(kubelet-arg) each with
+            C(value), C(file), C(line), and C(unparsed) when the minimal reader cannot read its form), C(errors) (C(file), C(line), C(error)).
+          type: dict
+          returned: when /etc/rancher/k3s/config.yaml or /etc/rancher/rke2/config.yaml (or a drop-in) exists
         identity:
           description: hostname (the kernel's; C(/etc/hostname)'s for an image root), etc_hostname (the name C(/etc/hostname) gives the next boot)
             and etc_hostname_status, fqdn (from C(/etc/hosts), never from DNS), machine_id, product_uuid.

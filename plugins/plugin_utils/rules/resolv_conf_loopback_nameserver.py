@@ -23,9 +23,12 @@ dnsmasq `127.0.1.1`, a local unbound on `127.0.0.1`), or does not exist.
 Which file: the one an installer or the user gave the audit (`hostnet_kubelet_resolv_conf`) wins; else
 kubelet's `--resolv-conf` flag (a scan of the kubelet unit, its drop-ins, `/var/lib/kubelet/kubeadm-flags.env`,
 kubespray's `/etc/kubernetes/kubelet.env`, `/etc/default/kubelet` and `/etc/sysconfig/kubelet`; the last one
-found wins, as in kubelet's flag parser); else `resolvConf` in kubelet's config file (the `--config` path, else
-kubeadm's `/var/lib/kubelet/config.yaml`, read with a minimal line reader for a top-level `resolvConf:` key,
-not a YAML parser, which the hosts may lack); a config file without it means kubelet's default,
+found wins, as in kubelet's flag parser); else k3s's or rke2's `resolv-conf` (or a `kubelet-arg` item
+`resolv-conf=<file>`, which wins) in `/etc/rancher/{k3s,rke2}/config.yaml` and its `config.yaml.d/*.yaml`
+drop-ins, read in k3s's order (the `rancher_config` facts): they pass it to the kubelet they run; else
+`resolvConf` in kubelet's config file (the `--config` path, else kubeadm's `/var/lib/kubelet/config.yaml`,
+read with a minimal line reader for a top-level `resolvConf:` key, not a YAML parser, which the hosts may
+lack); a config file without it means kubelet's default,
 `/etc/resolv.conf`. With no config file yet (before `kubeadm init` or `join`) the file is the one kubeadm
 would write: kubeadm's `mutateResolverConfig` (`cmd/kubeadm/app/componentconfigs/kubelet_unix.go`) asks the
 init system whether `systemd-resolved` is active and, when it is and the user's KubeletConfiguration sets no
@@ -110,6 +113,12 @@ def _beyond_the_role(fact):
     source = fact.get("source")
     if source == "flag":
         return "kubelet's --resolv-conf flag chose the file and wins over its config file; the role does not edit unit or flag files"
+    if source in ("k3s-config", "rke2-config"):
+        return "%s runs kubelet itself with the resolv-conf of its own config file (%s): set resolv-conf there and restart %s; the role does not edit it" % (
+            source[:-7],
+            fact.get("origin"),
+            source[:-7],
+        )
     if source == "option":
         return "the file was given to the audit (hostnet_kubelet_resolv_conf): it is the installer's setting, change it there"
     if fact.get("config_status") != "ok":

@@ -148,3 +148,17 @@ def test_the_file_judged_is_kubelets_own(tmp_path):
     del facts["kubelet_resolv_conf"]
     (finding,) = [f for f in judge(facts) if f["id"] == RULE]
     assert finding["message"].startswith("/etc/resolv.conf lists 4 nameservers") and not any("is kubelet's" in e for e in finding["evidence"])
+
+
+def test_rke2_kubelet_arg_resolv_conf_is_the_file_judged(tmp_path):
+    """rke2 hands its kubelet the file of a kubelet-arg resolv-conf= item in a config.yaml.d drop-in: that file is judged."""
+    overrides = {
+        "etc/resolv.conf": resolv(["10.0.0.2"]),
+        "etc/rancher/rke2/config.yaml": "token: x\n",
+        "etc/rancher/rke2/config.yaml.d/10-dns.yaml": "kubelet-arg:\n  - resolv-conf=/etc/rke2-resolv.conf\n",
+        "etc/rke2-resolv.conf": resolv(["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"]),
+    }
+    facts = host_facts(tmp_path, "debian12", overrides=overrides)
+    (finding,) = [f for f in judge(facts) if f["id"] == RULE]
+    assert finding["message"] == "/etc/rke2-resolv.conf lists 4 nameservers (at most 3): kubelet omits 10.0.0.5"
+    assert facts["kubelet_resolv_conf"]["source"] == "rke2-config"

@@ -173,3 +173,18 @@ def test_a_file_given_to_the_audit_is_the_installers_setting_so_manual(tmp_path)
     (finding,) = [f for f in judge(facts, kubelet_resolv_conf="/etc/kubernetes/resolv.conf") if f["id"] == RULE]
     assert finding["data"]["manual"].startswith("the file was given to the audit (hostnet_kubelet_resolv_conf)")
     assert plan_of(finding)["roles"] == []
+
+
+def test_k3s_config_resolv_conf_is_judged_and_the_fix_is_manual_in_that_file(tmp_path):
+    """k3s runs kubelet in its own process with the resolv-conf of /etc/rancher/k3s/config.yaml: that file is judged."""
+    overrides = {
+        "etc/resolv.conf": "nameserver 192.0.2.1\n",
+        "etc/rancher/k3s/config.yaml": "write-kubeconfig-mode: '0644'\nresolv-conf: /etc/k3s-resolv.conf\n",
+        "etc/k3s-resolv.conf": "nameserver 127.0.1.1\n",
+    }
+    (finding,), _facts = found(tmp_path, overrides)
+    assert finding["message"] == "/etc/k3s-resolv.conf, the resolv.conf kubelet hands to pods, lists the loopback nameserver 127.0.1.1"
+    assert finding["evidence"][0] == "/etc/k3s-resolv.conf: resolv-conf in k3s's config /etc/rancher/k3s/config.yaml:2 (its kubelet's --resolv-conf)"
+    assert finding["data"]["source"] == "k3s-config"
+    assert finding["data"]["manual"].startswith("k3s runs kubelet itself with the resolv-conf of its own config file")
+    assert plan_of(finding)["roles"] == []
