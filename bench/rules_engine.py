@@ -84,6 +84,7 @@ FAULTS = (
     "jumbo_mtu",
     "proxy_without_service_cidr",
     "nodeports_in_local_range",
+    "k3s_service_cidr_differs",
 )
 # Faults a fleet has on a few hosts, not on a share of them. Their findings compare a host with the fleet; they
 # listed every host in their evidence (with 2 % of hosts at fault the report grew with the square of the fleet)
@@ -162,6 +163,20 @@ def _proxy_env(fault):
                     handle.write("[Service]\nEnvironment=HTTPS_PROXY=http://192.0.2.3:3128\nEnvironment=NO_PROXY=localhost,127.0.0.1\n")
             _CAPTURED["proxy"] = proxyenv.gather(root)
     return copy.deepcopy(_CAPTURED["proxy"])
+
+
+def _rancher_config(fault):
+    """A k3s server's /etc/rancher/k3s/config.yaml as the facts module reads it: the fleet's Service CIDR, or
+    (fault) another one."""
+    cidr = "10.44.0.0/16" if fault == "k3s_service_cidr_differs" else "10.43.0.0/16"
+    path = "/etc/rancher/k3s/config.yaml"
+    return {
+        "distribution": "k3s",
+        "also_present": [],
+        "files": [path],
+        "values": {"service-cidr": {"value": cidr, "file": path, "line": 2}},
+        "errors": [],
+    }
 
 
 def _local_ports(fault):
@@ -328,6 +343,7 @@ def node(i, spread=False, faults=True):
     facts["tools"] = _tools(fault)
     facts["proxy_env"] = _proxy_env(fault)
     facts["local_ports"] = _local_ports(fault)
+    facts["rancher_config"] = _rancher_config(fault)
     facts["netfilter"] = _netfilter(
         forward="DROP" if fault == "forward_drop" else "ACCEPT",
         legacy=LEGACY_SAVE if fault == "iptables_both_backends" else "",
