@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+import time
 import zlib
 
 import pytest
@@ -238,7 +239,14 @@ def test_spoofed_acks_neither_open_a_firewalled_port_nor_skip_the_stop(fleet, tm
             "-e",
             "hostnet_fail_on=never",
         )
-        left = fleet.exec("a1", ["ps", "-C", "kubeprep-probe", "-o", "pid=,stat="], check=False).stdout
+        # ps sees every test host's processes (they share the PID namespace): a peer's listener that heard every
+        # "done" ends itself a moment after the play, so wait for that (a listener nobody stops lives far longer).
+        until = time.monotonic() + 5
+        while True:
+            left = fleet.exec("a1", ["ps", "-C", "kubeprep-probe", "-o", "pid=,stat="], check=False).stdout
+            if not [line for line in left.splitlines() if line.split() and not line.split()[1].startswith("Z")] or time.monotonic() > until:
+                break
+            time.sleep(0.2)
     finally:
         spoofer.kill()
         spoofer.wait()
