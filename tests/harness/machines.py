@@ -174,6 +174,9 @@ class Machines(testhosts.Fleet):
             "etc/hostname": (name + "\n", 0o644),
             "etc/hosts": (HOSTS.format(address=address, name=name), 0o644),
             "etc/machine-id": (uuid.uuid4().hex + "\n", 0o444),
+            # The switch (nothing answers on 53: refused at once), not the image's 127.0.0.1: kubelet hands this
+            # file to pods, where a loopback nameserver is the pod's own (rule resolv-conf-loopback-nameserver).
+            "etc/resolv.conf": ("nameserver %s\noptions timeout:1 attempts:2\n" % st["gateway"], 0o644),
             "etc/ssh/sshd_config.d/kubeprep.conf": (SSHD_DROPIN, 0o644),
         }
         gateway = st["gateway"] if spec.get("gateway") is True else spec.get("gateway")
