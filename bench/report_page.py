@@ -96,7 +96,7 @@ def main(argv=None):
         )
         print("  empty page   median %.2f s  (browser start)" % median["empty"])
         print("  report page  median %.2f s" % median["report"])
-        print("  report page - empty page: %.2f s (Chromium's whole run, the 9 MB --dump-dom included)" % (median["report"] - median["empty"]))
+        print("  report page - empty page: %.2f s (Chromium's whole run, the page's --dump-dom included)" % (median["report"] - median["empty"]))
         print("  in the page: navigation start to the end of its script (parsed, laid out, filters applied):")
         print("    median %.2f s, runs %s (target < 2 s)" % (statistics.median(ready), ", ".join("%.2f" % r for r in ready)))
         print("  screenshot: %s" % shot)
