@@ -25,17 +25,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import rules_engine  # builds the import tree first
 
-# The flags the Chromium tests use (tests/unit/test_report_html.py): no network, no GPU, a throwaway profile.
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# The Chromium tests' own flags (no network, no GPU, a throwaway profile): one list for both.
+sys.path.insert(0, os.path.join(rules_engine.ROOT, "tests", "unit"))
+from test_report_html import CHROMIUM_FLAGS
 
 
 def browser(profile, *args):
@@ -44,7 +36,7 @@ def browser(profile, *args):
         sys.exit("chromium is required (make test installs Debian's chromium)")
     start = time.perf_counter()
     proc = subprocess.run(
-        [binary] + FLAGS + ["--user-data-dir=%s" % profile] + list(args),
+        [binary] + CHROMIUM_FLAGS + ["--user-data-dir=%s" % profile] + list(args),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         universal_newlines=True,
