@@ -19,6 +19,7 @@ import socket
 import struct
 
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import safetext
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.factmemo import per_facts
 
 try:
     from netaddr import AddrFormatError, IPNetwork
@@ -50,8 +51,9 @@ def _ipv4_value(text):
         return None
 
 
+@per_facts
 def ipv4_interfaces(facts):
-    """[(interface name, address, prefix length, address as int)] for global IPv4 addresses, loopback excluded."""
+    """((interface name, address, prefix length, address as int), ...) for global IPv4 addresses, loopback excluded."""
     result = []
     ifaces = facts.get("interfaces") if isinstance(facts.get("interfaces"), dict) else {}
     for iface in ifaces.get("list") or []:
@@ -65,7 +67,7 @@ def ipv4_interfaces(facts):
             if value is None or not isinstance(length, int) or not 0 <= length <= 32:
                 continue
             result.append((iface.get("name"), addr["address"], length, value))
-    return result
+    return tuple(result)
 
 
 def _network(value, length):
@@ -77,6 +79,7 @@ def _cidr(value, length):
     return "%s/%d" % (socket.inet_ntop(socket.AF_INET, struct.pack("!I", value & mask)), length)
 
 
+@per_facts
 def default_interface(facts):
     """(interface, gateway) of the preferred IPv4 default route, or (None, None)."""
     routes = facts.get("routes") if isinstance(facts.get("routes"), dict) else {}
@@ -86,10 +89,11 @@ def default_interface(facts):
     return defaults[0].get("dev"), defaults[0].get("gateway")
 
 
+@per_facts
 def default_addresses(facts):
-    """The IPv4 addresses on the default-route interface."""
+    """((interface, address), ...): the IPv4 addresses on the default-route interface."""
     dev, _gateway = default_interface(facts)
-    return [(name, addr) for name, addr, _length, _value in ipv4_interfaces(facts) if name == dev]
+    return tuple([(name, addr) for name, addr, _length, _value in ipv4_interfaces(facts) if name == dev])
 
 
 def pinned_address(facts):

@@ -13,14 +13,15 @@ from ansible_collections.kubeprep.hostnet.plugins.module_utils import hostsfile
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip
 
 
+_NOT_GATHERED = ("not_applicable", "unavailable")  # a tuple: a hostile status may be unhashable
+
+
 def kernel_facts(facts, key):
     """The kernel fact group, or None when it does not apply (image root) or failed."""
     value = facts.get(key)
-    if not isinstance(value, (dict, list)):
-        return None
-    if isinstance(value, dict) and value.get("status") in ("not_applicable", "unavailable"):
-        return None
-    return value
+    if value.__class__ is dict or isinstance(value, dict):  # the exact class first: called ~25 times a host
+        return None if value.get("status") in _NOT_GATHERED else value
+    return value if isinstance(value, list) else None
 
 
 def sysctl_value(facts, key):
@@ -36,24 +37,32 @@ def interface(facts, name):
 
 
 def loopback_state(facts):
-    """Which loopback families a client can really use, with the evidence."""
+    """(IPv4 usable, IPv6 usable): which loopback families a client can really use (loopback_evidence says why)."""
+    sysctl = kernel_facts(facts, "sysctl") or {}
+
+    def value(key):
+        entry = sysctl.get(key) or {}
+        return entry.get("value") if entry.get("status") == "ok" else None
+
+    lo_v6_off = value("net.ipv6.conf.lo.disable_ipv6") == "1"
+    lo = interface(facts, "lo")
+    if lo is None:
+        return True, not (lo_v6_off or value("net.ipv6.conf.all.disable_ipv6") == "1")
+    addrs = [a.get("address") or "" for a in lo.get("addresses") or []]
+    return any(a.startswith("127.") for a in addrs), "::1" in addrs and not lo_v6_off
+
+
+def loopback_evidence(facts):
+    """The disable_ipv6 sysctls and lo's addresses: the evidence of loopback_state (built for a finding only)."""
     evidence = []
-    lo_v6_off = sysctl_value(facts, "net.ipv6.conf.lo.disable_ipv6") == "1"
-    all_v6_off = sysctl_value(facts, "net.ipv6.conf.all.disable_ipv6") == "1"
     for key in ("net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6", "net.ipv6.conf.lo.disable_ipv6"):
         value = sysctl_value(facts, key)
         if value is not None:
             evidence.append("%s = %s" % (key, value))
     lo = interface(facts, "lo")
-    if lo is None:
-        v4 = True
-        v6 = not (lo_v6_off or all_v6_off)
-    else:
-        addrs = [a["address"] for a in lo.get("addresses") or []]
-        evidence.append("lo addresses: %s" % (", ".join(addrs) or "none"))
-        v4 = any(a.startswith("127.") for a in addrs)
-        v6 = "::1" in addrs and not lo_v6_off
-    return v4, v6, evidence
+    if lo is not None:
+        evidence.append("lo addresses: %s" % (", ".join(a.get("address") or "" for a in lo.get("addresses") or []) or "none"))
+    return evidence
 
 
 def hosts_lines(facts, name):
@@ -140,13 +149,13 @@ def pin_fix(recommendations, hosts):
 FLEET_EVIDENCE = 20  # hosts a fleet-comparing finding lists before it counts the rest
 
 
-def fleet_evidence(lines, host, odd, limit=FLEET_EVIDENCE):
-    """Evidence of a finding that compares one host with the fleet (``lines``: host -> its line): every host's
-    line in a fleet of at most ``limit``; beyond, this host's, the other odd hosts' (``limit`` in all) and a count
-    of the rest, so each finding stays bounded and the report linear in hosts (every host's value is in the
-    report's overview)."""
-    if len(lines) <= limit:
-        return [lines[name] for name in sorted(lines)]
+def fleet_evidence(line, hosts, host, odd, limit=FLEET_EVIDENCE):
+    """Evidence of a finding that compares one host with the fleet (``line(name)``: a host's line; ``hosts``: every
+    host compared): every host's line in a fleet of at most ``limit``; beyond, this host's, the other odd hosts'
+    (``limit`` in all) and a count of the rest, so each finding stays bounded and the report linear in hosts (every
+    host's value is in the report's overview). Lines are formatted only for the hosts shown."""
+    if len(hosts) <= limit:
+        return [line(name) for name in sorted(hosts)]
     shown = [host] + [name for name in sorted(odd) if name != host][: limit - 1]
-    rest = len(lines) - len(shown)
-    return [lines[name] for name in shown] + ["and %d more hosts (every host's value is in the report's overview)" % rest]
+    rest = len(hosts) - len(shown)
+    return [line(name) for name in shown] + ["and %d more hosts (every host's value is in the report's overview)" % rest]

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.factmemo import per_facts
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules._facts import fleet_evidence
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules.engine import Finding, Fix, Option, rule
 
@@ -62,13 +63,16 @@ is tested on facts (`tests/unit/test_fleet.py`), and its facts, the offset of a 
 def check(facts_by_host, ctx):
     limit = float(ctx["max_clock_skew"])
     offsets = clock_offsets(facts_by_host)
-    lines = {host: "%s: %+.1f s (+/- %.1f s) from the controller" % (host, off, unc) for host, (off, unc) in offsets.items()}
+
+    def line(name):
+        return "%s: %+.1f s (+/- %.1f s) from the controller" % ((name,) + offsets[name])
+
     odd = {host for host, (off, unc) in offsets.items() if skewed(off, unc, limit)}
     findings = []
     for host, (offset, uncertainty) in sorted(offsets.items()):
         if host not in odd:
             continue
-        evidence = fleet_evidence(lines, host, odd)
+        evidence = fleet_evidence(line, offsets, host, odd)
         findings.append(
             Finding(
                 "clock-skew",
@@ -87,8 +91,10 @@ def check(facts_by_host, ctx):
     return findings
 
 
+@per_facts
 def clock_offsets(facts_by_host):
-    """host -> (offset from the controller, uncertainty) in seconds, where measured."""
+    """host -> (offset from the controller, uncertainty) in seconds, where measured (once per judgement: the check
+    and the overview read it; callers do not change it)."""
     offsets = {}
     for host in sorted(facts_by_host):
         clock = facts_by_host[host].get("clock") or {}

@@ -65,11 +65,11 @@ def check(facts_by_host, ctx):
         for iface in ifaces.get("list") or []:
             mac = iface.get("mac")
             if mac and mac != "00:00:00:00:00:00":
-                groups.setdefault(("MAC", mac.lower()), []).append("%s (%s)" % (host, iface.get("name")))
+                groups.setdefault(("MAC", mac.lower()), []).append((host, iface.get("name")))  # text only when shared
     findings = []
-    for (key, value), hosts in sorted(groups.items()):
-        if len(hosts) < 2:
-            continue
+    for (key, value), hosts in sorted(item for item in groups.items() if len(item[1]) > 1):
+        if key == "MAC":
+            hosts = ["%s (%s)" % pair for pair in hosts]
         findings.append(
             Finding(
                 "duplicate-node-identity",

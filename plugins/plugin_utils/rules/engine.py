@@ -23,7 +23,7 @@ import importlib
 import ipaddress
 import os
 
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip, siterules
+from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import factmemo, nodeip, siterules
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
@@ -316,7 +316,7 @@ class Context:
     """What every rule is handed besides the facts: the options (``ctx[name]``) and what the engine derives
     from the whole fleet before any rule runs."""
 
-    __slots__ = ("options", "service_networks", "pod_networks", "recommendations", "port_probes", "fleet_size", "missing")
+    __slots__ = ("options", "service_networks", "pod_networks", "recommendations", "port_probes", "fleet_size", "missing", "ipv6")
 
     def __init__(self, options, recommendations=None, port_probes=None, fleet_size=0, missing=None):
         self.options = options
@@ -326,11 +326,8 @@ class Context:
         self.port_probes = port_probes or {}
         self.fleet_size = fleet_size
         self.missing = missing or {}
-
-    @property
-    def ipv6(self):
-        """Whether the cluster has IPv6 (single-stack IPv6 or dual-stack): an IPv6 Service or Pod CIDR."""
-        return any(network.version == 6 for network in self.service_networks + self.pod_networks)
+        # Whether the cluster has IPv6 (single-stack IPv6 or dual-stack): an IPv6 Service or Pod CIDR.
+        self.ipv6 = any(network.version == 6 for network in self.service_networks + self.pod_networks)
 
     def __getitem__(self, name):
         return self.options[name]
@@ -447,7 +444,8 @@ def evaluate(facts_by_host, options=None, extra_rules=()):
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _evaluate(facts_by_host, options, extra_rules)
+        with factmemo.judging():  # what several rules derive from a host's facts, derived once
+            return _evaluate(facts_by_host, options, extra_rules)
     finally:
         if enabled:
             gc.enable()
@@ -492,15 +490,24 @@ def _evaluate(facts_by_host, options, extra_rules):
     recommendations = nodeip.recommend(valid, opts.get("node_cidr"), ansible_hosts, node_addresses) if valid and needs_nodes else {}
     ctx = Context(opts, recommendations, port_probes, len(valid), missing)
     hosts = {}
+    skipped = sorted(skip)
     for host in sorted(facts_by_host):
         findings = []
-        if host in valid:
-            for item in host_rules:
-                findings.extend(_run(item, host, (host, valid[host], ctx)))
-        else:
-            for item in missing_rules:
-                findings.extend(_run(item, host, (host, None, ctx)))
-        hosts[host] = {"findings": [f.to_dict() for f in findings], "skipped_rules": sorted(skip)}
+        facts = valid.get(host)
+        for item in host_rules if facts is not None else missing_rules:
+            try:  # _run inlined: 30 rules x 10,000 hosts calls
+                found = item.check(host, facts, ctx)
+                if found.__class__ is not list:
+                    found = list(found or ())  # a generator raises while it runs: inside the try
+            except Exception as exc:  # any error of one rule is that host's finding, never the report's
+                findings.append(_failed(item, host, exc).to_dict())
+                continue
+            if found:
+                for finding in found:
+                    if finding.severity not in item.severities:
+                        raise ValueError("rule %s reported severity %s, not in its registry entry" % (item.id, finding.severity))
+                    findings.append(finding.to_dict())
+        hosts[host] = {"findings": findings, "skipped_rules": list(skipped)}
     fleet = []
     overview = {}
     for item in fleet_rules:

@@ -11,6 +11,7 @@ from ansible_collections.kubeprep.hostnet.plugins.plugin_utils.rules._facts impo
     hosts_lines,
     is_loopback,
     loopback_answers,
+    loopback_evidence,
     loopback_state,
     resolution_evidence,
 )
@@ -119,11 +120,11 @@ def check(host, facts, ctx):
     if hosts_file.get("status") != "ok":
         return []  # facts-incomplete reports the unreadable file
     addresses = (hosts_file.get("names") or {}).get("localhost") or []
-    v4_ok, v6_ok, lo_evidence = loopback_state(facts)
+    v4_ok, v6_ok = loopback_state(facts)
 
     def details():
         """(evidence, fix) of a finding: built only for one (most hosts have none)."""
-        evidence = hosts_lines(facts, "localhost") + lo_evidence + resolution_evidence(facts)
+        evidence = hosts_lines(facts, "localhost") + loopback_evidence(facts) + resolution_evidence(facts)
         if hosts_file.get("truncated_at_bytes"):
             evidence.append("/etc/hosts is larger than %d bytes and was read only that far: lines after it were not judged" % hosts_file["truncated_at_bytes"])
         cloud = facts.get("cloud_init") or {}

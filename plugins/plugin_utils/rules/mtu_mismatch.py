@@ -93,13 +93,16 @@ def _mtu_facts_findings(facts_by_host, ctx):
     common = common_mtu(mtus)
     if common is None:
         return []
-    lines = {host: "%s: %s mtu %d" % (host, name, mtu) for host, (name, mtu) in mtus.items()}
+
+    def line(name):
+        return "%s: %s mtu %d" % ((name,) + mtus[name])
+
     odd = {host for host, (_name, mtu) in mtus.items() if mtu != common}
     findings = []
     for host, (name, mtu) in sorted(mtus.items()):
         if host not in odd:
             continue
-        evidence = fleet_evidence(lines, host, odd)
+        evidence = fleet_evidence(line, mtus, host, odd)
         findings.append(
             Finding(
                 "mtu-mismatch",

@@ -87,30 +87,69 @@ RESOLVER_OWNER_STEPS = {
     breaks="Kubernetes clients time out first",
 )
 def check(host, facts, ctx):
-    findings = []
     res = kernel_facts(facts, "localhost_resolution") or {}
     observed_slow = res.get("status") == "timeout" or (res.get("duration_ms") or 0) > OBSERVED_SLOW_MS
     conf = facts.get("resolv_conf") or {}
     ns = facts.get("nsswitch") or {}
     uses_dns = "dns" in (ns.get("effective_sources") or ["dns"])
-    conf_evidence = []
     worst = None
     if conf.get("status") == "ok":
-        model = conf.get("worst_case_model", "glibc")
-        worst = (conf.get("worst_case_lookup_s") or {}).get(model)
+        worst = (conf.get("worst_case_lookup_s") or {}).get(conf.get("worst_case_model", "glibc"))
+    if observed_slow:
+        evidence, fix, manual = _details(conf, worst)
+        return [
+            Finding(
+                "slow-resolver",
+                "error",
+                host,
+                "looking up localhost %s"
+                % ("did not finish within %s ms" % res.get("duration_ms") if res.get("status") == "timeout" else "took %s ms" % res.get("duration_ms")),
+                resolution_evidence(facts) + evidence,
+                _WHY,
+                fix,
+                manual=manual,
+            )
+        ]
+    if uses_dns and worst is not None and worst > ctx["resolver_max_seconds"]:
+        # Only a warning where localhost itself would wait on DNS; elsewhere it is
+        # worth knowing (other names wait too) but does not break an install.
+        hosts_names = (facts.get("hosts_file") or {}).get("names") or {}
+        localhost_via_dns = bool(ns.get("dns_before_files")) or "localhost" not in hosts_names
+        evidence, fix, manual = _details(conf, worst)
+        return [
+            Finding(
+                "slow-resolver",
+                "warning" if localhost_via_dns else "info",
+                host,
+                "a lookup no nameserver answers can take %s s (limit %s s)" % (worst, ctx["resolver_max_seconds"]),
+                evidence,
+                _WHY,
+                fix,
+                manual=manual,
+            )
+        ]
+    return []
+
+
+_WHY = (
+    "Lookups that reach unresponsive nameservers block for the worst-case time; Kubernetes clients "
+    "(kube-apiserver's loopback client, kubelet, CNI plugins) time out first with `dial tcp: i/o timeout`."
+)
+
+
+def _details(conf, worst):
+    """(evidence from resolv.conf, fix, manual) of a finding (built only for one: most hosts have none)."""
+    evidence = []
+    if conf.get("status") == "ok":
         servers = [n["address"] for n in conf.get("nameservers") or []]
-        conf_evidence = [
+        evidence = [
             "/etc/resolv.conf nameservers: %s" % (", ".join(servers) or "none (127.0.0.1 implied)"),
             "options timeout:%s attempts:%s%s; search: %s"
             % (conf.get("timeout"), conf.get("attempts"), " rotate" if conf.get("rotate") else "", " ".join(conf.get("search") or []) or "none"),
-            "worst case for one lookup that no nameserver answers (%s model): %s s" % (model, worst),
+            "worst case for one lookup that no nameserver answers (%s model): %s s" % (conf.get("worst_case_model", "glibc"), worst),
         ]
         if len(servers) > 3:
-            conf_evidence.append("only the first 3 nameservers are used; %d listed" % len(servers))
-    why = (
-        "Lookups that reach unresponsive nameservers block for the worst-case time; Kubernetes clients "
-        "(kube-apiserver's loopback client, kubelet, CNI plugins) time out first with `dial tcp: i/o timeout`."
-    )
+            evidence.append("only the first 3 nameservers are used; %d listed" % len(servers))
     fix = (
         "List only reachable nameservers (at most 3) and bound the wait with `options timeout:1 attempts:2` "
         "through whatever manages /etc/resolv.conf%s; keep `hosts: files dns` so localhost never needs DNS."
@@ -122,38 +161,7 @@ def check(host, facts, ctx):
         # These owners write /etc/resolv.conf without options the role could keep there.
         fix = RESOLVER_OWNER_STEPS[owner]
         manual = "%s owns /etc/resolv.conf and keeps no resolver options there" % owner
-    if observed_slow:
-        findings.append(
-            Finding(
-                "slow-resolver",
-                "error",
-                host,
-                "looking up localhost %s"
-                % ("did not finish within %s ms" % res.get("duration_ms") if res.get("status") == "timeout" else "took %s ms" % res.get("duration_ms")),
-                resolution_evidence(facts) + conf_evidence,
-                why,
-                fix,
-                manual=manual,
-            )
-        )
-    elif uses_dns and worst is not None and worst > ctx["resolver_max_seconds"]:
-        # Only a warning where localhost itself would wait on DNS; elsewhere it is
-        # worth knowing (other names wait too) but does not break an install.
-        hosts_names = (facts.get("hosts_file") or {}).get("names") or {}
-        localhost_via_dns = bool(ns.get("dns_before_files")) or "localhost" not in hosts_names
-        findings.append(
-            Finding(
-                "slow-resolver",
-                "warning" if localhost_via_dns else "info",
-                host,
-                "a lookup no nameserver answers can take %s s (limit %s s)" % (worst, ctx["resolver_max_seconds"]),
-                conf_evidence,
-                why,
-                fix,
-                manual=manual,
-            )
-        )
-    return findings
+    return evidence, fix, manual
 
 
 # A DNS-1123 subdomain, as Kubernetes requires of a node name (kubelet lowercases the hostname first).
