@@ -13,8 +13,6 @@ import time
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import probeplan
-
 
 class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
@@ -22,7 +20,12 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         args = dict(self._task.args)
         listen = args.pop("port_probe_listen", None)
+        probeplan = request = None
         if isinstance(listen, dict):
+            # Imported only for the probes: each host's worker process imports the action plugin afresh, and
+            # probeplan's imports (netaddr among them) cost ~40 ms of controller CPU a host.
+            from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import probeplan  # pylint: disable=import-outside-toplevel
+
             # The module listens on this host's ports right after gathering (no task or process start more).
             request = probeplan.listen_request(task_vars, listen.get("cni"), listen.get("etcd_group"))
             # The secret travels as an option of its own, kept out of logs (no_log); the request is stamped on the report.
@@ -42,7 +45,8 @@ class ActionModule(ActionBase):
                 offset_s=round(clock["host_epoch"] - (before + after) / 2.0, 3),
                 uncertainty_s=round((after - before) / 2.0, 3),
             )
-        report = (result.get("ansible_facts") or {}).get(probeplan.LISTEN_FACT)
-        if isinstance(listen, dict) and isinstance(report, dict):
-            probeplan.stamp_listener(report, request, facts)
+        if probeplan is not None:
+            report = (result.get("ansible_facts") or {}).get(probeplan.LISTEN_FACT)
+            if isinstance(report, dict):
+                probeplan.stamp_listener(report, request, facts)
         return result

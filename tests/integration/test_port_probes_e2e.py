@@ -230,13 +230,14 @@ def test_probes_off_by_default(probed, tmp_path):
     out = str(tmp_path / "report")
     proc = run_playbook(probed["fleet"], "kubeprep.hostnet.audit", "-e", "hostnet_report_dir=" + out, "-e", "hostnet_fail_on=never")
     assert proc.returncode == 0, proc.stdout[-2000:]
-    # Probes off costs no per-host task: each host ends the probe step on the controller (meta end_role) and
-    # neither the probe nor the listeners' stop task is queued for any host.
-    assert "TASK [kubeprep.hostnet.audit : Skip the probe step on the hosts the plan leaves out]" in proc.stdout, proc.stdout[-3000:]
+    # Probes off costs no per-host task and no plan: each host ends the probe step on the controller (meta
+    # end_role) before the plan, and neither the probe nor the listeners' stop task is queued for any host.
+    assert "TASK [kubeprep.hostnet.audit : Skip the probe step on the hosts without a listener]" in proc.stdout, proc.stdout[-3000:]
+    assert "TASK [kubeprep.hostnet.audit : Plan the port probes between nodes]" not in proc.stdout, proc.stdout[-3000:]
     assert "TASK [kubeprep.hostnet.audit : Probe the peers]" not in proc.stdout, proc.stdout[-3000:]
     assert "TASK [kubeprep.hostnet.audit : Stop the listeners, and the hosts the gate does not pass]" not in proc.stdout
     report = load_report(out)
-    assert report["overview"]["probes"] == {"enabled": False, "peers": 3, "hosts": [], "matrix": [], "listeners": {}}
+    assert report["overview"]["probes"] == {"enabled": False, "peers": None, "hosts": [], "matrix": [], "listeners": {}}
     assert not [f for h in report["hosts"].values() for f in h["findings"] if f["id"] == "node-port-unreachable"]
 
 

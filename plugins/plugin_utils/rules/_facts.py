@@ -12,7 +12,6 @@ import ipaddress
 from ansible_collections.kubeprep.hostnet.plugins.module_utils import hostsfile
 from ansible_collections.kubeprep.hostnet.plugins.plugin_utils import nodeip
 
-
 _NOT_GATHERED = ("not_applicable", "unavailable")  # a tuple: a hostile status may be unhashable
 
 
