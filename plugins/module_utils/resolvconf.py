@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 # resolv.conf(5) defaults and limits shared by glibc and musl.
 MAXNS = 3
 DEFAULT_TIMEOUT = 5
@@ -26,6 +28,9 @@ _OWNER_MARKERS = (
     ("dhclient", "dhclient"),
     ("cloud-init", "cloud-init"),
 )
+
+
+_COMMENT = re.compile(r"[;#]")
 
 
 def _int_option(value, default, upper):
@@ -57,7 +62,11 @@ def parse_resolv_conf(text):
             continue
         key, args = fields[0], fields[1:]
         if key == "nameserver" and args:
-            nameservers.append({"address": args[0], "line": number})
+            # glibc ends the address at ';' or '#' (strcspn ";# \t\n") and kubelet strips a comment from either on:
+            # both read "nameserver 127.0.0.53#resolved" as 127.0.0.53.
+            address = _COMMENT.split(args[0], 1)[0]
+            if address:
+                nameservers.append({"address": address, "line": number})
         elif key in ("search", "domain"):
             # The last search/domain line wins.
             search = list(args)

@@ -138,6 +138,21 @@ def test_worst_case_lookup_models(text, glibc, go, musl):
     assert resolvconf.worst_case_seconds(conf, "musl") == musl
 
 
+@pytest.mark.parametrize(
+    "line, addresses",
+    [
+        ("nameserver 127.0.0.53#systemd-resolved", ["127.0.0.53"]),
+        ("nameserver 127.0.0.53;x", ["127.0.0.53"]),
+        ("nameserver 10.0.0.1 # the router", ["10.0.0.1"]),
+        ("nameserver #nothing", []),
+        ("nameserver ;", []),
+        ("# nameserver 10.0.0.2", []),
+    ],
+)
+def test_a_comment_glued_to_a_nameserver_ends_it_as_glibc_and_kubelet_read_it(line, addresses):
+    assert [n["address"] for n in resolvconf.parse_resolv_conf(line + "\n")["nameservers"]] == addresses
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_resolv_conf_never_raises(text):

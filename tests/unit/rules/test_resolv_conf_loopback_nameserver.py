@@ -43,6 +43,13 @@ def test_a_loopback_nameserver_is_an_error(tmp_path, address):
     }
 
 
+def test_a_loopback_nameserver_with_a_comment_glued_to_it_is_found(tmp_path):
+    """glibc and kubelet both read `nameserver 127.0.0.53#resolved` as 127.0.0.53: no all-clear for the comment."""
+    (finding,), _facts = found(tmp_path, {"etc/resolv.conf": "nameserver 127.0.0.53#resolved\nsearch lan\n"})
+    assert finding["data"]["loopback_nameservers"] == ["127.0.0.53"]
+    assert "/etc/resolv.conf:1: nameserver 127.0.0.53 (a loopback address)" in finding["evidence"]
+
+
 def test_resolved_running_points_at_its_upstream_file(tmp_path):
     """kubelet reads the stub file (a config that says so, as a user would write it) while resolved runs."""
     overrides = {
